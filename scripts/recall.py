@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Scores a keyhound JSON report against the ground truth of a corpus from shared/bench/plant.py.
+
+Usage:
+    keyhound scan CORPUS -f json -o report.json
+    scripts/recall.py CORPUS report.json [--truth T] [--decoys D]
+
+A truth value counts as found when a finding of the matching rule sits at its path and byte
+offset. Values in binary files and principal IDs (AIDA, AROA, ...) are expected to be missed by a
+default scan and are listed separately. Any decoy reported above `example` confidence is a false
+alarm. Exits 1 when recall is below 100% of the expected values or there is any false alarm.
+"""
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+
+PRINCIPAL_PREFIXES = {"AIDA", "AROA", "AGPA", "AIPA", "ANPA", "ANVA", "APKA", "ASCA"}
+RULE_FOR_KIND = {
+    "aws_access_key_id": {"aws-access-key-id", "aws-access-key-id-legacy"},
+    "aws_secret_access_key": {"aws-secret-access-key"},
+    "aws_session_token": {"aws-session-token"},
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("corpus")
+    ap.add_argument("report")
+    ap.add_argument("--truth")
+    ap.add_argument("--decoys")
+    a = ap.parse_args()
+    corpus = a.corpus.rstrip("/")
+    name = os.path.basename(corpus)
+    truth_path = a.truth or os.path.join(os.path.dirname(corpus) or ".", name + ".truth.jsonl")
+    decoy_path = a.decoys or os.path.join(os.path.dirname(corpus) or ".", name + ".decoys.jsonl")
+
+    report = json.load(open(a.report))
+    found = {}
+    for f in report["findings"]:
+        path = os.path.relpath(f["path"], corpus)
+        found.setdefault((path, f["offset"]), []).append(f)
+
+    expected = missed = 0
+    not_expected = Counter()
+    misses = []
+    matched_keys = set()
+    for line in open(truth_path):
+        t = json.loads(line)
+        if t["binary"]:
+            not_expected["in binary files"] += 1
+            continue
+        if t["kind"] == "aws_access_key_id" and (t.get("prefix") or "")[:4] in PRINCIPAL_PREFIXES:
+            not_expected["principal IDs"] += 1
+            continue
+        expected += 1
+        hits = [f for f in found.get((t["path"], t["offset"]), []) if f["rule_id"] in RULE_FOR_KIND[t["kind"]]]
+        if hits:
+            matched_keys.add((t["path"], t["offset"]))
+        else:
+            missed += 1
+            misses.append(t)
+
+    false_alarms = []
+    decoys = 0
+    for line in open(decoy_path):
+        d = json.loads(line)
+        decoys += 1
+        for f in found.get((d["path"], d.get("offset")), []):
+            if f["confidence"] != "example":
+                false_alarms.append((d, f))
+
+    unplanned = [f for key, fs in found.items() if key not in matched_keys for f in fs
+                 if f["confidence"] != "example"]
+
+    print(f"expected {expected}, found {expected - missed}, recall {100.0 * (expected - missed) / max(expected, 1):.2f}%")
+    for why, n in sorted(not_expected.items()):
+        print(f"not expected in a default scan: {n} {why}")
+    print(f"decoys {decoys}, reported above example confidence: {len(false_alarms)}")
+    print(f"findings at no planted position (above example confidence): {len(unplanned)}")
+    for t in misses[:20]:
+        print(f"  missed {t['kind']} {t['context']} {t['path']}:{t['line']} layout={t['layout']}")
+    for d, f in false_alarms[:20]:
+        print(f"  false alarm {d['kind']} {d['path']}:{d['line']} as {f['rule_id']} ({f['confidence']})")
+    for f in unplanned[:20]:
+        print(f"  unplanned {f['rule_id']} {f['path']}:{f['line']} ({f['confidence']}) {f['snippet'][:100]}")
+    return 1 if missed or false_alarms else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

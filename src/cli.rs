@@ -1,0 +1,187 @@
+//! Command-line definitions only: this module mirrors flags, [`crate::config`] gives them meaning.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+/// Finds leaked AWS credentials in files and directories.
+///
+/// keyhound reads everything under the given paths (hidden and git-ignored files included),
+/// reports access key IDs, secret access keys, session tokens and other AWS credentials, and
+/// redacts the secrets it prints unless --show-secrets is given. It sends nothing anywhere.
+#[derive(Debug, Parser)]
+#[command(name = "keyhound", version, max_term_width = 100)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files and directories (`-` for standard input).
+    Scan(ScanArgs),
+    /// List or check rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan; `-` reads standard input.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    /// Honour .gitignore, .ignore and git exclude files (by default ignored files are scanned too).
+    #[arg(long, help_heading = "Input")]
+    pub gitignore: bool,
+
+    /// Skip paths matching GLOB (gitignore syntax; repeatable).
+    #[arg(long, value_name = "GLOB", help_heading = "Input")]
+    pub exclude: Vec<String>,
+
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(short = 'L', long, help_heading = "Input")]
+    pub follow: bool,
+
+    /// Skip files larger than SIZE (bytes, or with a K, M or G suffix); each skip is reported.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Input")]
+    pub max_file_size: Option<u64>,
+
+    /// Scan binary files too (files with a NUL byte in their first 8 KiB are skipped by default).
+    #[arg(long, help_heading = "Input")]
+    pub scan_binary: bool,
+
+    /// Number of scanning threads (default: one per core).
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Input"
+    )]
+    pub threads: usize,
+
+    /// Bytes each read chunk owns (for testing chunk boundaries).
+    #[arg(long, hide = true, default_value_t = crate::source::DEFAULT_CHUNK_SIZE)]
+    pub chunk_size: usize,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Load extra rules from a TOML file or a directory of them (repeatable); a rule with the id
+    /// of a built-in rule replaces it.
+    #[arg(long = "rules", value_name = "PATH", help_heading = "Rules")]
+    pub rule_paths: Vec<PathBuf>,
+
+    /// Turn on a rule that is off by default, such as aws-principal-id (repeatable).
+    #[arg(long = "enable-rule", value_name = "ID", help_heading = "Rules")]
+    pub enable: Vec<String>,
+
+    /// Turn a rule off (repeatable).
+    #[arg(long = "disable-rule", value_name = "ID", help_heading = "Rules")]
+    pub disable: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// When to colour text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorChoice,
+
+    /// Print secrets in full (they are redacted by default).
+    #[arg(long, help_heading = "Output")]
+    pub show_secrets: bool,
+
+    /// Exit status to use when secrets are found.
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Output")]
+    pub exit_code: u8,
+
+    /// Print no summary or warnings on stderr, only errors.
+    #[arg(short, long, help_heading = "Output")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is unset.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Print the id, severity and name of every loaded rule.
+    List(ListArgs),
+    /// Load rule files and run their examples; fails naming each rule and example that breaks.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Rule files or directories to check (default: the built-in rules).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Parses `123`, `64K`, `10M`, `2G` (binary multiples).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, multiplier) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("`{text}` is not a size such as 500000, 512K, 10M or 1G"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("512").unwrap(), 512);
+        assert_eq!(parse_size("4K").unwrap(), 4096);
+        assert_eq!(parse_size("10m").unwrap(), 10 << 20);
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("99999999999G").is_err());
+    }
+}

@@ -1,0 +1,30 @@
+//! Findings → the findings to report: one per secret location, in a deterministic order.
+//!
+//! Walker threads finish files in any order, so the order of a report must come from the
+//! findings themselves: path, then position, then rule.
+
+use crate::finding::Finding;
+
+/// Sorts findings by path, line, column and rule, and drops exact repeats (a path given twice on
+/// the command line is scanned twice but reported once).
+pub fn finalize(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| {
+        (
+            &a.origin,
+            a.location.line,
+            a.location.column,
+            &a.rule_id,
+            a.location.offset,
+        )
+            .cmp(&(
+                &b.origin,
+                b.location.line,
+                b.location.column,
+                &b.rule_id,
+                b.location.offset,
+            ))
+    });
+    findings.dedup_by(|a, b| {
+        a.origin == b.origin && a.location.offset == b.location.offset && a.rule_id == b.rule_id
+    });
+}

@@ -1,0 +1,270 @@
+//! Findings: validated matches with their location, rule metadata and a stable fingerprint.
+//!
+//! A finding keeps the raw secret (reporters need it for `--show-secrets`), but every way of
+//! showing it goes through [`Finding::shown_secret`] and [`Finding::shown_snippet`], which
+//! redact unless asked not to.
+
+use std::ops::Range;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::lines::{count_chars, count_newlines};
+use crate::matcher::RawMatch;
+use crate::rules::{Confidence, RuleSet, Severity};
+use crate::source::{Chunk, Origin};
+
+/// How many characters of the line a snippet keeps on each side of the secret.
+const SNIPPET_REACH: usize = 80;
+
+/// Fingerprint scheme name, as used in SARIF `partialFingerprints`.
+pub const FINGERPRINT_VERSION: &str = "keyhound/v1";
+
+/// One reported secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    /// Kind of credential from its prefix (`long-term`, `temporary`, ...), where the rule knows.
+    pub kind: Option<String>,
+    /// The raw secret; shown only through [`Finding::shown_secret`].
+    pub secret: String,
+    /// Whether the rule's secrets are hidden by default.
+    pub redact: bool,
+    pub origin: Origin,
+    /// Location of the secret's first and last character (1-based lines and columns, columns
+    /// counted in Unicode characters; the end column is inclusive).
+    pub location: Location,
+    /// The text of the line around the secret, and where the secret is in it.
+    pub snippet: String,
+    pub snippet_secret: Range<usize>,
+    /// Hash of rule id, secret and path: stable when lines move, free of the secret.
+    pub fingerprint: String,
+}
+
+/// Where a secret is in its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    pub line: u64,
+    pub column: u64,
+    pub end_line: u64,
+    pub end_column: u64,
+    /// Byte offset of the secret's first byte.
+    pub offset: u64,
+}
+
+impl Finding {
+    /// The secret as outputs show it: redacted unless `show_secrets` or the rule shows
+    /// its values (identifiers such as access key IDs).
+    pub fn shown_secret(&self, show_secrets: bool) -> String {
+        if show_secrets || !self.redact {
+            self.secret.clone()
+        } else {
+            redact(&self.secret)
+        }
+    }
+
+    /// The snippet with the secret shown as [`Finding::shown_secret`] shows it.
+    pub fn shown_snippet(&self, show_secrets: bool) -> String {
+        let mut out = String::with_capacity(self.snippet.len());
+        out.push_str(&self.snippet[..self.snippet_secret.start]);
+        out.push_str(&self.shown_secret(show_secrets));
+        out.push_str(&self.snippet[self.snippet_secret.end..]);
+        out
+    }
+}
+
+/// Keeps the first and last four characters of a long secret, fewer of a short one.
+pub fn redact(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    let keep = match chars.len() {
+        0..=7 => 0,
+        8..=15 => 2,
+        _ => 4,
+    };
+    let head: String = chars[..keep].iter().collect();
+    let tail: String = chars[chars.len() - keep..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// The fingerprint of a secret found by a rule at a path.
+pub fn fingerprint(rule_id: &str, secret: &[u8], path: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [rule_id.as_bytes(), secret, path.as_bytes()] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    let digest = hasher.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Turns the raw matches of one chunk into findings, counting lines only up to each match.
+pub fn locate(
+    chunk: &Chunk<'_>,
+    origin: &Origin,
+    rules: &RuleSet,
+    matches: &mut [RawMatch],
+    out: &mut Vec<Finding>,
+) {
+    matches.sort_by_key(|m| (m.secret.start, m.rule));
+    let data = chunk.data;
+    let path = origin.display_path();
+    // Cursor: everything before `pos` is counted; `line_start` is the start of the line at
+    // `pos` within `data`, or None when that line began before the chunk.
+    let mut pos = 0;
+    let mut line = chunk.line;
+    let mut line_start: Option<usize> = None;
+    for m in matches.iter() {
+        let (start, end) = (m.secret.start, m.secret.end);
+        let skipped = &data[pos..start];
+        if let Some(last) = memchr::memrchr(b'\n', skipped) {
+            line += count_newlines(skipped) as u64;
+            line_start = Some(pos + last + 1);
+        }
+        pos = start;
+        let column = match line_start {
+            Some(ls) => count_chars(&data[ls..start]) as u64 + 1,
+            None => chunk.column + count_chars(&data[..start]) as u64 + 1,
+        };
+        let secret = &data[start..end];
+        let (end_line, end_column) = match memchr::memrchr(b'\n', secret) {
+            Some(last) => (
+                line + count_newlines(secret) as u64,
+                count_chars(&secret[last + 1..]) as u64,
+            ),
+            None => (line, column + count_chars(secret) as u64 - 1),
+        };
+        let rule = rules.get(m.rule as usize);
+        let (snippet, snippet_secret) = snippet(data, start, end, line_start.unwrap_or(0));
+        out.push(Finding {
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            severity: rule.severity,
+            confidence: m.confidence,
+            kind: rule.kind_of(secret).map(str::to_string),
+            secret: String::from_utf8_lossy(secret).into_owned(),
+            redact: rule.redact,
+            origin: origin.clone(),
+            location: Location {
+                line,
+                column,
+                end_line,
+                end_column,
+                offset: chunk.offset + start as u64,
+            },
+            snippet,
+            snippet_secret,
+            fingerprint: fingerprint(&rule.id, secret, &path),
+        });
+    }
+}
+
+/// The secret's line, cut to [`SNIPPET_REACH`] characters on each side, as text.
+fn snippet(data: &[u8], start: usize, end: usize, floor: usize) -> (String, Range<usize>) {
+    let line_start = memchr::memrchr(b'\n', &data[floor..start]).map_or(floor, |i| floor + i + 1);
+    let line_end = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i);
+    let before = clip_start(&data[line_start..start], SNIPPET_REACH);
+    let after = clip_end(&data[end..line_end], SNIPPET_REACH);
+    let before = String::from_utf8_lossy(before);
+    let before = before.trim_start();
+    let secret = String::from_utf8_lossy(&data[start..end]);
+    let after = String::from_utf8_lossy(after);
+    let after = after.trim_end_matches('\r');
+    let range = before.len()..before.len() + secret.len();
+    (format!("{before}{secret}{after}"), range)
+}
+
+/// The last `max` characters of `bytes` (cut on a character boundary).
+fn clip_start(bytes: &[u8], max: usize) -> &[u8] {
+    if bytes.len() <= max {
+        return bytes;
+    }
+    let mut cut = bytes.len() - max;
+    while cut < bytes.len() && (bytes[cut] & 0xC0) == 0x80 {
+        cut += 1;
+    }
+    &bytes[cut..]
+}
+
+/// The first `max` characters of `bytes` (cut on a character boundary).
+fn clip_end(bytes: &[u8], max: usize) -> &[u8] {
+    if bytes.len() <= max {
+        return bytes;
+    }
+    let mut cut = max;
+    while cut > 0 && (bytes[cut] & 0xC0) == 0x80 {
+        cut -= 1;
+    }
+    &bytes[..cut]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Matcher;
+
+    fn find(text: &[u8], chunk_line: u64, chunk_column: u64) -> Vec<Finding> {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(&rules);
+        let mut scratch = matcher.scratch();
+        let mut raw = Vec::new();
+        matcher.find(&mut scratch, text, 0..text.len(), &mut raw);
+        let chunk = Chunk {
+            data: text,
+            owned: 0..text.len(),
+            offset: 0,
+            line: chunk_line,
+            column: chunk_column,
+        };
+        let mut out = Vec::new();
+        locate(&chunk, &Origin::Stdin, &rules, &mut raw, &mut out);
+        out
+    }
+
+    #[test]
+    fn lines_and_columns_are_one_based_and_count_characters() {
+        let text = "x\ncafé = \"AKIAQYLPMN5HHHFPZAM2\"\n\nk AKIAZT4HB6K7WLQX3N5D\n".as_bytes();
+        let found = find(text, 1, 0);
+        assert_eq!(found.len(), 2);
+        assert_eq!((found[0].location.line, found[0].location.column), (2, 9));
+        assert_eq!(found[0].location.end_column, 28);
+        assert_eq!((found[1].location.line, found[1].location.column), (4, 3));
+        assert_eq!(found[1].kind.as_deref(), Some("long-term"));
+    }
+
+    #[test]
+    fn a_line_begun_in_an_earlier_chunk_continues_its_column() {
+        let found = find(b"zz AKIAQYLPMN5HHHFPZAM2", 7, 100);
+        assert_eq!((found[0].location.line, found[0].location.column), (7, 104));
+    }
+
+    #[test]
+    fn secrets_are_redacted_unless_shown() {
+        let found = find(
+            b"aws_secret_access_key = r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD\n",
+            1,
+            0,
+        );
+        let f = &found[0];
+        assert_eq!(f.shown_secret(false), "r4ij…mNkWD".replace("mNkWD", "NkWD"));
+        assert_eq!(f.shown_snippet(false), "aws_secret_access_key = r4ij…NkWD");
+        assert!(f.shown_snippet(true).contains(&f.secret));
+        assert!(!f.fingerprint.contains(&f.secret) && f.fingerprint.len() == 32);
+    }
+
+    #[test]
+    fn fingerprint_ignores_line_but_not_path() {
+        let a = fingerprint("r", b"s", "a.txt");
+        assert_eq!(a, fingerprint("r", b"s", "a.txt"));
+        assert_ne!(a, fingerprint("r", b"s", "b.txt"));
+        assert_ne!(fingerprint("r", b"sa", "b"), fingerprint("r", b"s", "ab"));
+    }
+
+    #[test]
+    fn redaction_keeps_little_of_short_values() {
+        assert_eq!(redact("abc"), "…");
+        assert_eq!(redact("abcdefghij"), "ab…ij");
+    }
+}

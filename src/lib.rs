@@ -1,0 +1,18 @@
+//! keyhound finds leaked AWS credentials in files.
+//!
+//! The pipeline runs one way: [`source`] turns inputs into chunks of bytes with provenance,
+//! [`matcher`] finds rule matches in a chunk, [`finding`] turns matches into located findings,
+//! [`filter`] orders and de-duplicates them, and [`report`] writes them out. [`scan`] is the one
+//! place that wires these together; [`rules`] compiles the rule data that the matcher runs.
+
+pub mod cli;
+pub mod config;
+pub mod filter;
+pub mod finding;
+pub mod matcher;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;
+
+mod lines;

@@ -1,0 +1,80 @@
+//! Byte-level line arithmetic shared by the matcher (windows, context) and findings (locations).
+//!
+//! Everything here works on raw bytes with `memchr`, so invalid UTF-8 and giant lines cost no
+//! more than valid text, and nothing is decoded or copied.
+
+use memchr::{memchr, memrchr};
+
+/// Start of the line `lines` lines above the one holding `pos`, never earlier than `floor`.
+#[inline]
+pub fn start_of_lines_before(buf: &[u8], pos: usize, lines: u32, floor: usize) -> usize {
+    let mut cur = pos;
+    for _ in 0..=lines {
+        match memrchr(b'\n', &buf[floor..cur]) {
+            Some(i) => cur = floor + i,
+            None => return floor,
+        }
+    }
+    cur + 1
+}
+
+/// End (exclusive, before the newline) of the line `lines` lines below the one holding
+/// `pos`, never later than `ceiling`.
+#[inline]
+pub fn end_of_lines_after(buf: &[u8], pos: usize, lines: u32, ceiling: usize) -> usize {
+    let mut cur = pos;
+    for _ in 0..=lines {
+        if cur >= ceiling {
+            return ceiling;
+        }
+        match memchr(b'\n', &buf[cur..ceiling]) {
+            Some(i) => cur += i + 1,
+            None => return ceiling,
+        }
+    }
+    cur - 1
+}
+
+/// Number of characters in `bytes`, counting each byte that does not continue a UTF-8
+/// sequence; invalid bytes count as one character each.
+#[inline]
+pub fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+}
+
+/// Number of newlines in `bytes`.
+#[inline]
+pub fn count_newlines(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &[u8] = b"one\ntwo\nthree\nfour";
+
+    #[test]
+    fn lines_before_stop_at_floor() {
+        let pos = 9; // inside "three"
+        assert_eq!(start_of_lines_before(TEXT, pos, 0, 0), 8);
+        assert_eq!(start_of_lines_before(TEXT, pos, 1, 0), 4);
+        assert_eq!(start_of_lines_before(TEXT, pos, 5, 0), 0);
+        assert_eq!(start_of_lines_before(TEXT, pos, 5, 6), 6);
+    }
+
+    #[test]
+    fn lines_after_stop_at_ceiling() {
+        let pos = 5; // inside "two"
+        assert_eq!(end_of_lines_after(TEXT, pos, 0, TEXT.len()), 7);
+        assert_eq!(end_of_lines_after(TEXT, pos, 1, TEXT.len()), 13);
+        assert_eq!(end_of_lines_after(TEXT, pos, 9, TEXT.len()), TEXT.len());
+        assert_eq!(end_of_lines_after(TEXT, pos, 9, 6), 6);
+    }
+
+    #[test]
+    fn chars_count_utf8_sequences_once() {
+        assert_eq!(count_chars("café".as_bytes()), 4);
+        assert_eq!(count_chars(b"\xff\xfeab"), 4);
+    }
+}

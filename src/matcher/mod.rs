@@ -1,0 +1,376 @@
+//! Finds rule matches in a buffer: prefilter → regex near keyword hits → validators.
+//!
+//! A [`Matcher`] is built once per scan from the enabled rules and shared read-only by all
+//! threads; each thread owns a [`Scratch`] with the reusable buffers of the hot path. A buffer
+//! with no keyword costs one Aho-Corasick pass. Each rule's regex runs only inside the windows
+//! around its own keyword hits (merged when they overlap), and the validators run only on what
+//! the regex captured. Nothing is allocated per byte; a [`RawMatch`] is pushed only after every
+//! check has passed.
+//!
+//! Every region the matcher looks at is bounded by [`REACH`] bytes around a keyword hit or a
+//! candidate, which is what lets the chunked reader guarantee that no match on a chunk boundary
+//! is lost: a chunk that carries [`LEAD`] bytes before and [`TAIL`] bytes after the range it owns
+//! sees everything a match in that range depends on.
+
+pub mod examples;
+mod prefilter;
+mod validate;
+
+use std::ops::Range;
+
+use regex::bytes::CaptureLocations;
+
+use crate::lines::{end_of_lines_after, start_of_lines_before};
+use crate::rules::{Confidence, Rule, RuleSet, MAX_KEYWORD_LEN};
+
+pub use prefilter::spellings;
+use prefilter::Prefilter;
+
+/// How far (in bytes) a search window or a context region may extend on each side of a keyword
+/// hit or a candidate, whatever its line count says.
+pub const REACH: usize = 4096;
+/// Bytes before an owned position that a chunk must carry for the match there to be found.
+pub const LEAD: usize = 2 * REACH + MAX_KEYWORD_LEN;
+/// Bytes after an owned position that a chunk must carry for the match there to be found.
+pub const TAIL: usize = 3 * REACH + MAX_KEYWORD_LEN;
+
+/// A validated match of one rule in a buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMatch {
+    /// Index of the rule in the [`RuleSet`].
+    pub rule: u32,
+    /// Byte range of the secret in the buffer.
+    pub secret: Range<usize>,
+    pub confidence: Confidence,
+}
+
+/// The compiled matcher for one set of rules; shared by all scanning threads.
+pub struct Matcher<'r> {
+    rules: &'r RuleSet,
+    /// Indices of the enabled rules.
+    enabled: Vec<u32>,
+    prefilter: Prefilter,
+}
+
+/// Per-thread reusable state for [`Matcher::find`].
+pub struct Scratch {
+    /// Per rule: merged search windows for the current buffer.
+    windows: Vec<Vec<Range<usize>>>,
+    /// Rules that got at least one window in the current buffer.
+    active: Vec<u32>,
+    /// Per rule: capture slots for its regex.
+    captures: Vec<CaptureLocations>,
+}
+
+impl<'r> Matcher<'r> {
+    /// Builds the matcher for the enabled rules of `rules`.
+    pub fn new(rules: &'r RuleSet) -> Matcher<'r> {
+        Self::build(rules, |rule| rule.enabled)
+    }
+
+    /// Builds a matcher that runs every rule, enabled or not (for checking rule examples).
+    pub fn with_every_rule(rules: &'r RuleSet) -> Matcher<'r> {
+        Self::build(rules, |_| true)
+    }
+
+    fn build(rules: &'r RuleSet, wanted: impl Fn(&Rule) -> bool) -> Matcher<'r> {
+        let enabled: Vec<u32> = (0..rules.all().len() as u32)
+            .filter(|&i| wanted(rules.get(i as usize)))
+            .collect();
+        let prefilter = Prefilter::new(enabled.iter().map(|&i| {
+            let rule = rules.get(i as usize);
+            (i, rule.keywords.as_slice(), rule.exact_keywords.as_slice())
+        }));
+        Matcher {
+            rules,
+            enabled,
+            prefilter,
+        }
+    }
+
+    /// The rules this matcher was built from.
+    pub fn rules(&self) -> &'r RuleSet {
+        self.rules
+    }
+
+    /// Fresh per-thread state.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            windows: vec![Vec::new(); self.rules.all().len()],
+            active: Vec::new(),
+            captures: self
+                .rules
+                .all()
+                .iter()
+                .map(|r| r.regex.capture_locations())
+                .collect(),
+        }
+    }
+
+    /// Appends to `out` every match in `buf` whose secret starts inside `owned`.
+    ///
+    /// `buf` may carry context before and after `owned` (see [`LEAD`] and [`TAIL`]); matches
+    /// starting outside `owned` belong to a neighbouring chunk and are not reported here.
+    pub fn find(
+        &self,
+        scratch: &mut Scratch,
+        buf: &[u8],
+        owned: Range<usize>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        debug_assert!(scratch.active.is_empty());
+        let rules = self.rules;
+        let Scratch {
+            windows,
+            active,
+            captures,
+        } = scratch;
+        self.prefilter.for_each_hit(buf, |start, end, owners| {
+            for &r in owners {
+                let rule = rules.get(r as usize);
+                let lo = start_of_lines_before(
+                    buf,
+                    start,
+                    rule.window_lines,
+                    start.saturating_sub(REACH),
+                );
+                let hi =
+                    end_of_lines_after(buf, end, rule.window_lines, buf.len().min(end + REACH))
+                        .max(end);
+                let list = &mut windows[r as usize];
+                match list.last_mut() {
+                    Some(last) if lo <= last.end => last.end = last.end.max(hi),
+                    Some(_) => list.push(lo..hi),
+                    None => {
+                        active.push(r);
+                        list.push(lo..hi);
+                    }
+                }
+            }
+        });
+        for &r in active.iter() {
+            let rule = rules.get(r as usize);
+            let locs = &mut captures[r as usize];
+            for window in windows[r as usize].drain(..) {
+                search_window(rule, r, locs, buf, window, &owned, out);
+            }
+        }
+        active.clear();
+    }
+
+    /// Indices of the enabled rules.
+    pub fn enabled(&self) -> &[u32] {
+        &self.enabled
+    }
+}
+
+/// Runs one rule's regex over one window and validates each capture.
+fn search_window(
+    rule: &Rule,
+    index: u32,
+    locs: &mut CaptureLocations,
+    buf: &[u8],
+    window: Range<usize>,
+    owned: &Range<usize>,
+    out: &mut Vec<RawMatch>,
+) {
+    let haystack = &buf[..window.end];
+    let mut at = window.start;
+    while at < window.end {
+        let Some((m_start, m_end)) = rule
+            .regex
+            .captures_read_at(locs, haystack, at)
+            .map(|m| (m.start(), m.end()))
+        else {
+            break;
+        };
+        at = if m_end > m_start { m_end } else { m_end + 1 };
+        let Some((start, end)) = locs.get(rule.secret_group) else {
+            continue;
+        };
+        if !owned.contains(&start) {
+            continue;
+        }
+        if let Some(confidence) = validate_candidate(rule, buf, start, end) {
+            out.push(RawMatch {
+                rule: index,
+                secret: start..end,
+                confidence,
+            });
+        }
+    }
+}
+
+/// Applies a rule's validators to the secret at `start..end`; returns its confidence if it
+/// passes them all.
+fn validate_candidate(rule: &Rule, buf: &[u8], start: usize, end: usize) -> Option<Confidence> {
+    let secret = &buf[start..end];
+    if let Some(boundary) = &rule.boundary {
+        if !validate::at_token_boundary(buf, start, end, boundary) {
+            return None;
+        }
+    }
+    if let Some(min) = rule.min_classes {
+        if validate::char_classes(secret) < min {
+            return None;
+        }
+    }
+    if let Some(min) = rule.min_entropy {
+        if validate::entropy(secret) < min {
+            return None;
+        }
+    }
+    let mut confidence = if rule.context_required {
+        None
+    } else {
+        Some(rule.confidence)
+    };
+    let mut assigned: Option<bool> = None;
+    for context in &rule.contexts {
+        if confidence.is_some_and(|c| c >= context.confidence) {
+            continue;
+        }
+        if context.unassigned_only && *assigned.get_or_insert_with(|| is_assigned(buf, start)) {
+            continue;
+        }
+        let lo = start_of_lines_before(
+            buf,
+            start,
+            context.lines_before,
+            start.saturating_sub(REACH),
+        );
+        let hi = end_of_lines_after(buf, end, context.lines_after, buf.len().min(end + REACH));
+        if context.regex.is_match_at(&buf[..hi], lo) {
+            confidence = Some(confidence.map_or(context.confidence, |c| c.max(context.confidence)));
+        }
+    }
+    let confidence = confidence?;
+    if rule.example.as_ref().is_some_and(|re| re.is_match(secret)) {
+        return Some(Confidence::Example);
+    }
+    Some(confidence)
+}
+
+/// Whether the candidate at `start` is the value of a named key on its line
+/// (`NAME = value`, `"name": "value"`, `name => 'value'`, `NAME := value`).
+fn is_assigned(buf: &[u8], start: usize) -> bool {
+    static ASSIGNMENT: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::RegexBuilder::new(
+            r#"[A-Za-z0-9_.\-]+["'\]]?[ \t]{0,8}(?::=|=>|[:=])[ \t]{0,8}["'`]?$"#,
+        )
+        .unicode(false)
+        .build()
+        .expect("valid assignment regex")
+    });
+    let lo = start_of_lines_before(buf, start, 0, start.saturating_sub(256));
+    ASSIGNMENT.is_match(&buf[lo..start])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(text: &str) -> Vec<(String, String, Confidence)> {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(&rules);
+        let mut scratch = matcher.scratch();
+        let mut out = Vec::new();
+        matcher.find(&mut scratch, text.as_bytes(), 0..text.len(), &mut out);
+        out.iter()
+            .map(|m| {
+                (
+                    rules.get(m.rule as usize).id.clone(),
+                    text[m.secret.clone()].to_string(),
+                    m.confidence,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn buffer_without_keywords_has_no_matches() {
+        assert!(matches("let x = 1;\nfn main() {}\n").is_empty());
+    }
+
+    #[test]
+    fn credentials_file_gives_id_and_secret() {
+        let found = matches(
+            "[default]\naws_access_key_id = AKIAQYLPMN5HHHFPZAM2\naws_secret_access_key = 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\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "aws-access-key-id".into(),
+                    "AKIAQYLPMN5HHHFPZAM2".into(),
+                    Confidence::High
+                ),
+                (
+                    "aws-secret-access-key".into(),
+                    "r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD".into(),
+                    Confidence::High
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn secret_near_a_key_id_has_medium_confidence() {
+        let found = matches(
+            "creds(\"AKIAQYLPMN5HHHFPZAM2\",\n  \"r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD\")",
+        );
+        assert!(found.contains(&(
+            "aws-secret-access-key".into(),
+            "r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD".into(),
+            Confidence::Medium
+        )));
+    }
+
+    #[test]
+    fn random_forty_without_aws_context_is_not_a_secret() {
+        assert!(
+            matches("SIGNING_SECRET = \"r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD\"").is_empty()
+        );
+    }
+
+    #[test]
+    fn a_value_assigned_to_another_name_is_not_claimed_by_a_nearby_key_id() {
+        let text = "WEBHOOK_SIGNING_SECRET=r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD\nAWS_ACCESS_KEY_ID=AKIAQYLPMN5HHHFPZAM2\n";
+        let found = matches(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "aws-access-key-id");
+    }
+
+    #[test]
+    fn assignments_are_recognised() {
+        for (text, assigned) in [
+            ("KEY=", true),
+            ("  \"name\": \"", true),
+            ("'secret' => '", true),
+            ("x := `", true),
+            ("Credentials.new('AKIAQYLPMN5HHHFPZAM2', '", false),
+            ("AKIAQYLPMN5HHHFPZAM2,", false),
+        ] {
+            assert_eq!(is_assigned(text.as_bytes(), text.len()), assigned, "{text}");
+        }
+    }
+
+    #[test]
+    fn documentation_examples_are_marked() {
+        let found = matches("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().all(|(_, _, c)| *c == Confidence::Example));
+    }
+
+    #[test]
+    fn matches_outside_the_owned_range_are_left_to_the_neighbour() {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(&rules);
+        let mut scratch = matcher.scratch();
+        let text = b"id AKIAQYLPMN5HHHFPZAM2 and AKIAZT4HB6K7WLQX3N5D";
+        let mut out = Vec::new();
+        matcher.find(&mut scratch, text, 0..20, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].secret, 3..23);
+    }
+}

@@ -1,0 +1,134 @@
+//! The JSON and JSON Lines formats: a stable interface for scripts (documented field by field
+//! in the README). The JSON document holds findings and a summary; JSON Lines holds one finding
+//! per line and nothing else, so it can be streamed into line-oriented tools.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::Report;
+use crate::finding::Finding;
+
+/// Version of the JSON shape; bumped on any incompatible change.
+const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    tool: Tool,
+    findings: Vec<JsonFinding<'a>>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+/// One finding as scripts see it.
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule_id: &'a str,
+    rule_name: &'a str,
+    severity: &'static str,
+    confidence: &'static str,
+    kind: Option<&'a str>,
+    path: String,
+    line: u64,
+    column: u64,
+    end_line: u64,
+    end_column: u64,
+    offset: u64,
+    secret: String,
+    redacted: bool,
+    snippet: String,
+    fingerprint: &'a str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    files_scanned: u64,
+    bytes_scanned: u64,
+    elapsed_ms: u128,
+    findings: usize,
+    failing_findings: usize,
+    incomplete: bool,
+    skipped: Vec<Skipped>,
+}
+
+#[derive(Serialize)]
+struct Skipped {
+    path: String,
+    category: &'static str,
+    reason: String,
+}
+
+fn finding<'a>(f: &'a Finding, show_secrets: bool) -> JsonFinding<'a> {
+    JsonFinding {
+        rule_id: &f.rule_id,
+        rule_name: &f.rule_name,
+        severity: f.severity.as_str(),
+        confidence: f.confidence.as_str(),
+        kind: f.kind.as_deref(),
+        path: f.origin.display_path(),
+        line: f.location.line,
+        column: f.location.column,
+        end_line: f.location.end_line,
+        end_column: f.location.end_column,
+        offset: f.location.offset,
+        secret: f.shown_secret(show_secrets),
+        redacted: f.redact && !show_secrets,
+        snippet: f.shown_snippet(show_secrets),
+        fingerprint: &f.fingerprint,
+    }
+}
+
+/// Writes one JSON document.
+pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let stats = report.stats;
+    let document = Document {
+        version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "keyhound",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        findings: report
+            .findings
+            .iter()
+            .map(|f| finding(f, report.show_secrets))
+            .collect(),
+        summary: Summary {
+            files_scanned: stats.files_scanned,
+            bytes_scanned: stats.bytes_scanned,
+            elapsed_ms: stats.elapsed.as_millis(),
+            findings: report.findings.len(),
+            failing_findings: report
+                .findings
+                .iter()
+                .filter(|f| f.confidence.fails_scan())
+                .count(),
+            incomplete: stats.incomplete(),
+            skipped: stats
+                .skipped
+                .iter()
+                .map(|(origin, reason)| Skipped {
+                    path: origin.display_path(),
+                    category: reason.category(),
+                    reason: reason.to_string(),
+                })
+                .collect(),
+        },
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+/// Writes one finding per line.
+pub fn write_lines(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    for f in report.findings {
+        serde_json::to_writer(&mut *out, &finding(f, report.show_secrets))?;
+        writeln!(out)?;
+    }
+    Ok(())
+}

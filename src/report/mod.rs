@@ -1,0 +1,49 @@
+//! Findings → output. One reporter per format, all fed the same sorted findings.
+//!
+//! Every reporter shows secrets through [`Finding::shown_secret`](crate::finding::Finding), so
+//! redaction is decided in one place; `--show-secrets` is the only way to see a raw secret.
+
+mod json;
+mod sarif;
+mod text;
+
+use std::io::{self, Write};
+
+use crate::finding::Finding;
+use crate::rules::RuleSet;
+use crate::source::Stats;
+
+pub use text::{sanitize, write_summary};
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable: one line per finding, grouped by file.
+    Text,
+    /// One JSON document with findings and summary.
+    Json,
+    /// One JSON object per finding, one per line.
+    Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+}
+
+/// Everything a reporter may draw on.
+pub struct Report<'a> {
+    pub findings: &'a [Finding],
+    pub stats: &'a Stats,
+    pub rules: &'a RuleSet,
+    pub show_secrets: bool,
+    /// Colour the text format (only the text format uses it).
+    pub color: bool,
+}
+
+/// Writes `report` in `format` to `out`.
+pub fn write(format: Format, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text => text::write(report, out),
+        Format::Json => json::write(report, out),
+        Format::Jsonl => json::write_lines(report, out),
+        Format::Sarif => sarif::write(report, out),
+    }
+}

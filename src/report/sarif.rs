@@ -1,0 +1,805 @@
+//! SARIF 2.1.0 output, shaped for GitHub code scanning and usable by any SARIF viewer.
+//!
+//! The log has one run. Its driver lists every enabled rule (with help text, a default level,
+//! `security-severity` and `precision`), and each finding becomes one result that points at the
+//! secret's region and carries the finding's fingerprint under [`FINGERPRINT_VERSION`], so code
+//! scanning tracks an alert across commits even when the secret's line moves.
+//!
+//! Secrets appear only as [`Finding::shown_secret`] and [`Finding::shown_snippet`] show them:
+//! redacted unless `--show-secrets` was given. The output holds no timestamps or other
+//! per-invocation data, so the same findings always give the same bytes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+
+use serde_json::Value;
+use serde_sarif::sarif::{
+    ArtifactContent, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString,
+    Notification, NotificationLevel, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingConfigurationLevel, ReportingDescriptor, Result as SarifResult, ResultColumnKind,
+    ResultLevel, Run, Sarif, Tool, ToolComponent, Version,
+};
+
+use super::Report;
+use crate::finding::{Finding, FINGERPRINT_VERSION};
+use crate::rules::{Confidence, Rule, Severity};
+use crate::source::Origin;
+
+/// The schema URL written to `$schema`.
+pub const SCHEMA_URL: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// Most results GitHub code scanning accepts in one run; further results are dropped (with a
+/// warning and a notification in the log) rather than having the whole upload rejected.
+///
+/// GitHub also refuses uploads over 10 MB gzipped. That cannot be checked without compressing
+/// the log, so it is not enforced here; at this result count a log stays well under it unless
+/// snippets are very long.
+pub const MAX_RESULTS: usize = 25_000;
+
+/// Artifact URI used for findings in standard input.
+const STDIN_URI: &str = "stdin";
+
+/// Tags on every rule: GitHub shows `security` rules as security alerts, and CWE-798 is "Use of
+/// Hard-coded Credentials".
+const RULE_TAGS: [&str; 3] = ["security", "secret", "external/cwe/cwe-798"];
+
+/// Writes the SARIF log.
+pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let findings = report.findings;
+    let kept = &findings[..findings.len().min(MAX_RESULTS)];
+    let dropped = findings.len() - kept.len();
+
+    let mut rules = RuleTable::new(report);
+    let results: Vec<SarifResult> = kept
+        .iter()
+        .map(|f| {
+            let index = rules.index_of(f);
+            result(f, index, report.show_secrets)
+        })
+        .collect();
+
+    let mut notifications = skip_notifications(report);
+    if dropped > 0 {
+        tracing::warn!(
+            "SARIF output holds the first {MAX_RESULTS} of {} findings; {dropped} dropped (GitHub code scanning \
+             accepts at most {MAX_RESULTS} results per run)",
+            findings.len()
+        );
+        notifications.push(
+            Notification::builder()
+                .level(NotificationLevel::Warning.to_string())
+                .message(text_message(format!(
+                    "{dropped} of {} findings were dropped: this log holds the first {MAX_RESULTS}, the most GitHub \
+                     code scanning accepts in one run. Use the JSON output to see them all.",
+                    findings.len()
+                )))
+                .build(),
+        );
+    }
+    let invocation = if notifications.is_empty() {
+        Invocation::builder()
+            .execution_successful(!report.stats.incomplete())
+            .build()
+    } else {
+        Invocation::builder()
+            .execution_successful(!report.stats.incomplete())
+            .tool_execution_notifications(notifications)
+            .build()
+    };
+
+    let driver = ToolComponent::builder()
+        .name("keyhound")
+        .version(env!("CARGO_PKG_VERSION"))
+        .rules(rules.descriptors)
+        .build();
+    let run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .column_kind(ResultColumnKind::UnicodeCodePoints.to_string())
+        .invocations(vec![invocation])
+        .results(results)
+        .build();
+    let log = Sarif::builder()
+        .schema(SCHEMA_URL)
+        .version(Version::V2_1_0.to_string())
+        .runs(vec![run])
+        .build();
+
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}
+
+/// The driver's rules and where each rule id is among them.
+struct RuleTable<'a> {
+    report: &'a Report<'a>,
+    descriptors: Vec<ReportingDescriptor>,
+    index: HashMap<String, usize>,
+}
+
+impl<'a> RuleTable<'a> {
+    /// Every enabled rule, in rule-set order.
+    fn new(report: &'a Report<'a>) -> Self {
+        let mut table = RuleTable {
+            report,
+            descriptors: Vec::new(),
+            index: HashMap::new(),
+        };
+        for rule in report.rules.all().iter().filter(|r| r.enabled) {
+            table.push(rule.id.clone(), rule_descriptor(rule));
+        }
+        table
+    }
+
+    /// The index of the finding's rule. A finding of a rule that is not enabled (or not in the
+    /// rule set at all) gets its rule appended, so every `ruleIndex` points at a descriptor.
+    fn index_of(&mut self, finding: &Finding) -> usize {
+        if let Some(&index) = self.index.get(&finding.rule_id) {
+            return index;
+        }
+        let descriptor = match self.report.rules.by_id(&finding.rule_id) {
+            Some(rule) => rule_descriptor(rule),
+            None => fallback_descriptor(finding),
+        };
+        self.push(finding.rule_id.clone(), descriptor)
+    }
+
+    fn push(&mut self, id: String, descriptor: ReportingDescriptor) -> usize {
+        let index = self.descriptors.len();
+        self.descriptors.push(descriptor);
+        self.index.insert(id, index);
+        index
+    }
+}
+
+/// A rule as SARIF describes it.
+fn rule_descriptor(rule: &Rule) -> ReportingDescriptor {
+    let remediation = rule.remediation.trim();
+    let help = if remediation.is_empty() {
+        rule.description.trim()
+    } else {
+        remediation
+    };
+    ReportingDescriptor::builder()
+        .id(rule.id.clone())
+        .name(pascal_case(&rule.id))
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(rule.name.clone())
+                .build(),
+        )
+        .full_description(
+            MultiformatMessageString::builder()
+                .text(rule.description.trim())
+                .build(),
+        )
+        .help(
+            MultiformatMessageString::builder()
+                .text(help)
+                .markdown(format!("## Remediation\n\n{help}"))
+                .build(),
+        )
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(default_level(rule.severity))
+                .build(),
+        )
+        .properties(rule_properties(rule.severity, rule.confidence))
+        .build()
+}
+
+/// A descriptor for a finding whose rule is not in the rule set, built from the finding alone.
+fn fallback_descriptor(finding: &Finding) -> ReportingDescriptor {
+    ReportingDescriptor::builder()
+        .id(finding.rule_id.clone())
+        .name(pascal_case(&finding.rule_id))
+        .short_description(
+            MultiformatMessageString::builder()
+                .text(finding.rule_name.clone())
+                .build(),
+        )
+        .default_configuration(
+            ReportingConfiguration::builder()
+                .level(default_level(finding.severity))
+                .build(),
+        )
+        .properties(rule_properties(finding.severity, finding.confidence))
+        .build()
+}
+
+/// `security-severity`, `precision` and tags, as GitHub code scanning reads them.
+fn rule_properties(severity: Severity, confidence: Confidence) -> PropertyBag {
+    let mut extra = BTreeMap::new();
+    extra.insert(
+        "security-severity".to_string(),
+        Value::from(security_severity(severity)),
+    );
+    extra.insert("precision".to_string(), Value::from(precision(confidence)));
+    PropertyBag::builder()
+        .tags(RULE_TAGS.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+        .additional_properties(extra)
+        .build()
+}
+
+/// GitHub's score for a severity: over 9.0 is critical, 7.0–8.9 high, 4.0–6.9 medium, 0.1–3.9 low.
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
+    }
+}
+
+/// How often a rule's plain matches (before context raises them) are real credentials.
+fn precision(confidence: Confidence) -> &'static str {
+    match confidence {
+        Confidence::High => "very-high",
+        Confidence::Medium => "high",
+        Confidence::Low => "medium",
+        Confidence::Example => "low",
+    }
+}
+
+/// A rule's default level, from its severity alone.
+fn default_level(severity: Severity) -> String {
+    let level = match severity {
+        Severity::Critical | Severity::High => ReportingConfigurationLevel::Error,
+        Severity::Medium => ReportingConfigurationLevel::Warning,
+        Severity::Low | Severity::Info => ReportingConfigurationLevel::Note,
+    };
+    level.to_string()
+}
+
+/// A finding's level: documentation examples are notes, likely leaks of severe credentials are
+/// errors, and everything else is a warning.
+fn result_level(finding: &Finding) -> ResultLevel {
+    match (finding.severity, finding.confidence) {
+        (_, Confidence::Example) => ResultLevel::Note,
+        (Severity::Critical | Severity::High, Confidence::Medium | Confidence::High) => {
+            ResultLevel::Error
+        }
+        _ => ResultLevel::Warning,
+    }
+}
+
+/// `aws-access-key-id` → `AwsAccessKeyId`.
+fn pascal_case(id: &str) -> String {
+    id.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .flat_map(|part| {
+            let mut chars = part.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first.into_iter().chain(chars)
+        })
+        .collect()
+}
+
+/// One finding as a SARIF result.
+fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResult {
+    let loc = &finding.location;
+    let region = Region::builder()
+        .start_line(to_i64(loc.line))
+        .start_column(to_i64(loc.column))
+        .end_line(to_i64(loc.end_line))
+        // SARIF's end column is the column after the region; ours is its last character.
+        .end_column(to_i64(loc.end_column.saturating_add(1)))
+        .snippet(
+            ArtifactContent::builder()
+                .text(finding.shown_snippet(show_secrets))
+                .build(),
+        )
+        .build();
+    let location = Location::builder()
+        .physical_location(
+            PhysicalLocation::builder()
+                .artifact_location(artifact_location(&finding.origin))
+                .region(region)
+                .build(),
+        )
+        .build();
+
+    let mut text = format!(
+        "{} found (confidence {}): {}.",
+        finding.rule_name,
+        finding.confidence,
+        finding.shown_secret(show_secrets)
+    );
+    if let Some(kind) = &finding.kind {
+        text.push_str(&format!(" Credential kind: {kind}."));
+    }
+    if finding.confidence == Confidence::Example {
+        text.push_str(" The value is a documented example, so it does not fail the scan.");
+    }
+
+    let mut fingerprints = BTreeMap::new();
+    fingerprints.insert(FINGERPRINT_VERSION.to_string(), finding.fingerprint.clone());
+
+    let mut extra = BTreeMap::new();
+    extra.insert(
+        "confidence".to_string(),
+        Value::from(finding.confidence.as_str()),
+    );
+    extra.insert(
+        "severity".to_string(),
+        Value::from(finding.severity.as_str()),
+    );
+    if let Some(kind) = &finding.kind {
+        extra.insert("kind".to_string(), Value::from(kind.as_str()));
+    }
+
+    SarifResult::builder()
+        .rule_id(finding.rule_id.clone())
+        .rule_index(to_i64(rule_index as u64))
+        .level(result_level(finding))
+        .message(text_message(text))
+        .locations(vec![location])
+        .partial_fingerprints(fingerprints)
+        .properties(PropertyBag::builder().additional_properties(extra).build())
+        .build()
+}
+
+/// Notifications for inputs that should have been scanned but were not (the reasons that make
+/// `executionSuccessful` false), in the order the stats list them.
+fn skip_notifications(report: &Report<'_>) -> Vec<Notification> {
+    report
+        .stats
+        .skipped
+        .iter()
+        .filter(|(_, reason)| reason.makes_scan_incomplete())
+        .map(|(origin, reason)| {
+            Notification::builder()
+                .level(NotificationLevel::Warning.to_string())
+                .message(text_message(format!("Not scanned: {origin}: {reason}.")))
+                .locations(vec![Location::builder()
+                    .physical_location(
+                        PhysicalLocation::builder()
+                            .artifact_location(artifact_location(origin))
+                            .build(),
+                    )
+                    .build()])
+                .build()
+        })
+        .collect()
+}
+
+fn text_message(text: String) -> Message {
+    Message::builder().text(text).build()
+}
+
+fn artifact_location(origin: &Origin) -> ArtifactLocation {
+    ArtifactLocation::builder()
+        .uri(artifact_uri(origin))
+        .build()
+}
+
+/// The URI of an input: its path as a relative URI reference (`/` separators, anything a URI
+/// path may not hold percent-encoded), a `file:` URI for an absolute path, `stdin` for
+/// standard input.
+fn artifact_uri(origin: &Origin) -> String {
+    if let Origin::Stdin = origin {
+        return STDIN_URI.to_string();
+    }
+    let mut path = origin.display_path();
+    if cfg!(windows) {
+        path = path.replace('\\', "/");
+    }
+    let bytes = path.as_bytes();
+    if path.starts_with("//") {
+        // A UNC path: `//server/share/...` → `file://server/share/...`.
+        format!("file:{}", encode_path(&path, true))
+    } else if path.starts_with('/') {
+        format!("file://{}", encode_path(&path, true))
+    } else if bytes.len() >= 2
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && (bytes.len() == 2 || bytes[2] == b'/')
+    {
+        // A Windows drive path: `C:/dir/file` → `file:///C:/dir/file`.
+        format!("file:///{}", encode_path(&path, true))
+    } else {
+        // In a relative reference a `:` in the first segment would read as a scheme, so it is
+        // always encoded there.
+        encode_path(&path, false)
+    }
+}
+
+/// Percent-encodes every byte a URI path may not hold as it is (RFC 3986 `pchar` and `/`),
+/// and `:` unless `keep_colon`.
+fn encode_path(path: &str, keep_colon: bool) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        let plain = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'/'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b'@'
+            )
+            || (b == b':' && keep_colon);
+        if plain {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::finding::locate;
+    use crate::matcher::Matcher;
+    use crate::rules::RuleSet;
+    use crate::source::{Chunk, SkipReason, Stats};
+
+    const SECRET: &str = "r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD";
+
+    fn text() -> String {
+        format!(
+            "# café settings\naws_access_key_id = AKIAQYLPMN5HHHFPZAM2\naws_secret_access_key = {SECRET}\n\
+             docs = AKIAIOSFODNN7EXAMPLE\n"
+        )
+    }
+
+    fn find(rules: &RuleSet, text: &[u8], origin: &Origin) -> Vec<Finding> {
+        let matcher = Matcher::new(rules);
+        let mut scratch = matcher.scratch();
+        let mut raw = Vec::new();
+        matcher.find(&mut scratch, text, 0..text.len(), &mut raw);
+        let chunk = Chunk {
+            data: text,
+            owned: 0..text.len(),
+            offset: 0,
+            line: 1,
+            column: 0,
+        };
+        let mut out = Vec::new();
+        locate(&chunk, origin, rules, &mut raw, &mut out);
+        out
+    }
+
+    fn origin() -> Origin {
+        Origin::File(PathBuf::from("./config dir/creds#1.env"))
+    }
+
+    fn sarif(
+        findings: &[Finding],
+        rules: &RuleSet,
+        stats: &Stats,
+        show_secrets: bool,
+    ) -> (String, Value) {
+        let report = Report {
+            findings,
+            stats,
+            rules,
+            show_secrets,
+            color: false,
+        };
+        let mut out = Vec::new();
+        write(&report, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let value = serde_json::from_str(&text).unwrap();
+        (text, value)
+    }
+
+    /// The `language` pattern of the published schema, with a stray `]` that a strict
+    /// ECMA-262 check rejects as a regex (so the schema itself would fail meta-validation).
+    const BROKEN_LANGUAGE_PATTERN: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+
+    fn schema_errors(log: &Value) -> Vec<String> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/sarif-schema-2.1.0.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        assert_eq!(text.matches(BROKEN_LANGUAGE_PATTERN).count(), 2);
+        let text = text.replace(BROKEN_LANGUAGE_PATTERN, "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
+        let schema: Value = serde_json::from_str(&text).unwrap();
+        let validator = jsonschema::draft7::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap();
+        validator
+            .iter_errors(log)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect()
+    }
+
+    fn assert_valid(log: &Value) {
+        let errors = schema_errors(log);
+        assert!(
+            errors.is_empty(),
+            "SARIF log does not match the schema: {errors:#?}"
+        );
+    }
+
+    #[test]
+    fn log_matches_the_sarif_schema() {
+        let rules = RuleSet::builtin().unwrap();
+        let findings = find(&rules, text().as_bytes(), &origin());
+        assert_eq!(findings.len(), 3, "{findings:#?}");
+        let mut stdin_finding = findings[0].clone();
+        stdin_finding.origin = Origin::Stdin;
+        let mut all = findings.clone();
+        all.push(stdin_finding);
+        let mut stats = Stats::default();
+        stats.skipped.push((
+            Origin::File(PathBuf::from("locked [1].txt")),
+            SkipReason::Unreadable {
+                error: "permission denied".into(),
+            },
+        ));
+        for show in [false, true] {
+            let (text, log) = sarif(&all, &rules, &stats, show);
+            assert_valid(&log);
+            assert!(text.ends_with("}\n"));
+            assert_eq!(
+                log["runs"][0]["invocations"][0]["executionSuccessful"],
+                false
+            );
+            let notes = &log["runs"][0]["invocations"][0]["toolExecutionNotifications"];
+            assert_eq!(
+                notes[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                "locked%20%5B1%5D.txt"
+            );
+        }
+        // The check has teeth: a raw space in a URI or a zero column is refused.
+        let (_, log) = sarif(&findings, &rules, &Stats::default(), false);
+        let mut bad = log.clone();
+        bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+            ["uri"] = Value::from("config dir/creds#1.env");
+        assert!(!schema_errors(&bad).is_empty());
+        let mut bad = log.clone();
+        bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["endColumn"] =
+            Value::from(0);
+        assert!(!schema_errors(&bad).is_empty());
+
+        let (_, log) = sarif(&[], &rules, &Stats::default(), false);
+        assert_valid(&log);
+        assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 0);
+        assert_eq!(
+            log["runs"][0]["invocations"][0]["executionSuccessful"],
+            true
+        );
+        assert!(log["runs"][0]["invocations"][0]
+            .get("toolExecutionNotifications")
+            .is_none());
+    }
+
+    #[test]
+    fn secrets_are_redacted_unless_shown() {
+        let rules = RuleSet::builtin().unwrap();
+        let findings = find(&rules, text().as_bytes(), &origin());
+        let (hidden, log) = sarif(&findings, &rules, &Stats::default(), false);
+        assert!(!hidden.contains(SECRET));
+        let secret = log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["ruleId"] == "aws-secret-access-key")
+            .unwrap();
+        assert_eq!(
+            secret["message"]["text"],
+            "AWS secret access key found (confidence high): r4ij…NkWD."
+        );
+        assert_eq!(
+            secret["locations"][0]["physicalLocation"]["region"]["snippet"]["text"],
+            "aws_secret_access_key = r4ij…NkWD"
+        );
+
+        let (shown, _) = sarif(&findings, &rules, &Stats::default(), true);
+        assert!(shown.contains(&format!("found (confidence high): {SECRET}.")));
+        assert!(shown.contains(&format!("\"aws_secret_access_key = {SECRET}\"")));
+    }
+
+    #[test]
+    fn results_point_at_rules_regions_and_fingerprints() {
+        let rules = RuleSet::builtin().unwrap();
+        let findings = find(&rules, text().as_bytes(), &origin());
+        let (_, log) = sarif(&findings, &rules, &Stats::default(), false);
+        let run = &log["runs"][0];
+        assert_eq!(log["version"], "2.1.0");
+        assert_eq!(log["$schema"], SCHEMA_URL);
+        assert_eq!(run["columnKind"], "unicodeCodePoints");
+        assert_eq!(run["tool"]["driver"]["name"], "keyhound");
+        assert_eq!(run["tool"]["driver"]["version"], env!("CARGO_PKG_VERSION"));
+
+        let descriptors = run["tool"]["driver"]["rules"].as_array().unwrap();
+        let enabled: Vec<&str> = rules
+            .all()
+            .iter()
+            .filter(|r| r.enabled)
+            .map(|r| r.id.as_str())
+            .collect();
+        let listed: Vec<&str> = descriptors
+            .iter()
+            .map(|d| d["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, enabled);
+        assert!(!listed.contains(&"aws-principal-id"));
+        for d in descriptors {
+            let name = d["name"].as_str().unwrap();
+            assert!(!name.is_empty() && !name.contains(|c: char| !c.is_ascii_alphanumeric()));
+            for tag in ["security", "secret"] {
+                assert!(d["properties"]["tags"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&Value::from(tag)));
+            }
+            let score: f64 = d["properties"]["security-severity"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((0.1..=10.0).contains(&score));
+            assert!(!d["help"]["text"].as_str().unwrap().is_empty());
+            assert!(d["help"]["markdown"]
+                .as_str()
+                .unwrap()
+                .starts_with("## Remediation\n\n"));
+        }
+        let key = &descriptors[listed
+            .iter()
+            .position(|&id| id == "aws-secret-access-key")
+            .unwrap()];
+        assert_eq!(key["name"], "AwsSecretAccessKey");
+        assert_eq!(key["shortDescription"]["text"], "AWS secret access key");
+        assert_eq!(key["defaultConfiguration"]["level"], "error");
+        assert_eq!(key["properties"]["security-severity"], "9.5");
+        assert_eq!(key["properties"]["precision"], "medium");
+
+        let results = run["results"].as_array().unwrap();
+        assert_eq!(results.len(), findings.len());
+        for (r, f) in results.iter().zip(&findings) {
+            assert_eq!(r["ruleId"], f.rule_id.as_str());
+            let index = r["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(descriptors[index]["id"], f.rule_id.as_str());
+            let location = &r["locations"][0]["physicalLocation"];
+            assert_eq!(
+                location["artifactLocation"]["uri"],
+                "config%20dir/creds%231.env"
+            );
+            assert_eq!(
+                r["partialFingerprints"][FINGERPRINT_VERSION],
+                f.fingerprint.as_str()
+            );
+            assert_eq!(r["properties"]["confidence"], f.confidence.as_str());
+            assert_eq!(r["properties"]["severity"], f.severity.as_str());
+        }
+
+        let id = &results[0];
+        assert_eq!(id["ruleId"], "aws-access-key-id");
+        assert_eq!(id["level"], "error");
+        assert_eq!(id["properties"]["kind"], "long-term");
+        assert_eq!(
+            id["message"]["text"],
+            "AWS access key ID found (confidence high): AKIAQYLPMN5HHHFPZAM2. Credential kind: long-term."
+        );
+        let region = &id["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(
+            (
+                &region["startLine"],
+                &region["startColumn"],
+                &region["endLine"],
+                &region["endColumn"]
+            ),
+            (
+                &Value::from(2),
+                &Value::from(21),
+                &Value::from(2),
+                &Value::from(41)
+            )
+        );
+
+        let secret = &results[1];
+        assert_eq!(secret["ruleId"], "aws-secret-access-key");
+        assert!(secret["properties"].get("kind").is_none());
+        let region = &secret["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(
+            (&region["startLine"], &region["startColumn"]),
+            (&Value::from(3), &Value::from(25))
+        );
+        assert_eq!(region["endColumn"], 25 + SECRET.len() as u64);
+
+        let example = &results[2];
+        assert_eq!(example["level"], "note");
+        assert_eq!(example["properties"]["confidence"], "example");
+    }
+
+    #[test]
+    fn a_finding_of_a_rule_not_enabled_still_gets_a_descriptor() {
+        let mut rules = RuleSet::builtin().unwrap();
+        rules.enable(&["aws-principal-id".to_string()]).unwrap();
+        let findings = find(
+            &rules,
+            b"\"RoleId\": \"AROAQYLPMN5HHHFPZAM2\"\n",
+            &Origin::Stdin,
+        );
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        rules.disable(&["aws-principal-id".to_string()]).unwrap();
+        let (_, log) = sarif(&findings, &rules, &Stats::default(), false);
+        assert_valid(&log);
+        let run = &log["runs"][0];
+        let index = run["results"][0]["ruleIndex"].as_u64().unwrap() as usize;
+        let descriptors = run["tool"]["driver"]["rules"].as_array().unwrap();
+        assert_eq!(index, descriptors.len() - 1);
+        assert_eq!(descriptors[index]["id"], "aws-principal-id");
+        assert_eq!(
+            run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "stdin"
+        );
+    }
+
+    #[test]
+    fn results_are_capped_for_github() {
+        let rules = RuleSet::builtin().unwrap();
+        let findings = find(&rules, text().as_bytes(), &origin());
+        let many = vec![findings[1].clone(); MAX_RESULTS + 7];
+        let (text, log) = sarif(&many, &rules, &Stats::default(), false);
+        assert!(!text.contains(SECRET));
+        let run = &log["runs"][0];
+        assert_eq!(run["results"].as_array().unwrap().len(), MAX_RESULTS);
+        let invocation = &run["invocations"][0];
+        assert_eq!(invocation["executionSuccessful"], true);
+        let notes = invocation["toolExecutionNotifications"].as_array().unwrap();
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0]["level"], "warning");
+        assert!(notes[0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("7 of 25007 findings were dropped"));
+
+        let (_, log) = sarif(&many[..MAX_RESULTS], &rules, &Stats::default(), false);
+        assert!(log["runs"][0]["invocations"][0]
+            .get("toolExecutionNotifications")
+            .is_none());
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let rules = RuleSet::builtin().unwrap();
+        let findings = find(&rules, text().as_bytes(), &origin());
+        let (a, _) = sarif(&findings, &rules, &Stats::default(), false);
+        let (b, _) = sarif(&findings, &rules, &Stats::default(), false);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn uris_are_encoded_references() {
+        let file = |p: &str| artifact_uri(&Origin::File(PathBuf::from(p)));
+        assert_eq!(file("src/main.rs"), "src/main.rs");
+        assert_eq!(file("./a b/ü?.txt"), "a%20b/%C3%BC%3F.txt");
+        assert_eq!(file("a:b/c%d"), "a%3Ab/c%25d");
+        assert_eq!(file("/tmp/x y"), "file:///tmp/x%20y");
+        assert_eq!(artifact_uri(&Origin::Stdin), "stdin");
+    }
+
+    #[test]
+    fn names_and_levels() {
+        assert_eq!(pascal_case("aws-access-key-id"), "AwsAccessKeyId");
+        assert_eq!(pascal_case("my_rule.v2"), "MyRuleV2");
+        assert_eq!(security_severity(Severity::Critical), "9.5");
+        assert_eq!(default_level(Severity::Medium), "warning");
+        assert_eq!(default_level(Severity::Info), "note");
+    }
+}

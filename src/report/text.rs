@@ -1,0 +1,142 @@
+//! The text format: `path:line:col  rule  confidence  secret` lines grouped by file, and the
+//! summary that goes to stderr.
+
+use std::io::{self, Write};
+
+use super::Report;
+use crate::rules::{Confidence, Severity};
+use crate::source::Stats;
+
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+/// Writes the findings, a blank line between files.
+pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let paint = |code: &'static str| if report.color { code } else { "" };
+    let mut previous = None;
+    for finding in report.findings {
+        if previous.is_some_and(|p| p != &finding.origin) {
+            writeln!(out)?;
+        }
+        previous = Some(&finding.origin);
+        let level = match finding.confidence {
+            Confidence::Example => paint(DIM),
+            _ if finding.severity >= Severity::High => paint(RED),
+            _ => paint(YELLOW),
+        };
+        let kind = finding
+            .kind
+            .as_deref()
+            .map(|k| format!(" ({k})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{bold}{path}:{line}:{col}{reset}  {level}{rule}{reset}{kind}  {confidence}  {secret}",
+            bold = paint(BOLD),
+            path = sanitize(&finding.origin.display_path()),
+            line = finding.location.line,
+            col = finding.location.column,
+            reset = paint(RESET),
+            rule = finding.rule_id,
+            confidence = finding.confidence,
+            secret = sanitize(&finding.shown_secret(report.show_secrets)),
+        )?;
+        writeln!(
+            out,
+            "    {dim}{}{reset}",
+            sanitize(&finding.shown_snippet(report.show_secrets)),
+            dim = paint(DIM),
+            reset = paint(RESET)
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the end-of-scan summary (for stderr): what was read, what was skipped and why,
+/// findings by severity, time and throughput.
+pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let stats: &Stats = report.stats;
+    let secs = stats.elapsed.as_secs_f64();
+    let mib = stats.bytes_scanned as f64 / (1024.0 * 1024.0);
+    let rate = if secs > 0.0 { mib / secs } else { 0.0 };
+    writeln!(
+        out,
+        "scanned {} files, {:.1} MiB in {:.2}s ({:.0} MiB/s)",
+        stats.files_scanned, mib, secs, rate
+    )?;
+    let mut categories: Vec<(&str, usize)> = Vec::new();
+    for (_, reason) in &stats.skipped {
+        match categories.iter_mut().find(|(c, _)| *c == reason.category()) {
+            Some((_, n)) => *n += 1,
+            None => categories.push((reason.category(), 1)),
+        }
+    }
+    if !categories.is_empty() {
+        let parts: Vec<String> = categories.iter().map(|(c, n)| format!("{n} {c}")).collect();
+        writeln!(out, "skipped {}", parts.join(", "))?;
+    }
+    let failing: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.confidence.fails_scan())
+        .collect();
+    let examples = report.findings.len() - failing.len();
+    if failing.is_empty() {
+        write!(out, "no secrets found")?;
+    } else {
+        let parts: Vec<String> = Severity::ALL_DESCENDING
+            .iter()
+            .filter_map(|s| {
+                let n = failing.iter().filter(|f| f.severity == *s).count();
+                (n > 0).then(|| format!("{n} {s}"))
+            })
+            .collect();
+        write!(out, "{} findings: {}", failing.len(), parts.join(", "))?;
+    }
+    if examples > 0 {
+        write!(out, " ({examples} documentation example keys, not counted)")?;
+    }
+    writeln!(out)?;
+    if stats.incomplete() {
+        writeln!(
+            out,
+            "the scan is incomplete: some inputs could not be read (see the warnings above)"
+        )?;
+    }
+    Ok(())
+}
+
+/// Makes attacker-controlled text (paths, matched lines) safe for a terminal: control
+/// characters and escape sequences are shown as `\xNN` instead of being interpreted.
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\t' {
+            out.push(c);
+        } else if c.is_control() {
+            let code = c as u32;
+            if code <= 0xff {
+                out.push_str(&format!("\\x{code:02x}"));
+            } else {
+                out.push_str(&format!("\\u{{{code:x}}}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_are_neutralised() {
+        assert_eq!(sanitize("a\x1b[2Jb\rc\td"), "a\\x1b[2Jb\\x0dc\td");
+        assert_eq!(sanitize("\u{9b}x"), "\\x9bx");
+    }
+}

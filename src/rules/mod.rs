@@ -1,0 +1,545 @@
+//! Rules are data: this module turns rule files (TOML) into a compiled, validated [`RuleSet`].
+//!
+//! The built-in AWS rules are embedded in the binary, so a scan needs no configuration. Rule files
+//! given by the user are loaded after them; a user rule with the id of a built-in rule replaces it.
+//! Everything that can be checked once is checked here (regex syntax and size, the `secret` group,
+//! empty matches, confidence names), so the matcher's hot path never has to.
+
+mod spec;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+pub use spec::{ContextSpec, RuleFile, RuleSpec};
+
+/// The rule files compiled into the binary: (origin name, TOML text).
+pub const BUILTIN_RULE_FILES: &[(&str, &str)] =
+    &[("builtin:aws.toml", include_str!("../../rules/aws.toml"))];
+
+/// Longest keyword a rule may give; it bounds how far the matcher looks around a hit.
+pub const MAX_KEYWORD_LEN: usize = 256;
+
+/// Compiled-program size limit for one rule regex; a pathological pattern is refused, not run.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// How bad a leak of this kind of secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// All severities, most severe first (the order summaries list them in).
+    pub const ALL_DESCENDING: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    /// The lowercase name used in rule files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How sure keyhound is that a match is a live credential.
+///
+/// `Example` marks the documented AWS example keys: they are reported so a reader sees why they
+/// were not flagged, but they never fail a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Example,
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    /// The lowercase name used in rule files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Example => "example",
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+
+    /// Whether a finding at this confidence fails a scan (everything but documentation examples).
+    pub fn fails_scan(self) -> bool {
+        self != Confidence::Example
+    }
+}
+
+impl fmt::Display for Confidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a rule file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("cannot read rule file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{origin}: {error}")]
+    Parse {
+        origin: String,
+        error: Box<toml::de::Error>,
+    },
+    #[error("{origin}: rule `{rule}`: {message}")]
+    Invalid {
+        origin: String,
+        rule: String,
+        message: String,
+    },
+    #[error("{origin}: rule id `{rule}` appears twice in the same file")]
+    DuplicateId { origin: String, rule: String },
+}
+
+/// A set of bytes that may not touch a secret on either side (its token boundary).
+#[derive(Clone)]
+pub struct ByteSet([bool; 256]);
+
+impl ByteSet {
+    /// Whether the set holds `byte`.
+    #[inline]
+    pub fn contains(&self, byte: u8) -> bool {
+        self.0[byte as usize]
+    }
+
+    /// A set from a class, for tests elsewhere in the crate.
+    #[cfg(test)]
+    pub(crate) fn for_test(class: &str) -> Self {
+        Self::from_class(class).unwrap()
+    }
+
+    /// Builds the set of bytes a one-byte regex class such as `[A-Za-z0-9]` matches.
+    fn from_class(class: &str) -> Result<Self, String> {
+        let re = RegexBuilder::new(&format!("^(?-u:{class})$"))
+            .unicode(false)
+            .build()
+            .map_err(|e| format!("invalid boundary class `{class}`: {e}"))?;
+        let mut set = [false; 256];
+        for (byte, slot) in set.iter_mut().enumerate() {
+            *slot = re.is_match(&[byte as u8]);
+        }
+        Ok(ByteSet(set))
+    }
+}
+
+/// Lines near a candidate that raise its confidence, or that it needs in order to be reported.
+pub struct Context {
+    /// Matched against the lines around the candidate (multi-line mode, Unicode off).
+    pub regex: Regex,
+    /// How many lines before the candidate's line the context may be on.
+    pub lines_before: u32,
+    /// How many lines after the candidate's line the context may be on.
+    pub lines_after: u32,
+    /// The confidence a candidate gets when this context is present.
+    pub confidence: Confidence,
+    /// Applies only when the candidate is not the value of a named key (`NAME = value`): a
+    /// value assigned to some other name belongs to that name, not to a nearby key ID.
+    pub unassigned_only: bool,
+}
+
+/// One compiled rule.
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub severity: Severity,
+    /// Confidence of a match that no context entry applies to.
+    pub confidence: Confidence,
+    /// Whether the rule runs without being enabled explicitly.
+    pub enabled: bool,
+    /// Prefilter literals, matched in lower, UPPER and Title case; the rule's regex runs only
+    /// near them.
+    pub keywords: Vec<String>,
+    /// Prefilter literals matched exactly as written (prefixes such as `AKIA`).
+    pub exact_keywords: Vec<String>,
+    /// Lines around a keyword hit that the regex searches.
+    pub window_lines: u32,
+    pub regex: Regex,
+    /// Index of the `secret` capture group in `regex`.
+    pub secret_group: usize,
+    pub boundary: Option<ByteSet>,
+    pub min_entropy: Option<f32>,
+    /// Minimum number of character classes (upper, lower, digit, other) in the secret.
+    pub min_classes: Option<u8>,
+    /// Secrets matching this are documentation examples.
+    pub example: Option<Regex>,
+    /// Secret prefix → kind (e.g. `AKIA` → `long-term`).
+    pub kinds: Vec<(String, String)>,
+    /// Whether outputs hide this rule's secrets by default (identifiers such as key IDs are not).
+    pub redact: bool,
+    pub context_required: bool,
+    pub contexts: Vec<Context>,
+    pub remediation: String,
+    pub examples: Vec<String>,
+    pub negative_examples: Vec<String>,
+    /// Where the rule came from (`builtin:aws.toml` or a file path).
+    pub origin: String,
+}
+
+impl Rule {
+    /// The kind of credential a secret is, from its prefix (`long-term` for `AKIA…`).
+    pub fn kind_of(&self, secret: &[u8]) -> Option<&str> {
+        self.kinds
+            .iter()
+            .find(|(prefix, _)| secret.starts_with(prefix.as_bytes()))
+            .map(|(_, kind)| kind.as_str())
+    }
+
+    fn compile(spec: RuleSpec, origin: &str) -> Result<Rule, RuleError> {
+        let invalid = |message: String| RuleError::Invalid {
+            origin: origin.to_string(),
+            rule: spec.id.clone(),
+            message,
+        };
+        if spec.id.is_empty()
+            || !spec
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            return Err(invalid(
+                "the id must be non-empty and use only letters, digits, `-`, `_` and `.`".into(),
+            ));
+        }
+        let regex = compile_regex(&spec.pattern, false)
+            .map_err(|e| invalid(format!("invalid pattern: {e}")))?;
+        let secret_group = regex
+            .capture_names()
+            .position(|name| name == Some("secret"))
+            .ok_or_else(|| invalid("the pattern has no named group `secret`".into()))?;
+        if matches_empty(&spec.pattern) {
+            return Err(invalid("the pattern can match the empty string".into()));
+        }
+        let keywords: Vec<String> = spec.keywords.iter().map(|k| k.trim().to_string()).collect();
+        let exact_keywords: Vec<String> = spec
+            .exact_keywords
+            .iter()
+            .map(|k| k.trim().to_string())
+            .collect();
+        let all_keywords = || keywords.iter().chain(&exact_keywords);
+        if all_keywords().next().is_none()
+            || all_keywords().any(|k| k.len() < 3 || k.len() > MAX_KEYWORD_LEN)
+        {
+            return Err(invalid(format!(
+                "`keywords` and `exact_keywords` need at least one literal between them, \
+                 each of 3 to {MAX_KEYWORD_LEN} bytes"
+            )));
+        }
+        let boundary = spec
+            .boundary
+            .as_deref()
+            .map(ByteSet::from_class)
+            .transpose()
+            .map_err(invalid)?;
+        let example = spec
+            .example_pattern
+            .as_deref()
+            .map(|p| compile_regex(p, false))
+            .transpose()
+            .map_err(|e| invalid(format!("invalid example_pattern: {e}")))?;
+        let mut contexts = Vec::with_capacity(spec.context.len());
+        for c in spec.context {
+            let regex = compile_regex(&c.pattern, true)
+                .map_err(|e| invalid(format!("invalid context pattern: {e}")))?;
+            contexts.push(Context {
+                regex,
+                lines_before: c.lines_before,
+                lines_after: c.lines_after,
+                confidence: c.confidence,
+                unassigned_only: c.unassigned_only,
+            });
+        }
+        if spec.context_required && contexts.is_empty() {
+            return Err(invalid(
+                "`context_required` is set but the rule has no `context` entries".into(),
+            ));
+        }
+        if let Some(charset) = &spec.charset {
+            if !(1..=4).contains(&charset.min_classes) {
+                return Err(invalid("`charset.min_classes` must be from 1 to 4".into()));
+            }
+        }
+        let mut kinds: Vec<(String, String)> = spec.kinds.into_iter().collect();
+        // Longest prefix first, so `A3T` style overlaps resolve to the most specific kind.
+        kinds.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        Ok(Rule {
+            id: spec.id,
+            name: spec.name,
+            description: spec.description,
+            severity: spec.severity,
+            confidence: spec.confidence,
+            enabled: spec.enabled,
+            keywords,
+            exact_keywords,
+            window_lines: spec.window_lines,
+            regex,
+            secret_group,
+            boundary,
+            min_entropy: spec.min_entropy,
+            min_classes: spec.charset.map(|c| c.min_classes),
+            example,
+            kinds,
+            redact: spec.redact,
+            context_required: spec.context_required,
+            contexts,
+            remediation: spec.remediation.trim().to_string(),
+            examples: spec.examples,
+            negative_examples: spec.negative_examples,
+            origin: origin.to_string(),
+        })
+    }
+}
+
+/// Compiles a rule regex over bytes with Unicode off (ASCII classes, any byte matchable).
+fn compile_regex(pattern: &str, multi_line: bool) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .multi_line(multi_line)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(4 * REGEX_SIZE_LIMIT)
+        .build()
+}
+
+/// Whether a pattern can match the empty string (such a rule would match everywhere).
+///
+/// Called after the pattern compiled, so a parse failure here cannot happen in practice.
+fn matches_empty(pattern: &str) -> bool {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .is_ok_and(|hir| hir.properties().minimum_len() == Some(0))
+}
+
+/// The compiled rules of one scan: built-ins first, then user files in the order given.
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The built-in rules only.
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet { rules: Vec::new() };
+        for (origin, text) in BUILTIN_RULE_FILES {
+            set.add_toml(text, origin)?;
+        }
+        Ok(set)
+    }
+
+    /// An empty set, for checking a rule file on its own.
+    pub fn empty() -> RuleSet {
+        RuleSet { rules: Vec::new() }
+    }
+
+    /// Adds the rules of one TOML document; a rule whose id is already loaded replaces it.
+    pub fn add_toml(&mut self, text: &str, origin: &str) -> Result<(), RuleError> {
+        let file: RuleFile = toml::from_str(text).map_err(|error| RuleError::Parse {
+            origin: origin.to_string(),
+            error: Box::new(error),
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        for spec in file.rules {
+            if !seen.insert(spec.id.clone()) {
+                return Err(RuleError::DuplicateId {
+                    origin: origin.to_string(),
+                    rule: spec.id,
+                });
+            }
+            let rule = Rule::compile(spec, origin)?;
+            match self.rules.iter_mut().find(|r| r.id == rule.id) {
+                Some(existing) => *existing = rule,
+                None => self.rules.push(rule),
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a rule file, or every `*.toml` file of a directory in name order.
+    pub fn add_path(&mut self, path: &Path) -> Result<(), RuleError> {
+        let read_err = |source| RuleError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(read_err)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+                .collect();
+            files.sort();
+            for file in files {
+                self.add_path(&file)?;
+            }
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(path).map_err(read_err)?;
+        self.add_toml(&text, &path.display().to_string())
+    }
+
+    /// Turns on rules that are off by default (for example `aws-principal-id`).
+    pub fn enable(&mut self, ids: &[String]) -> Result<(), RuleError> {
+        for id in ids {
+            match self.rules.iter_mut().find(|r| &r.id == id) {
+                Some(rule) => rule.enabled = true,
+                None => {
+                    return Err(RuleError::Invalid {
+                        origin: "--enable-rule".into(),
+                        rule: id.clone(),
+                        message: "no loaded rule has this id (see `keyhound rules list`)".into(),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns rules off.
+    pub fn disable(&mut self, ids: &[String]) -> Result<(), RuleError> {
+        for id in ids {
+            match self.rules.iter_mut().find(|r| &r.id == id) {
+                Some(rule) => rule.enabled = false,
+                None => {
+                    return Err(RuleError::Invalid {
+                        origin: "--disable-rule".into(),
+                        rule: id.clone(),
+                        message: "no loaded rule has this id (see `keyhound rules list`)".into(),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every loaded rule, enabled or not.
+    pub fn all(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rule at `index` (indices are those of [`RuleSet::all`]).
+    pub fn get(&self, index: usize) -> &Rule {
+        &self.rules[index]
+    }
+
+    /// Looks a rule up by id.
+    pub fn by_id(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_rule(body: &str) -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::empty();
+        set.add_toml(&format!("[[rules]]\n{body}"), "test.toml")?;
+        Ok(set)
+    }
+
+    const BASE: &str = "id = \"t\"\nname = \"T\"\ndescription = \"d\"\nseverity = \"high\"\nkeywords = [\"tok\"]\nremediation = \"r\"\n";
+
+    #[test]
+    fn builtin_rules_load() {
+        let set = RuleSet::builtin().unwrap();
+        assert!(set.by_id("aws-access-key-id").is_some());
+        assert!(set.by_id("aws-secret-access-key").is_some());
+        assert!(!set.by_id("aws-principal-id").unwrap().enabled);
+    }
+
+    #[test]
+    fn pattern_without_secret_group_is_refused() {
+        let err = one_rule(&format!("{BASE}pattern = 'tok[0-9]+'"))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("no named group `secret`"), "{err}");
+    }
+
+    #[test]
+    fn empty_matching_pattern_is_refused() {
+        let err = one_rule(&format!("{BASE}pattern = '(?P<secret>x*)'"))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("empty string"), "{err}");
+    }
+
+    #[test]
+    fn oversized_pattern_is_refused() {
+        let err = one_rule(&format!(
+            "{BASE}pattern = '(?P<secret>(\\w{{100}}){{100}}){{50}}'"
+        ))
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("invalid pattern"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_names_its_line() {
+        let err = one_rule(&format!(
+            "{BASE}pattern = '(?P<secret>tok)'\nsevrity = \"low\""
+        ))
+        .err()
+        .unwrap();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("test.toml") && msg.contains("sevrity") && msg.contains("line 9"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn user_rule_replaces_builtin_with_same_id() {
+        let mut set = RuleSet::builtin().unwrap();
+        let before = set.all().len();
+        set.add_toml(
+            &format!(
+                "[[rules]]\n{}pattern = '(?P<secret>tok)'",
+                BASE.replace("\"t\"", "\"aws-mws-auth-token\"")
+            ),
+            "mine.toml",
+        )
+        .unwrap();
+        assert_eq!(set.all().len(), before);
+        assert_eq!(set.by_id("aws-mws-auth-token").unwrap().origin, "mine.toml");
+    }
+
+    #[test]
+    fn boundary_class_becomes_byte_set() {
+        let set = ByteSet::from_class("[A-Za-z0-9]").unwrap();
+        assert!(set.contains(b'a') && set.contains(b'Z') && set.contains(b'5'));
+        assert!(!set.contains(b'_') && !set.contains(b'"') && !set.contains(0xff));
+    }
+}

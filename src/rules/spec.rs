@@ -1,0 +1,83 @@
+//! The on-disk shape of a rule file, exactly as users write it (see "Writing rules" in the README).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{Confidence, Severity};
+
+/// A rule file: a list of `[[rules]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+}
+
+/// One `[[rules]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub severity: Severity,
+    #[serde(default = "default_confidence")]
+    pub confidence: Confidence,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub exact_keywords: Vec<String>,
+    #[serde(default)]
+    pub window_lines: u32,
+    pub pattern: String,
+    pub boundary: Option<String>,
+    pub min_entropy: Option<f32>,
+    pub charset: Option<CharsetSpec>,
+    pub example_pattern: Option<String>,
+    #[serde(default)]
+    pub kinds: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub redact: bool,
+    #[serde(default)]
+    pub context_required: bool,
+    #[serde(default)]
+    pub context: Vec<ContextSpec>,
+    pub remediation: String,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+}
+
+/// `[rules.charset]`: character-class requirements on the secret.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharsetSpec {
+    /// How many of upper case, lower case, digits and other characters the secret must mix.
+    pub min_classes: u8,
+}
+
+/// One `[[rules.context]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextSpec {
+    pub pattern: String,
+    #[serde(default)]
+    pub lines_before: u32,
+    #[serde(default)]
+    pub lines_after: u32,
+    pub confidence: Confidence,
+    #[serde(default)]
+    pub unassigned_only: bool,
+}
+
+fn default_confidence() -> Confidence {
+    Confidence::Medium
+}
+
+fn yes() -> bool {
+    true
+}

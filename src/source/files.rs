@@ -1,0 +1,274 @@
+//! The file source: walks paths in parallel with `ignore` and classifies what it finds.
+//!
+//! By default everything under the given paths is scanned, hidden and git-ignored files included
+//! (a key in an ignored `.env` is still a leak on that disk), and only `.git` directories are
+//! skipped. The walker decides *what* to read; reading is the visitor's job, done on the walker's
+//! own threads so each file is read and matched by the thread that found it.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use ignore::overrides::OverrideBuilder;
+use ignore::{WalkBuilder, WalkState};
+
+use super::{Origin, SkipReason};
+
+/// What to walk and how.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    pub paths: Vec<PathBuf>,
+    /// Walker threads (0: one per core).
+    pub threads: usize,
+    /// Honour `.gitignore`, `.ignore` and git's exclude files.
+    pub gitignore: bool,
+    /// Globs (gitignore syntax) of paths to skip.
+    pub excludes: Vec<String>,
+    /// Follow symbolic links (loops are detected and reported).
+    pub follow: bool,
+    /// Skip files larger than this many bytes.
+    pub max_file_size: Option<u64>,
+}
+
+/// One thing the walker found.
+pub enum Entry {
+    /// A file to read. `size` is from the walk's metadata and may be stale by the time it is read.
+    File { origin: Origin, size: Option<u64> },
+    /// Something not read, and why.
+    Skipped { origin: Origin, reason: SkipReason },
+}
+
+/// Why a walk could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WalkError {
+    #[error("invalid --exclude glob `{glob}`: {source}")]
+    Exclude {
+        glob: String,
+        #[source]
+        source: ignore::Error,
+    },
+    #[error("no paths to scan")]
+    NoPaths,
+}
+
+/// Walks `options.paths`; `make_visitor` is called once per walker thread and its visitor gets
+/// every entry that thread finds.
+pub fn walk<'s, V>(
+    options: &WalkOptions,
+    mut make_visitor: impl FnMut() -> V,
+) -> Result<(), WalkError>
+where
+    V: FnMut(Entry) + Send + 's,
+{
+    let (first, rest) = options.paths.split_first().ok_or(WalkError::NoPaths)?;
+    let mut builder = WalkBuilder::new(first);
+    for path in rest {
+        builder.add(path);
+    }
+    let mut overrides =
+        OverrideBuilder::new(std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
+    for glob in &options.excludes {
+        overrides
+            .add(&format!("!{glob}"))
+            .map_err(|source| WalkError::Exclude {
+                glob: glob.clone(),
+                source,
+            })?;
+    }
+    let overrides = overrides.build().map_err(|source| WalkError::Exclude {
+        glob: options.excludes.join(" "),
+        source,
+    })?;
+    builder
+        .threads(options.threads)
+        .hidden(false)
+        .parents(options.gitignore)
+        .ignore(options.gitignore)
+        .git_ignore(options.gitignore)
+        .git_global(options.gitignore)
+        .git_exclude(options.gitignore)
+        .require_git(false)
+        .follow_links(options.follow)
+        .overrides(overrides)
+        .filter_entry(|entry| {
+            !(entry.file_name() == ".git" && entry.file_type().is_some_and(|t| t.is_dir()))
+        });
+    let max_file_size = options.max_file_size;
+    builder.build_parallel().run(|| {
+        let mut visit = make_visitor();
+        Box::new(move |result| {
+            if let Some(entry) = classify(result, max_file_size) {
+                visit(entry);
+            }
+            WalkState::Continue
+        })
+    });
+    Ok(())
+}
+
+/// Turns one walker result into an entry; `None` for directories.
+fn classify(
+    result: Result<ignore::DirEntry, ignore::Error>,
+    max_file_size: Option<u64>,
+) -> Option<Entry> {
+    let entry = match result {
+        Ok(entry) => entry,
+        Err(error) => {
+            let origin = Origin::File(error_path(&error).unwrap_or_default());
+            let reason = match io_kind(&error) {
+                Some(io::ErrorKind::NotFound) => SkipReason::Unreadable {
+                    error: "no such file or directory".into(),
+                },
+                _ => SkipReason::Unreadable {
+                    error: error_message(&error),
+                },
+            };
+            return Some(Entry::Skipped { origin, reason });
+        }
+    };
+    let origin = Origin::File(entry.path().to_path_buf());
+    let Some(file_type) = entry.file_type() else {
+        // Only standard input has no file type, and it is never walked.
+        return None;
+    };
+    if file_type.is_dir() {
+        return None;
+    }
+    let named_explicitly = entry.depth() == 0;
+    if file_type.is_symlink() {
+        if !named_explicitly {
+            return Some(Entry::Skipped {
+                origin,
+                reason: SkipReason::Symlink,
+            });
+        }
+        // A path the user named is read through its link, like any command-line tool does.
+        return Some(match std::fs::metadata(entry.path()) {
+            Ok(meta) if meta.is_file() => size_checked(origin, meta.len(), max_file_size),
+            Ok(meta) => Entry::Skipped {
+                origin,
+                reason: SkipReason::Special {
+                    kind: special_kind(&meta.file_type()),
+                },
+            },
+            Err(error) => Entry::Skipped {
+                origin,
+                reason: io_reason(&error),
+            },
+        });
+    }
+    if !file_type.is_file() {
+        // A FIFO named on the command line is read as a stream (`keyhound scan <(cmd)`); inside a
+        // tree, special files are skipped because reading them can block or never end.
+        if named_explicitly && is_fifo(&file_type) {
+            return Some(Entry::File { origin, size: None });
+        }
+        return Some(Entry::Skipped {
+            origin,
+            reason: SkipReason::Special {
+                kind: special_kind(&file_type),
+            },
+        });
+    }
+    match entry.metadata() {
+        Ok(meta) => Some(size_checked(origin, meta.len(), max_file_size)),
+        Err(error) => Some(Entry::Skipped {
+            origin,
+            reason: match io_kind(&error) {
+                Some(io::ErrorKind::NotFound) => SkipReason::Vanished,
+                _ => SkipReason::Unreadable {
+                    error: error_message(&error),
+                },
+            },
+        }),
+    }
+}
+
+fn size_checked(origin: Origin, size: u64, max_file_size: Option<u64>) -> Entry {
+    match max_file_size {
+        Some(limit) if size > limit => Entry::Skipped {
+            origin,
+            reason: SkipReason::TooLarge { size, limit },
+        },
+        _ => Entry::File {
+            origin,
+            size: Some(size),
+        },
+    }
+}
+
+/// Opens a file the walker listed, mapping failures to the reason the file is skipped.
+pub fn open(path: &Path) -> Result<File, SkipReason> {
+    File::open(path).map_err(|e| io_reason(&e))
+}
+
+/// The skip reason for an I/O error on an input.
+pub fn io_reason(error: &io::Error) -> SkipReason {
+    match error.kind() {
+        io::ErrorKind::NotFound => SkipReason::Vanished,
+        _ => SkipReason::Unreadable {
+            error: error.to_string(),
+        },
+    }
+}
+
+fn error_path(error: &ignore::Error) -> Option<PathBuf> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Partial(errors) => errors.iter().find_map(error_path),
+        _ => None,
+    }
+}
+
+/// The error's message without the path prefix that `ignore` adds (the path is shown anyway).
+fn error_message(error: &ignore::Error) -> String {
+    match error {
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => {
+            error_message(err)
+        }
+        ignore::Error::Loop { ancestor, .. } => {
+            format!("symbolic link loop back to {}", ancestor.display())
+        }
+        other => other.to_string(),
+    }
+}
+
+fn io_kind(error: &ignore::Error) -> Option<io::ErrorKind> {
+    error.io_error().map(|e| e.kind())
+}
+
+#[cfg(unix)]
+fn is_fifo(file_type: &std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    file_type.is_fifo()
+}
+
+#[cfg(not(unix))]
+fn is_fifo(_: &std::fs::FileType) -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn special_kind(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        "FIFO"
+    } else if file_type.is_socket() {
+        "socket"
+    } else if file_type.is_char_device() {
+        "character device"
+    } else if file_type.is_block_device() {
+        "block device"
+    } else {
+        "special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "special file"
+}

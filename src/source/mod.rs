@@ -1,0 +1,119 @@
+//! Inputs → chunks of bytes with provenance.
+//!
+//! A source never interprets the bytes it reads; it only says where they came from ([`Origin`])
+//! and hands them on in bounded [`Chunk`]s, so memory stays flat however large an input is. The
+//! chunks overlap by the [`LEAD`](crate::matcher::LEAD) and [`TAIL`](crate::matcher::TAIL) the
+//! matcher needs, and each chunk *owns* a disjoint range of the input: a match is reported only
+//! by the chunk that owns its first byte, so nothing on a boundary is lost or reported twice.
+
+pub mod files;
+mod reader;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use reader::{Chunk, ChunkReader, ReadOutcome, DEFAULT_CHUNK_SIZE};
+
+/// Where a chunk's bytes came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Origin {
+    /// A file on disk, as the walker found it (relative to the scanned path when it was given
+    /// relative).
+    File(PathBuf),
+    /// Standard input (`keyhound scan -`).
+    Stdin,
+}
+
+impl Origin {
+    /// The path as reports show it (`-` for standard input), with `/` separators.
+    pub fn display_path(&self) -> String {
+        match self {
+            Origin::File(path) => {
+                let shown = path.to_string_lossy();
+                shown.strip_prefix("./").unwrap_or(&shown).to_string()
+            }
+            Origin::Stdin => "-".to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display_path())
+    }
+}
+
+/// Why an input was not scanned (or not scanned to its end).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// A NUL byte in the first 8 KiB; `--scan-binary` scans such files.
+    Binary,
+    /// Larger than `--max-file-size`.
+    TooLarge { size: u64, limit: u64 },
+    /// A FIFO, socket or device found while walking a directory: reading one could block forever
+    /// or never end.
+    Special { kind: &'static str },
+    /// A symbolic link, not followed without `--follow`.
+    Symlink,
+    /// The file disappeared between being listed and being read.
+    Vanished,
+    /// Opening or reading failed (permissions, I/O error, a symlink loop, ...).
+    Unreadable { error: String },
+}
+
+impl SkipReason {
+    /// Whether this skip means the scan did not see input it was asked to see (exit status 2).
+    /// Binary, oversized, special and symlinked files are skipped by design and are not.
+    pub fn makes_scan_incomplete(&self) -> bool {
+        matches!(self, SkipReason::Vanished | SkipReason::Unreadable { .. })
+    }
+
+    /// A short stable name for summaries (`binary`, `unreadable`, ...).
+    pub fn category(&self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge { .. } => "too large",
+            SkipReason::Special { .. } => "special file",
+            SkipReason::Symlink => "symlink not followed",
+            SkipReason::Vanished => "vanished",
+            SkipReason::Unreadable { .. } => "unreadable",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Binary => {
+                f.write_str("binary file (NUL byte in the first 8 KiB); --scan-binary scans it")
+            }
+            SkipReason::TooLarge { size, limit } => {
+                write!(f, "{size} bytes is over --max-file-size {limit}")
+            }
+            SkipReason::Special { kind } => write!(f, "{kind}, not a regular file"),
+            SkipReason::Symlink => f.write_str("symbolic link; --follow follows it"),
+            SkipReason::Vanished => f.write_str("disappeared before it could be read"),
+            SkipReason::Unreadable { error } => write!(f, "cannot read: {error}"),
+        }
+    }
+}
+
+/// What the sources read and skipped, for the summary.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    /// Inputs not scanned (or not to their end), sorted by path.
+    pub skipped: Vec<(Origin, SkipReason)>,
+    pub elapsed: Duration,
+}
+
+impl Stats {
+    /// Whether some input that should have been read was not (the scan is not clean).
+    pub fn incomplete(&self) -> bool {
+        self.skipped
+            .iter()
+            .any(|(_, reason)| reason.makes_scan_incomplete())
+    }
+}

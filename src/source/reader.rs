@@ -1,0 +1,188 @@
+//! Reads any byte stream into overlapping, bounded chunks in one reusable buffer.
+
+use std::io::{self, Read};
+use std::ops::Range;
+
+use crate::lines::{count_chars, count_newlines};
+use crate::matcher::{LEAD, TAIL};
+
+/// Bytes each chunk owns by default; the buffer also holds the [`LEAD`] and [`TAIL`] overlap.
+pub const DEFAULT_CHUNK_SIZE: usize = 1 << 20;
+
+/// How many leading bytes are checked for NUL to tell binary files.
+const BINARY_PROBE: usize = 8192;
+
+/// A window of an input handed to the matcher.
+pub struct Chunk<'a> {
+    /// The bytes, including the overlap with neighbouring chunks.
+    pub data: &'a [u8],
+    /// The range of `data` whose matches this chunk reports.
+    pub owned: Range<usize>,
+    /// Offset of `data[0]` in the input.
+    pub offset: u64,
+    /// 1-based line number of `data[0]`.
+    pub line: u64,
+    /// Characters between the start of that line and `data[0]`.
+    pub column: u64,
+}
+
+/// How a read ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// Read to the end: this many bytes.
+    Complete(u64),
+    /// Not scanned: the first bytes hold a NUL.
+    Binary,
+}
+
+/// Splits inputs into chunks; one per thread, its buffer reused for every input.
+pub struct ChunkReader {
+    buf: Vec<u8>,
+    chunk_size: usize,
+}
+
+impl ChunkReader {
+    /// A reader whose chunks each own `chunk_size` bytes (at least 1).
+    pub fn new(chunk_size: usize) -> ChunkReader {
+        ChunkReader {
+            buf: Vec::new(),
+            chunk_size: chunk_size.max(1),
+        }
+    }
+
+    /// Reads `input` to its end, calling `on_chunk` for each chunk in order.
+    ///
+    /// With `skip_binary`, an input with a NUL byte in its first 8 KiB is not scanned. Memory is
+    /// bounded by the chunk size plus the overlap, whatever the input's size or line lengths.
+    pub fn read<R: Read>(
+        &mut self,
+        mut input: R,
+        skip_binary: bool,
+        mut on_chunk: impl FnMut(Chunk<'_>),
+    ) -> io::Result<ReadOutcome> {
+        let capacity = self.chunk_size + LEAD + TAIL;
+        if self.buf.len() != capacity {
+            self.buf = vec![0; capacity];
+        }
+        let buf = &mut self.buf;
+        let mut filled = 0;
+        let mut offset = 0u64;
+        let mut line = 1u64;
+        let mut column = 0u64;
+        let mut first = true;
+        loop {
+            let eof = fill(&mut input, buf, &mut filled)?;
+            if first && skip_binary && memchr::memchr(0, &buf[..filled.min(BINARY_PROBE)]).is_some()
+            {
+                return Ok(ReadOutcome::Binary);
+            }
+            let owned_start = if first { 0 } else { LEAD };
+            let owned_end = if eof { filled } else { filled - TAIL };
+            if owned_start < owned_end {
+                on_chunk(Chunk {
+                    data: &buf[..filled],
+                    owned: owned_start..owned_end,
+                    offset,
+                    line,
+                    column,
+                });
+            }
+            if eof {
+                return Ok(ReadOutcome::Complete(offset + filled as u64));
+            }
+            let drop = owned_end - LEAD;
+            let dropped = &buf[..drop];
+            match memchr::memrchr(b'\n', dropped) {
+                Some(last) => {
+                    line += count_newlines(dropped) as u64;
+                    column = count_chars(&dropped[last + 1..]) as u64;
+                }
+                None => column += count_chars(dropped) as u64,
+            }
+            buf.copy_within(drop..filled, 0);
+            filled -= drop;
+            offset += drop as u64;
+            first = false;
+        }
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns whether it ended.
+fn fill<R: Read>(input: &mut R, buf: &mut [u8], filled: &mut usize) -> io::Result<bool> {
+    while *filled < buf.len() {
+        match input.read(&mut buf[*filled..]) {
+            Ok(0) => return Ok(true),
+            Ok(n) => *filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Collects (offset, owned bytes, line, column) per chunk.
+    fn chunks(input: &[u8], chunk_size: usize) -> Vec<(u64, Vec<u8>, u64, u64)> {
+        let mut reader = ChunkReader::new(chunk_size);
+        let mut out = Vec::new();
+        let outcome = reader
+            .read(input, true, |c| {
+                out.push((c.offset, c.data[c.owned.clone()].to_vec(), c.line, c.column))
+            })
+            .unwrap();
+        assert_eq!(outcome, ReadOutcome::Complete(input.len() as u64));
+        out
+    }
+
+    #[test]
+    fn owned_ranges_tile_the_input_exactly() {
+        let input: Vec<u8> = (0..100_000u32)
+            .map(|i| {
+                if i % 37 == 0 {
+                    b'\n'
+                } else {
+                    b'a' + (i % 26) as u8
+                }
+            })
+            .collect();
+        for size in [1, 7, 1000, 4096, 50_000, 1 << 20] {
+            let parts = chunks(&input, size);
+            let joined: Vec<u8> = parts.iter().flat_map(|p| p.1.clone()).collect();
+            assert_eq!(joined, input, "chunk size {size}");
+        }
+    }
+
+    #[test]
+    fn line_and_column_follow_dropped_bytes() {
+        let mut input = b"ab\ncd\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 3 * (LEAD + TAIL)));
+        let parts = chunks(&input, 100);
+        for (offset, _, line, column) in &parts[1..] {
+            // every later chunk starts inside the third line
+            assert_eq!(*line, 3);
+            assert_eq!(*column, offset - 6);
+        }
+    }
+
+    #[test]
+    fn nul_in_the_first_bytes_means_binary() {
+        let mut reader = ChunkReader::new(64);
+        let outcome = reader
+            .read(&b"PK\x03\x04\0\0 AKIA"[..], true, |_| panic!("scanned"))
+            .unwrap();
+        assert_eq!(outcome, ReadOutcome::Binary);
+        let mut seen = 0;
+        reader
+            .read(&b"PK\x03\x04\0\0 AKIA"[..], false, |_| seen += 1)
+            .unwrap();
+        assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn empty_input_gives_no_chunk() {
+        assert!(chunks(b"", 10).is_empty());
+    }
+}
