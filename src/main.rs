@@ -2,7 +2,7 @@
 //! (0 clean, 1 secrets found, 2 error or incomplete scan).
 
 use std::fs::OpenOptions;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -181,5 +181,6 @@ fn init_logging(verbose: u8, quiet: bool) {
         .with_writer(io::stderr)
         .without_time()
         .with_target(false)
+        .with_ansi(io::stderr().is_terminal())
         .init();
 }

@@ -64,8 +64,11 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
     let rate = if secs > 0.0 { mib / secs } else { 0.0 };
     writeln!(
         out,
-        "scanned {} files, {:.1} MiB in {:.2}s ({:.0} MiB/s)",
-        stats.files_scanned, mib, secs, rate
+        "scanned {}, {:.1} MiB in {:.2}s ({:.0} MiB/s)",
+        plural(stats.files_scanned as usize, "file"),
+        mib,
+        secs,
+        rate
     )?;
     let mut categories: Vec<(&str, usize)> = Vec::new();
     for (_, reason) in &stats.skipped {
@@ -94,10 +97,16 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
                 (n > 0).then(|| format!("{n} {s}"))
             })
             .collect();
-        write!(out, "{} findings: {}", failing.len(), parts.join(", "))?;
+        write!(
+            out,
+            "{}: {}",
+            plural(failing.len(), "finding"),
+            parts.join(", ")
+        )?;
     }
     if examples > 0 {
-        write!(out, " ({examples} documentation example keys, not counted)")?;
+        let keys = plural(examples, "documentation example key");
+        write!(out, " ({keys}, not counted)")?;
     }
     writeln!(out)?;
     if stats.incomplete() {
@@ -107,6 +116,15 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         )?;
     }
     Ok(())
+}
+
+/// `1 file`, `2 files`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Makes attacker-controlled text (paths, matched lines) safe for a terminal: control

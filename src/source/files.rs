@@ -114,14 +114,11 @@ fn classify(
     let entry = match result {
         Ok(entry) => entry,
         Err(error) => {
+            // A path that cannot be listed (missing, no permission, a link loop) is not
+            // "vanished": the user asked for it and it was never readable.
             let origin = Origin::File(error_path(&error).unwrap_or_default());
-            let reason = match io_kind(&error) {
-                Some(io::ErrorKind::NotFound) => SkipReason::Unreadable {
-                    error: "no such file or directory".into(),
-                },
-                _ => SkipReason::Unreadable {
-                    error: error_message(&error),
-                },
+            let reason = SkipReason::Unreadable {
+                error: error_message(&error),
             };
             return Some(Entry::Skipped { origin, reason });
         }
