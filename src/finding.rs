@@ -37,9 +37,11 @@ pub struct Finding {
     /// Location of the secret's first and last character (1-based lines and columns, columns
     /// counted in Unicode characters; the end column is inclusive).
     pub location: Location,
-    /// The text of the line around the secret, and where the secret is in it.
+    /// The text of the line around the secret.
     pub snippet: String,
-    pub snippet_secret: Range<usize>,
+    /// Where secrets are in the snippet (this one and any other on the line) that outputs hide
+    /// unless asked to show them; `true` marks a secret cut off at the snippet's edge.
+    pub snippet_hidden: Vec<(Range<usize>, bool)>,
     /// Hash of rule id, secret and path: stable when lines move, free of the secret.
     pub fingerprint: String,
 }
@@ -66,12 +68,24 @@ impl Finding {
         }
     }
 
-    /// The snippet with the secret shown as [`Finding::shown_secret`] shows it.
+    /// The snippet with every secret on it redacted unless `show_secrets`; a secret cut off
+    /// at the snippet's edge is hidden whole.
     pub fn shown_snippet(&self, show_secrets: bool) -> String {
+        if show_secrets {
+            return self.snippet.clone();
+        }
         let mut out = String::with_capacity(self.snippet.len());
-        out.push_str(&self.snippet[..self.snippet_secret.start]);
-        out.push_str(&self.shown_secret(show_secrets));
-        out.push_str(&self.snippet[self.snippet_secret.end..]);
+        let mut cursor = 0;
+        for (range, partial) in &self.snippet_hidden {
+            out.push_str(&self.snippet[cursor..range.start]);
+            if *partial {
+                out.push('…');
+            } else {
+                out.push_str(&redact(&self.snippet[range.clone()]));
+            }
+            cursor = range.end;
+        }
+        out.push_str(&self.snippet[cursor..]);
         out
     }
 }
@@ -137,7 +151,11 @@ pub fn locate(
             None => (line, column + count_chars(secret) as u64 - 1),
         };
         let rule = rules.get(m.rule as usize);
-        let (snippet, snippet_secret) = snippet(data, start, end, line_start.unwrap_or(0));
+        let hidden = matches
+            .iter()
+            .filter(|other| rules.get(other.rule as usize).redact)
+            .map(|other| other.secret.clone());
+        let (snippet, snippet_hidden) = snippet(data, start, end, line_start.unwrap_or(0), hidden);
         out.push(Finding {
             rule_id: rule.id.clone(),
             rule_name: rule.name.clone(),
@@ -155,25 +173,54 @@ pub fn locate(
                 offset: chunk.offset + start as u64,
             },
             snippet,
-            snippet_secret,
+            snippet_hidden,
             fingerprint: fingerprint(&rule.id, secret, &path),
         });
     }
 }
 
-/// The secret's line, cut to [`SNIPPET_REACH`] characters on each side, as text.
-fn snippet(data: &[u8], start: usize, end: usize, floor: usize) -> (String, Range<usize>) {
+/// The secret's line, cut to [`SNIPPET_REACH`] bytes on each side, as text; and where in that
+/// text each of the `hidden` byte ranges of `data` falls (see [`Finding::snippet_hidden`]).
+fn snippet(
+    data: &[u8],
+    start: usize,
+    end: usize,
+    floor: usize,
+    hidden: impl Iterator<Item = Range<usize>>,
+) -> (String, Vec<(Range<usize>, bool)>) {
     let line_start = memchr::memrchr(b'\n', &data[floor..start]).map_or(floor, |i| floor + i + 1);
     let line_end = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i);
-    let before = clip_start(&data[line_start..start], SNIPPET_REACH);
-    let after = clip_end(&data[end..line_end], SNIPPET_REACH);
-    let before = String::from_utf8_lossy(before);
-    let before = before.trim_start();
-    let secret = String::from_utf8_lossy(&data[start..end]);
-    let after = String::from_utf8_lossy(after);
-    let after = after.trim_end_matches('\r');
-    let range = before.len()..before.len() + secret.len();
-    (format!("{before}{secret}{after}"), range)
+    let mut lo = start - clip_start(&data[line_start..start], SNIPPET_REACH).len();
+    while lo < start && data[lo].is_ascii_whitespace() {
+        lo += 1;
+    }
+    let mut hi = end + clip_end(&data[end..line_end], SNIPPET_REACH).len();
+    if hi > end && data[hi - 1] == b'\r' {
+        hi -= 1;
+    }
+    let mut spans: Vec<Range<usize>> = hidden
+        .filter(|r| r.start < hi && r.end > lo)
+        .map(|r| r.start.max(lo)..r.end.min(hi))
+        .collect();
+    spans.sort_by_key(|r| r.start);
+    let mut text = String::with_capacity(hi - lo + 8);
+    let mut ranges: Vec<(Range<usize>, bool)> = Vec::with_capacity(spans.len());
+    let mut cursor = lo;
+    for span in spans {
+        if span.end <= cursor {
+            continue;
+        }
+        let span = span.start.max(cursor)..span.end;
+        text.push_str(&String::from_utf8_lossy(&data[cursor..span.start]));
+        let at = text.len();
+        text.push_str(&String::from_utf8_lossy(&data[span.clone()]));
+        let cut =
+            span.start == lo && span.start > line_start || span.end == hi && span.end < line_end;
+        ranges.push((at..text.len(), cut));
+        cursor = span.end;
+    }
+    text.push_str(&String::from_utf8_lossy(&data[cursor..hi]));
+    (text, ranges)
 }
 
 /// The last `max` characters of `bytes` (cut on a character boundary).
@@ -252,6 +299,51 @@ mod tests {
         assert_eq!(f.shown_snippet(false), "aws_secret_access_key = r4ij…NkWD");
         assert!(f.shown_snippet(true).contains(&f.secret));
         assert!(!f.fingerprint.contains(&f.secret) && f.fingerprint.len() == 32);
+    }
+
+    #[test]
+    fn every_secret_on_the_line_is_redacted_in_a_snippet() {
+        let text = b"AKIAQYLPMN5HHHFPZAM2,r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD\n";
+        let found = find(text, 1, 0);
+        assert_eq!(found.len(), 2);
+        for f in &found {
+            assert_eq!(f.shown_snippet(false), "AKIAQYLPMN5HHHFPZAM2,r4ij…NkWD");
+            assert_eq!(f.shown_snippet(true).as_bytes(), &text[..text.len() - 1]);
+        }
+    }
+
+    #[test]
+    fn a_secret_cut_by_the_snippet_edge_is_hidden_whole() {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let body: String = (0..240)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                alphabet[(state % 64) as usize] as char
+            })
+            .collect();
+        let token = format!("IQoJb3JpZ2luX2VjE{body}");
+        let text = format!(
+            "id AKIAQYLPMN5HHHFPZAM2 {} aws_session_token = {token}\n",
+            "x".repeat(40)
+        );
+        let found = find(text.as_bytes(), 1, 0);
+        assert_eq!(found.len(), 2);
+        // The key ID's snippet ends inside the token: the visible part is hidden whole.
+        let id_snippet = found[0].shown_snippet(false);
+        assert!(
+            id_snippet.ends_with("aws_session_token = …"),
+            "{id_snippet}"
+        );
+        // The token's own snippet keeps only its ends.
+        let token_snippet = found[1].shown_snippet(false);
+        assert!(
+            token_snippet.ends_with(&format!("IQoJ…{}", &body[236..])),
+            "{token_snippet}"
+        );
+        assert!(!token_snippet.contains(&body[100..140]));
     }
 
     #[test]

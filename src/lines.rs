@@ -35,17 +35,41 @@ pub fn end_of_lines_after(buf: &[u8], pos: usize, lines: u32, ceiling: usize) ->
     cur - 1
 }
 
-/// Number of characters in `bytes`, counting each byte that does not continue a UTF-8
-/// sequence; invalid bytes count as one character each.
+/// Number of characters in `bytes` as a text viewer shows them: each UTF-8 character counts
+/// once, and each invalid sequence counts once (it shows as one U+FFFD, as in
+/// `String::from_utf8_lossy`). Callers split buffers only on character boundaries.
 #[inline]
 pub fn count_chars(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+    bytes
+        .utf8_chunks()
+        .map(|chunk| chunk.valid().chars().count() + usize::from(!chunk.invalid().is_empty()))
+        .sum()
+}
+
+/// The largest character boundary at or before `pos` (at most 3 bytes back).
+#[inline]
+pub fn floor_char_boundary(bytes: &[u8], pos: usize) -> usize {
+    let mut at = pos;
+    while at > 0 && pos - at < 3 && at < bytes.len() && (bytes[at] & 0xC0) == 0x80 {
+        at -= 1;
+    }
+    at
 }
 
 /// Number of newlines in `bytes`.
 #[inline]
 pub fn count_newlines(bytes: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', bytes).count()
+}
+
+/// The smallest character boundary at or after `pos` (at most 3 bytes on).
+#[inline]
+pub fn ceil_char_boundary(bytes: &[u8], pos: usize) -> usize {
+    let mut at = pos;
+    while at < bytes.len() && at - pos < 3 && (bytes[at] & 0xC0) == 0x80 {
+        at += 1;
+    }
+    at
 }
 
 #[cfg(test)]
@@ -76,5 +100,17 @@ mod tests {
     fn chars_count_utf8_sequences_once() {
         assert_eq!(count_chars("café".as_bytes()), 4);
         assert_eq!(count_chars(b"\xff\xfeab"), 4);
+        assert_eq!(count_chars(b"\xa9 caf\xe9 x"), 8);
+        assert_eq!(count_chars("日本".as_bytes()), 2);
+    }
+
+    #[test]
+    fn boundaries_step_back_over_continuation_bytes() {
+        let text = "a日b".as_bytes();
+        assert_eq!(floor_char_boundary(text, 2), 1);
+        assert_eq!(floor_char_boundary(text, 4), 4);
+        assert_eq!(floor_char_boundary(text, 0), 0);
+        assert_eq!(ceil_char_boundary(text, 2), 4);
+        assert_eq!(ceil_char_boundary(text, 1), 1);
     }
 }

@@ -116,14 +116,14 @@ fn classify(
         Err(error) => {
             // A path that cannot be listed (missing, no permission, a link loop) is not
             // "vanished": the user asked for it and it was never readable.
-            let origin = Origin::File(error_path(&error).unwrap_or_default());
+            let origin = Origin::file(&error_path(&error).unwrap_or_default());
             let reason = SkipReason::Unreadable {
                 error: error_message(&error),
             };
             return Some(Entry::Skipped { origin, reason });
         }
     };
-    let origin = Origin::File(entry.path().to_path_buf());
+    let origin = Origin::file(entry.path());
     let Some(file_type) = entry.file_type() else {
         // Only standard input has no file type, and it is never walked.
         return None;

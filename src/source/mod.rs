@@ -26,7 +26,19 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// The path as reports show it (`-` for standard input), with `/` separators.
+    /// A file origin, without leading `./` components, so `./a.env` and `a.env` are one file.
+    pub fn file(path: &std::path::Path) -> Origin {
+        let mut path = path;
+        while let Ok(rest) = path.strip_prefix(".") {
+            if rest.as_os_str().is_empty() {
+                break;
+            }
+            path = rest;
+        }
+        Origin::File(path.to_path_buf())
+    }
+
+    /// The path as reports show it (`-` for standard input).
     pub fn display_path(&self) -> String {
         match self {
             Origin::File(path) => {

@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
-use crate::lines::{count_chars, count_newlines};
+use crate::lines::{ceil_char_boundary, count_chars, count_newlines, floor_char_boundary};
 use crate::matcher::{LEAD, TAIL};
 
 /// Bytes each chunk owns by default; the buffer also holds the [`LEAD`] and [`TAIL`] overlap.
@@ -90,7 +90,14 @@ impl ChunkReader {
             if eof {
                 return Ok(ReadOutcome::Complete(offset + filled as u64));
             }
-            let drop = owned_end - LEAD;
+            // Keep a split character whole in the next chunk, so columns count it once. Only
+            // chunks of under 4 bytes can have no boundary behind them; they step forward
+            // instead, into the slack that LEAD keeps beyond what any match needs.
+            let nominal = owned_end - LEAD;
+            let drop = match floor_char_boundary(buf, nominal) {
+                0 => ceil_char_boundary(buf, nominal),
+                at => at,
+            };
             let dropped = &buf[..drop];
             match memchr::memrchr(b'\n', dropped) {
                 Some(last) => {
