@@ -247,27 +247,39 @@ fn clip_end(bytes: &[u8], max: usize) -> &[u8] {
     &bytes[..cut]
 }
 
+/// Runs the matcher over `text` as one chunk starting at `line` and `column`, and locates the
+/// matches: the whole pipeline short of a source, for unit tests of findings and reporters.
+#[cfg(test)]
+pub(crate) fn findings_in(
+    rules: &RuleSet,
+    text: &[u8],
+    origin: &Origin,
+    line: u64,
+    column: u64,
+) -> Vec<Finding> {
+    let matcher = crate::matcher::Matcher::new(rules);
+    let mut scratch = matcher.scratch();
+    let mut raw = Vec::new();
+    matcher.find(&mut scratch, text, 0..text.len(), &mut raw);
+    let chunk = Chunk {
+        data: text,
+        owned: 0..text.len(),
+        offset: 0,
+        line,
+        column,
+    };
+    let mut out = Vec::new();
+    locate(&chunk, origin, rules, &mut raw, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matcher::Matcher;
 
     fn find(text: &[u8], chunk_line: u64, chunk_column: u64) -> Vec<Finding> {
         let rules = RuleSet::builtin().unwrap();
-        let matcher = Matcher::new(&rules);
-        let mut scratch = matcher.scratch();
-        let mut raw = Vec::new();
-        matcher.find(&mut scratch, text, 0..text.len(), &mut raw);
-        let chunk = Chunk {
-            data: text,
-            owned: 0..text.len(),
-            offset: 0,
-            line: chunk_line,
-            column: chunk_column,
-        };
-        let mut out = Vec::new();
-        locate(&chunk, &Origin::Stdin, &rules, &mut raw, &mut out);
-        out
+        findings_in(&rules, text, &Origin::Stdin, chunk_line, chunk_column)
     }
 
     #[test]

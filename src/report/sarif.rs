@@ -447,10 +447,8 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::finding::locate;
-    use crate::matcher::Matcher;
     use crate::rules::RuleSet;
-    use crate::source::{Chunk, SkipReason, Stats};
+    use crate::source::{SkipReason, Stats};
 
     const SECRET: &str = "r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD";
 
@@ -462,20 +460,7 @@ mod tests {
     }
 
     fn find(rules: &RuleSet, text: &[u8], origin: &Origin) -> Vec<Finding> {
-        let matcher = Matcher::new(rules);
-        let mut scratch = matcher.scratch();
-        let mut raw = Vec::new();
-        matcher.find(&mut scratch, text, 0..text.len(), &mut raw);
-        let chunk = Chunk {
-            data: text,
-            owned: 0..text.len(),
-            offset: 0,
-            line: 1,
-            column: 0,
-        };
-        let mut out = Vec::new();
-        locate(&chunk, origin, rules, &mut raw, &mut out);
-        out
+        crate::finding::findings_in(rules, text, origin, 1, 0)
     }
 
     fn origin() -> Origin {
