@@ -177,15 +177,23 @@ fn search_window(
     let haystack = &buf[..window.end];
     let mut at = window.start;
     while at < window.end {
-        let Some((m_start, m_end)) = rule
-            .regex
-            .captures_read_at(locs, haystack, at)
-            .map(|m| (m.start(), m.end()))
-        else {
+        // When the secret is the whole match, a plain search finds it without the cost of
+        // resolving capture groups.
+        let found = if rule.secret_is_whole_match {
+            rule.regex.find_at(haystack, at)
+        } else {
+            rule.regex.captures_read_at(locs, haystack, at)
+        };
+        let Some((m_start, m_end)) = found.map(|m| (m.start(), m.end())) else {
             break;
         };
         at = if m_end > m_start { m_end } else { m_end + 1 };
-        let Some((start, end)) = locs.get(rule.secret_group) else {
+        let secret = if rule.secret_is_whole_match {
+            Some((m_start, m_end))
+        } else {
+            locs.get(rule.secret_group)
+        };
+        let Some((start, end)) = secret else {
             continue;
         };
         if !owned.contains(&start) {

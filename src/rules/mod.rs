@@ -190,6 +190,8 @@ pub struct Rule {
     pub regex: Regex,
     /// Index of the `secret` capture group in `regex`.
     pub secret_group: usize,
+    /// Whether the `secret` group is the whole pattern, so a match needs no capture groups.
+    pub secret_is_whole_match: bool,
     pub boundary: Option<ByteSet>,
     pub min_entropy: Option<f32>,
     /// Minimum number of character classes (upper, lower, digit, other) in the secret.
@@ -307,6 +309,7 @@ impl Rule {
             window_lines: spec.window_lines,
             regex,
             secret_group,
+            secret_is_whole_match: secret_is_whole_match(&spec.pattern),
             boundary,
             min_entropy: spec.min_entropy,
             min_classes: spec.charset.map(|c| c.min_classes),
@@ -337,12 +340,25 @@ fn compile_regex(pattern: &str, multi_line: bool) -> Result<Regex, regex::Error>
 ///
 /// Called after the pattern compiled, so a parse failure here cannot happen in practice.
 fn matches_empty(pattern: &str) -> bool {
+    parse_pattern(pattern).is_some_and(|hir| hir.properties().minimum_len() == Some(0))
+}
+
+/// Whether a pattern is exactly `(?P<secret>...)`.
+fn secret_is_whole_match(pattern: &str) -> bool {
+    parse_pattern(pattern).is_some_and(|hir| {
+        matches!(hir.kind(), regex_syntax::hir::HirKind::Capture(capture)
+            if capture.name.as_deref() == Some("secret"))
+    })
+}
+
+/// The syntax tree of a pattern that already compiled (so parsing cannot fail in practice).
+fn parse_pattern(pattern: &str) -> Option<regex_syntax::hir::Hir> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .build()
         .parse(pattern)
-        .is_ok_and(|hir| hir.properties().minimum_len() == Some(0))
+        .ok()
 }
 
 /// The compiled rules of one scan: built-ins first, then user files in the order given.
@@ -534,6 +550,13 @@ mod tests {
         .unwrap();
         assert_eq!(set.all().len(), before);
         assert_eq!(set.by_id("aws-mws-auth-token").unwrap().origin, "mine.toml");
+    }
+
+    #[test]
+    fn a_pattern_that_is_all_secret_needs_no_captures() {
+        assert!(secret_is_whole_match("(?P<secret>AKIA[A-Z2-7]{16})"));
+        assert!(!secret_is_whole_match("key=(?P<secret>[0-9]+)"));
+        assert!(!secret_is_whole_match("(?P<secret>a)|b"));
     }
 
     #[test]
