@@ -30,11 +30,10 @@ pub const SCHEMA_URL: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// Most results GitHub code scanning accepts in one run; further results are dropped (with a
 /// warning and a notification in the log) rather than having the whole upload rejected.
-///
-/// GitHub also refuses uploads over 10 MB gzipped. That cannot be checked without compressing
-/// the log, so it is not enforced here; at this result count a log stays well under it unless
-/// snippets are very long.
 pub const MAX_RESULTS: usize = 25_000;
+
+/// Largest upload GitHub code scanning accepts, gzipped. A log over it keeps fewer results.
+pub const MAX_GZIPPED_BYTES: usize = 10 * 1000 * 1000;
 
 /// Artifact URI used for findings in standard input.
 const STDIN_URI: &str = "stdin";
@@ -43,10 +42,43 @@ const STDIN_URI: &str = "stdin";
 /// Hard-coded Credentials".
 const RULE_TAGS: [&str; 3] = ["security", "secret", "external/cwe/cwe-798"];
 
-/// Writes the SARIF log.
+/// Writes the SARIF log, within GitHub's limits on result count and compressed size.
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let mut limit = MAX_RESULTS;
+    loop {
+        let mut bytes = serde_json::to_vec_pretty(&build_log(report, limit))?;
+        bytes.push(b'\n');
+        // Compressing costs time only for logs that could be over the limit at all.
+        let gzipped = if bytes.len() > MAX_GZIPPED_BYTES {
+            gzipped_len(&bytes)?
+        } else {
+            0
+        };
+        let kept = report.findings.len().min(limit);
+        if gzipped <= MAX_GZIPPED_BYTES || kept == 0 {
+            return out.write_all(&bytes);
+        }
+        // Shrink in proportion, with a margin, so a few rounds at most are needed.
+        limit = kept * MAX_GZIPPED_BYTES / gzipped * 9 / 10;
+        tracing::debug!(
+            gzipped,
+            limit,
+            "SARIF log over the size limit, keeping fewer results"
+        );
+    }
+}
+
+/// Size of `bytes` once gzipped.
+fn gzipped_len(bytes: &[u8]) -> io::Result<usize> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?.len())
+}
+
+/// The SARIF log holding the first `limit` findings.
+fn build_log(report: &Report<'_>, limit: usize) -> Sarif {
     let findings = report.findings;
-    let kept = &findings[..findings.len().min(MAX_RESULTS)];
+    let kept = &findings[..findings.len().min(limit)];
     let dropped = findings.len() - kept.len();
 
     let mut rules = RuleTable::new(report);
@@ -61,17 +93,19 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let mut notifications = skip_notifications(report);
     if dropped > 0 {
         tracing::warn!(
-            "SARIF output holds the first {MAX_RESULTS} of {} findings; {dropped} dropped (GitHub code scanning \
-             accepts at most {MAX_RESULTS} results per run)",
+            "SARIF output holds the first {} of {} findings; {dropped} dropped (GitHub code scanning \
+             accepts at most {MAX_RESULTS} results and {MAX_GZIPPED_BYTES} gzipped bytes per run)",
+            kept.len(),
             findings.len()
         );
         notifications.push(
             Notification::builder()
                 .level(NotificationLevel::Warning.to_string())
                 .message(text_message(format!(
-                    "{dropped} of {} findings were dropped: this log holds the first {MAX_RESULTS}, the most GitHub \
-                     code scanning accepts in one run. Use the JSON output to see them all.",
-                    findings.len()
+                    "{dropped} of {} findings were dropped: this log holds the first {}, to stay within what \
+                     GitHub code scanning accepts in one run. Use the JSON output to see them all.",
+                    findings.len(),
+                    kept.len()
                 )))
                 .build(),
         );
@@ -98,14 +132,11 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         .invocations(vec![invocation])
         .results(results)
         .build();
-    let log = Sarif::builder()
+    Sarif::builder()
         .schema(SCHEMA_URL)
         .version(Version::V2_1_0.to_string())
         .runs(vec![run])
-        .build();
-
-    serde_json::to_writer_pretty(&mut *out, &log)?;
-    writeln!(out)
+        .build()
 }
 
 /// The driver's rules and where each rule id is among them.
@@ -758,6 +789,43 @@ mod tests {
         assert!(log["runs"][0]["invocations"][0]
             .get("toolExecutionNotifications")
             .is_none());
+    }
+
+    #[test]
+    fn logs_are_kept_under_the_gzipped_size_limit() {
+        let rules = RuleSet::builtin().unwrap();
+        let findings = find(&rules, text().as_bytes(), &origin());
+        // Incompressible secrets, shown in full, make each result a few KB of entropy.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let many: Vec<Finding> = (0..8000)
+            .map(|_| {
+                let mut f = findings[1].clone();
+                f.secret = (0..2000)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        char::from(b'!' + (state % 90) as u8)
+                    })
+                    .collect();
+                f.snippet = f.secret.clone();
+                f.snippet_hidden = vec![(0..f.snippet.len(), false)];
+                f
+            })
+            .collect();
+        let (text, log) = sarif(&many, &rules, &Stats::default(), true);
+        let gzipped = gzipped_len(text.as_bytes()).unwrap();
+        assert!(gzipped <= MAX_GZIPPED_BYTES, "{gzipped}");
+        let kept = log["runs"][0]["results"].as_array().unwrap().len();
+        assert!(kept > 1000 && kept < many.len(), "{kept}");
+        let notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+            .as_array()
+            .unwrap();
+        let note = notes[0]["message"]["text"].as_str().unwrap();
+        assert!(
+            note.starts_with(&format!("{} of 8000 findings were dropped", 8000 - kept)),
+            "{note}"
+        );
     }
 
     #[test]
