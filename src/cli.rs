@@ -26,6 +26,11 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories (`-` for standard input).
     Scan(ScanArgs),
+    /// Scan a git repository: its whole history, a commit range, or the staged changes.
+    Git(GitArgs),
+    /// Install keyhound as a git pre-commit hook.
+    #[command(subcommand)]
+    Hook(HookCommand),
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -76,6 +81,83 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The repository (any directory inside it; a bare repository's directory).
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+
+    /// Scan only what the commits of BASE..HEAD add (the pull-request gate).
+    #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["since", "staged"], help_heading = "Mode")]
+    pub range: Option<String>,
+
+    /// Shorthand for --range REV..HEAD.
+    #[arg(
+        long,
+        value_name = "REV",
+        conflicts_with = "staged",
+        help_heading = "Mode"
+    )]
+    pub since: Option<String>,
+
+    /// Scan only the lines staged in the index (the pre-commit hook).
+    #[arg(long, help_heading = "Mode")]
+    pub staged: bool,
+
+    /// Limit a history scan to the history of REF (repeatable; default: every ref).
+    #[arg(long = "branch", value_name = "REF", conflicts_with_all = ["range", "since", "staged"], help_heading = "History")]
+    pub branches: Vec<String>,
+
+    /// Also scan blobs that no ref reaches (dangling commits, dropped stashes, old packs).
+    #[arg(long, conflicts_with_all = ["range", "since", "staged"], help_heading = "History")]
+    pub all_objects: bool,
+
+    /// Also scan the history of each checked-out submodule.
+    #[arg(long, conflicts_with_all = ["range", "since", "staged"], help_heading = "History")]
+    pub recurse_submodules: bool,
+
+    /// No progress display on stderr (it is shown only on a terminal anyway).
+    #[arg(long, help_heading = "History")]
+    pub no_progress: bool,
+
+    /// Scan binary blobs too.
+    #[arg(long, help_heading = "Input")]
+    pub scan_binary: bool,
+
+    /// Number of scanning threads (default: one per core).
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Input"
+    )]
+    pub threads: usize,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write a pre-commit hook that runs `keyhound git --staged` (honours core.hooksPath).
+    Install(HookInstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// The repository.
+    #[arg(value_name = "REPO", default_value = ".")]
+    pub repo: PathBuf,
+
+    /// Replace an existing pre-commit hook that is not keyhound's.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::{ColorChoice, RuleArgs, ScanArgs};
 use crate::rules::RuleSet;
-use crate::scan::ScanOptions;
+use crate::scan::{ReadOptions, ScanOptions};
 use crate::source::files::WalkOptions;
 
 /// Loads the built-in rules, then the user's rule files, then applies enable/disable flags.
@@ -40,8 +40,10 @@ pub fn scan_options(args: &ScanArgs) -> ScanOptions {
             max_file_size: args.max_file_size,
         },
         stdin,
-        scan_binary: args.scan_binary,
-        chunk_size: args.chunk_size,
+        read: ReadOptions {
+            scan_binary: args.scan_binary,
+            chunk_size: args.chunk_size,
+        },
     }
 }
 

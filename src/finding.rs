@@ -44,6 +44,41 @@ pub struct Finding {
     pub snippet_hidden: Vec<(Range<usize>, bool)>,
     /// Hash of rule id, secret and path: stable when lines move, free of the secret.
     pub fingerprint: String,
+    /// Where the secret sits in git history, for findings from git sources.
+    pub git: Option<GitProvenance>,
+}
+
+/// Where a secret found in git sits in the repository's history.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct GitProvenance {
+    /// The blob the secret was found in.
+    pub blob: String,
+    /// The commit that introduced the secret: the first commit (oldest first) whose diff
+    /// against its first parent adds the blob; for range scans, the commit whose diff adds the line.
+    pub commit: Option<CommitInfo>,
+    /// How many commits hold the blob in their tree (history scans).
+    pub commits: Option<u64>,
+    /// Every path the blob has had in those commits, sorted.
+    pub paths: Vec<String>,
+    /// Whether HEAD still holds the blob; `false` means the secret lives only in history,
+    /// which still needs the key rotated.
+    pub in_head: Option<bool>,
+    /// The blob is reachable from no ref (found with `--all-objects`).
+    pub unreachable: bool,
+}
+
+/// A commit, as findings cite it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitInfo {
+    pub id: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// Author time, seconds since the Unix epoch.
+    pub time: i64,
+    /// The author date in UTC, RFC 3339.
+    pub date: String,
+    /// The path of the file in this commit.
+    pub path: String,
 }
 
 /// Where a secret is in its input.
@@ -175,6 +210,7 @@ pub fn locate(
             snippet,
             snippet_hidden,
             fingerprint: fingerprint(&rule.id, secret, &path),
+            git: None,
         });
     }
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod filter;
 pub mod finding;
+pub mod hook;
 pub mod matcher;
 pub mod report;
 pub mod rules;

@@ -8,12 +8,20 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use keyhound::cli::{CheckArgs, Cli, Command, ListArgs, RulesCommand, ScanArgs};
+use keyhound::cli::{
+    CheckArgs, Cli, Command, GitArgs, HookCommand, HookInstallArgs, ListArgs, OutputArgs,
+    RulesCommand, ScanArgs,
+};
 use keyhound::config;
+use keyhound::hook::{self, Installed};
 use keyhound::matcher::examples::check_examples;
 use keyhound::report::{self, Report};
+use keyhound::rules::Confidence;
 use keyhound::rules::RuleSet;
 use keyhound::scan::scan;
+use keyhound::scan::{scan_changes, scan_history, Progress, ReadOptions, ScanResult};
+use keyhound::source::git::history::HistoryOptions;
+use keyhound::source::git::{changes, Repo};
 
 /// Exit status when the scan could not complete or failed.
 const EXIT_ERROR: u8 = 2;
@@ -39,6 +47,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(args) => run_scan(args),
+        Command::Git(args) => run_git(args),
+        Command::Hook(HookCommand::Install(args)) => install_hook(args),
         Command::Rules(RulesCommand::List(args)) => list_rules(args),
         Command::Rules(RulesCommand::Check(args)) => check_rules(args),
     }
@@ -48,11 +58,148 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let rules = config::load_rules(&args.rules)?;
     let options = config::scan_options(&args);
     let result = scan(&rules, &options)?;
-    let output = &args.output;
+    finish(&result, &rules, &args.output)
+}
+
+fn run_git(args: GitArgs) -> Result<u8> {
+    let rules = config::load_rules(&args.rules)?;
+    let repo = Repo::open(&args.repo)?;
+    let read = ReadOptions {
+        scan_binary: args.scan_binary,
+        ..ReadOptions::default()
+    };
+    let range = args
+        .range
+        .clone()
+        .or_else(|| args.since.as_ref().map(|rev| format!("{rev}..HEAD")));
+    let result = if args.staged {
+        scan_changes(&rules, &repo, changes::staged(&repo)?, &read)
+    } else if let Some(range) = range {
+        scan_changes(&rules, &repo, changes::range(&repo, &range)?, &read)
+    } else {
+        let history = HistoryOptions {
+            refs: args.branches.clone(),
+            all_objects: args.all_objects,
+        };
+        let progress = Progress::default();
+        let show = !args.no_progress && !args.output.quiet && io::stderr().is_terminal();
+        let mut result = with_progress(&progress, show, || {
+            scan_history(&rules, &repo, &history, &read, args.threads, &progress)
+        })?;
+        if args.recurse_submodules {
+            scan_submodules(&repo, &rules, &history, &read, args.threads, &mut result)?;
+        }
+        result
+    };
+    let status = finish(&result, &rules, &args.output)?;
+    if args.staged && status != 0 && result.findings.iter().any(|f| f.confidence.fails_scan()) {
+        let count = result
+            .findings
+            .iter()
+            .filter(|f| f.confidence > Confidence::Example)
+            .count();
+        eprintln!(
+            "keyhound: commit blocked: the staged changes add {count} secret{} (listed above).\n\
+             Remove {} from the staged files (edit, then `git add`), and rotate any key that was \
+             ever pushed or shared.\nIf this is a false positive, commit with `git commit --no-verify`.",
+            if count == 1 { "" } else { "s" },
+            if count == 1 { "it" } else { "them" },
+        );
+    }
+    Ok(status)
+}
+
+/// Scans the history of every checked-out submodule, adding its findings under its path.
+fn scan_submodules(
+    repo: &Repo,
+    rules: &RuleSet,
+    history: &HistoryOptions,
+    read: &ReadOptions,
+    threads: usize,
+    result: &mut ScanResult,
+) -> Result<()> {
+    for submodule in repo.repo.submodules()? {
+        let Ok(inner) = submodule.open() else {
+            tracing::warn!(
+                "submodule {} is not checked out; not scanned",
+                submodule.path().display()
+            );
+            continue;
+        };
+        let inner = Repo::open(inner.path())?;
+        let sub = scan_history(rules, &inner, history, read, threads, &Progress::default())?;
+        let prefix = submodule.path().to_path_buf();
+        for mut finding in sub.findings {
+            if let keyhound::source::Origin::Git { path, .. } = &mut finding.origin {
+                *path = prefix.join(&*path);
+            }
+            result.findings.push(finding);
+        }
+        result.stats.files_scanned += sub.stats.files_scanned;
+        result.stats.bytes_scanned += sub.stats.bytes_scanned;
+        result.stats.skipped.extend(sub.stats.skipped);
+    }
+    keyhound::filter::finalize(&mut result.findings);
+    Ok(())
+}
+
+/// Runs `work` while a thread redraws a one-line progress display on stderr (when `show`).
+fn with_progress<T>(progress: &Progress, show: bool, work: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::Ordering::Relaxed;
+    if !show {
+        return work();
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let started = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let (blobs, total) = (
+                    progress.blobs.load(Relaxed),
+                    progress.blobs_total.load(Relaxed),
+                );
+                let (bytes, bytes_total) = (
+                    progress.bytes.load(Relaxed),
+                    progress.bytes_total.load(Relaxed),
+                );
+                let secs = started.elapsed().as_secs_f64().max(0.001);
+                let rate = bytes as f64 / secs;
+                let eta = if rate > 0.0 {
+                    bytes_total.saturating_sub(bytes) as f64 / rate
+                } else {
+                    0.0
+                };
+                eprint!(
+                    "\r\x1b[2K{blobs}/{total} blobs, {:.0}/{:.0} MiB, {:.0} MiB/s, ETA {eta:.0}s",
+                    bytes as f64 / 1048576.0,
+                    bytes_total as f64 / 1048576.0,
+                    rate / 1048576.0
+                );
+            }
+            eprint!("\r\x1b[2K");
+        });
+        let value = work();
+        done.store(true, Relaxed);
+        value
+    })
+}
+
+fn install_hook(args: HookInstallArgs) -> Result<u8> {
+    match hook::install(&args.repo, args.force)? {
+        Installed::Created(path) => eprintln!("installed {}", path.display()),
+        Installed::Updated(path) => eprintln!("updated {}", path.display()),
+        Installed::Unchanged(path) => eprintln!("{} is already keyhound's hook", path.display()),
+    }
+    Ok(0)
+}
+
+/// Writes the report and the summary, and turns the result into an exit status.
+fn finish(result: &ScanResult, rules: &RuleSet, output: &OutputArgs) -> Result<u8> {
     let report = Report {
         findings: &result.findings,
         stats: &result.stats,
-        rules: &rules,
+        rules,
         show_secrets: output.show_secrets,
         color: config::use_color(output.color, output.output.is_none()),
     };

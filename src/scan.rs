@@ -4,34 +4,46 @@
 //! Workers share only the read-only [`Matcher`] and, when they finish, hand their results to one
 //! collector under a lock, so the hot path takes no lock.
 
+use std::collections::HashSet;
 use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::filter;
-use crate::finding::{locate, Finding};
+use crate::finding::{fingerprint, locate, Finding, GitProvenance};
 use crate::matcher::{Matcher, RawMatch, Scratch};
 use crate::rules::RuleSet;
 use crate::source::files::{self, Entry, WalkError, WalkOptions};
+use crate::source::git::catfile;
+use crate::source::git::changes::Changes;
+use crate::source::git::history::{self, HistoryOptions};
+use crate::source::git::{GitError, Repo};
+use crate::source::GitStats;
 use crate::source::{ChunkReader, Origin, ReadOutcome, SkipReason, Stats, DEFAULT_CHUNK_SIZE};
 
-/// What to scan.
-#[derive(Debug, Clone)]
+/// What to scan in the file system.
+#[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
     pub walk: WalkOptions,
     /// Also scan standard input (`-` among the paths).
     pub stdin: bool,
-    /// Scan files that look binary.
+    pub read: ReadOptions,
+}
+
+/// How every input is read, whatever its source.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Scan inputs that look binary.
     pub scan_binary: bool,
     /// Bytes each chunk owns; tests shrink it to prove chunk boundaries lose nothing.
     pub chunk_size: usize,
 }
 
-impl Default for ScanOptions {
+impl Default for ReadOptions {
     fn default() -> Self {
-        ScanOptions {
-            walk: WalkOptions::default(),
-            stdin: false,
+        ReadOptions {
             scan_binary: false,
             chunk_size: DEFAULT_CHUNK_SIZE,
         }
@@ -51,12 +63,12 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> Result<ScanResult, WalkEr
     let matcher = Matcher::new(rules);
     let collected = Mutex::new(ScanResult::default());
     if options.stdin {
-        let mut worker = Worker::new(&matcher, options, &collected);
+        let mut worker = Worker::new(&matcher, &options.read, &collected);
         worker.scan_input(Origin::Stdin, std::io::stdin().lock());
     }
     if !options.walk.paths.is_empty() {
         files::walk(&options.walk, || {
-            let mut worker = Worker::new(&matcher, options, &collected);
+            let mut worker = Worker::new(&matcher, &options.read, &collected);
             move |entry| worker.visit(entry)
         })?;
     }
@@ -81,7 +93,7 @@ struct Worker<'a> {
 impl<'a> Worker<'a> {
     fn new(
         matcher: &'a Matcher<'a>,
-        options: &ScanOptions,
+        options: &ReadOptions,
         collected: &'a Mutex<ScanResult>,
     ) -> Self {
         Worker {
@@ -159,4 +171,207 @@ impl Drop for Worker<'_> {
         shared.stats.bytes_scanned += local.stats.bytes_scanned;
         shared.stats.skipped.extend(local.stats.skipped);
     }
+}
+
+/// Blobs larger than this are scanned as they stream from git, on the reading thread, instead
+/// of being handed to a worker whole: memory stays bounded whatever a history holds.
+const STREAMED_BLOB_SIZE: u64 = 8 << 20;
+
+/// Live counters of a history scan, for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub blobs_total: AtomicU64,
+    pub blobs: AtomicU64,
+    pub bytes_total: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// Scans every blob of a repository's history once, in parallel, then attributes the blobs
+/// with findings to the commits that introduced them.
+pub fn scan_history(
+    rules: &RuleSet,
+    repo: &Repo,
+    history: &HistoryOptions,
+    read: &ReadOptions,
+    threads: usize,
+    progress: &Progress,
+) -> Result<ScanResult, GitError> {
+    let started = Instant::now();
+    let plan = history::plan(repo, history)?;
+    if plan.shallow {
+        tracing::warn!(
+            "{} is a shallow clone: history before its cut-off is not there to scan \
+             (`git fetch --unshallow` for a full audit)",
+            repo.git_dir.display()
+        );
+    }
+    progress
+        .blobs_total
+        .store(plan.blobs.len() as u64, Ordering::Relaxed);
+    progress
+        .bytes_total
+        .store(plan.blobs.iter().map(|b| b.size).sum(), Ordering::Relaxed);
+    let matcher = Matcher::new(rules);
+    let collected = Mutex::new(ScanResult::default());
+    let workers = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    let origin = |oid: &str| Origin::Git {
+        path: PathBuf::new(),
+        blob: oid.to_string(),
+    };
+    std::thread::scope(|scope| -> Result<(), GitError> {
+        let (blob_tx, blob_rx) = crossbeam_channel::bounded::<(String, Vec<u8>)>(workers * 4);
+        let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+        for _ in 0..workers {
+            let (blob_rx, spare_tx) = (blob_rx.clone(), spare_tx.clone());
+            let (matcher, collected) = (&matcher, &collected);
+            scope.spawn(move || {
+                let mut worker = Worker::new(matcher, read, collected);
+                for (oid, content) in blob_rx {
+                    worker.scan_input(origin(&oid), &content[..]);
+                    progress.blobs.fetch_add(1, Ordering::Relaxed);
+                    progress
+                        .bytes
+                        .fetch_add(content.len() as u64, Ordering::Relaxed);
+                    let _ = spare_tx.send(content);
+                }
+            });
+        }
+        drop(blob_rx);
+        let mut streamer = Worker::new(&matcher, read, &collected);
+        let mut unreadable = Vec::new();
+        catfile::read_blobs(
+            repo,
+            &plan.blobs,
+            |blob, content| {
+                if blob.size > STREAMED_BLOB_SIZE {
+                    streamer.scan_input(origin(&blob.oid), content);
+                    progress.blobs.fetch_add(1, Ordering::Relaxed);
+                    progress.bytes.fetch_add(blob.size, Ordering::Relaxed);
+                    return Ok(());
+                }
+                let mut buffer = spare_rx.try_recv().unwrap_or_default();
+                buffer.clear();
+                content.read_to_end(&mut buffer)?;
+                blob_tx
+                    .send((blob.oid.clone(), buffer))
+                    .map_err(|_| std::io::Error::other("scanning threads stopped"))
+            },
+            |blob, reason| {
+                tracing::warn!("skipped blob {}: {reason}", blob.oid);
+                unreadable.push((origin(&blob.oid), SkipReason::Unreadable { error: reason }));
+            },
+        )?;
+        drop(blob_tx);
+        streamer.local.stats.skipped.extend(unreadable);
+        Ok(())
+    })?;
+    let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+    attribute_findings(repo, history, &mut result.findings)?;
+    filter::finalize(&mut result.findings);
+    result.stats.skipped.sort();
+    result.stats.git = Some(GitStats {
+        refs: plan.refs as u64,
+        commits: plan.commits,
+        shallow: plan.shallow,
+    });
+    result.stats.elapsed = started.elapsed();
+    Ok(result)
+}
+
+/// Gives each history finding the path, commit and occurrences of its blob; drops findings in
+/// blobs outside the scanned refs unless unreachable blobs were asked for.
+fn attribute_findings(
+    repo: &Repo,
+    history: &HistoryOptions,
+    findings: &mut Vec<Finding>,
+) -> Result<(), GitError> {
+    let blob_of = |f: &Finding| match &f.origin {
+        Origin::Git { blob, .. } => Some(blob.clone()),
+        _ => None,
+    };
+    let wanted: HashSet<String> = findings.iter().filter_map(blob_of).collect();
+    let provenance = history::attribute(repo, &wanted, &history.refs)?;
+    findings.retain_mut(|finding| {
+        let Some(blob) = blob_of(finding) else {
+            return true;
+        };
+        let git = match provenance.get(&blob) {
+            Some(found) => found.clone(),
+            None if history.all_objects => GitProvenance {
+                blob: blob.clone(),
+                unreachable: true,
+                ..GitProvenance::default()
+            },
+            None => return false,
+        };
+        if let Some(commit) = &git.commit {
+            finding.origin = Origin::Git {
+                path: PathBuf::from(&commit.path),
+                blob,
+            };
+            finding.fingerprint =
+                fingerprint(&finding.rule_id, finding.secret.as_bytes(), &commit.path);
+        }
+        finding.git = Some(git);
+        true
+    });
+    Ok(())
+}
+
+/// Scans the files a diff source lists, keeping only findings on added lines.
+pub fn scan_changes(
+    rules: &RuleSet,
+    repo: &Repo,
+    changes: Changes,
+    read: &ReadOptions,
+) -> ScanResult {
+    let started = Instant::now();
+    let matcher = Matcher::new(rules);
+    let collected = Mutex::new(ScanResult::default());
+    {
+        let mut worker = Worker::new(&matcher, read, &collected);
+        for changed in &changes.blobs {
+            let origin = changed.origin();
+            let blob = match repo.repo.find_blob(changed.blob) {
+                Ok(blob) => blob,
+                Err(e) => {
+                    let error = format!("cannot read blob {}: {}", changed.blob, e.message());
+                    worker.skip(origin, SkipReason::Unreadable { error });
+                    continue;
+                }
+            };
+            let before = worker.local.findings.len();
+            worker.scan_input(origin, blob.content());
+            let mut index = before;
+            while index < worker.local.findings.len() {
+                let finding = &mut worker.local.findings[index];
+                if !changed.adds_line(finding.location.line) {
+                    worker.local.findings.remove(index);
+                    continue;
+                }
+                finding.git = Some(GitProvenance {
+                    blob: changed.blob.to_string(),
+                    commit: changed.commit.clone(),
+                    paths: vec![changed.path.to_string_lossy().into_owned()],
+                    ..GitProvenance::default()
+                });
+                index += 1;
+            }
+        }
+        worker.local.stats.skipped.extend(changes.skipped);
+    }
+    let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+    filter::finalize(&mut result.findings);
+    result.stats.skipped.sort();
+    result.stats.git = Some(GitStats {
+        refs: 0,
+        commits: changes.commits,
+        shallow: repo.repo.is_shallow(),
+    });
+    result.stats.elapsed = started.elapsed();
+    result
 }

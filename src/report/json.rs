@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Report;
-use crate::finding::Finding;
+use crate::finding::{Finding, GitProvenance};
 
 /// Version of the JSON shape; bumped on any incompatible change.
 const SCHEMA_VERSION: u32 = 1;
@@ -44,6 +44,8 @@ struct JsonFinding<'a> {
     redacted: bool,
     snippet: String,
     fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    git: Option<&'a GitProvenance>,
 }
 
 #[derive(Serialize)]
@@ -55,6 +57,15 @@ struct Summary {
     failing_findings: usize,
     incomplete: bool,
     skipped: Vec<Skipped>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    git: Option<GitSummary>,
+}
+
+#[derive(Serialize)]
+struct GitSummary {
+    refs: u64,
+    commits: u64,
+    shallow: bool,
 }
 
 #[derive(Serialize)]
@@ -81,6 +92,7 @@ fn finding<'a>(f: &'a Finding, show_secrets: bool) -> JsonFinding<'a> {
         redacted: f.redact && !show_secrets,
         snippet: f.shown_snippet(show_secrets),
         fingerprint: &f.fingerprint,
+        git: f.git.as_ref(),
     }
 }
 
@@ -109,6 +121,11 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 .filter(|f| f.confidence.fails_scan())
                 .count(),
             incomplete: stats.incomplete(),
+            git: stats.git.as_ref().map(|g| GitSummary {
+                refs: g.refs,
+                commits: g.commits,
+                shallow: g.shallow,
+            }),
             skipped: stats
                 .skipped
                 .iter()

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::Report;
+use crate::finding::GitProvenance;
 use crate::rules::{Confidence, Severity};
 use crate::source::Stats;
 
@@ -51,6 +52,45 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             dim = paint(DIM),
             reset = paint(RESET)
         )?;
+        if let Some(git) = &finding.git {
+            write_git(git, paint(RED), paint(RESET), out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The history lines under a git finding: who added it when, and whether HEAD still has it.
+fn write_git(git: &GitProvenance, red: &str, reset: &str, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(commit) = &git.commit {
+        let short = &commit.id[..commit.id.len().min(12)];
+        writeln!(
+            out,
+            "    added in {short} by {} <{}> on {}",
+            sanitize(&commit.author_name),
+            sanitize(&commit.author_email),
+            commit.date
+        )?;
+    }
+    if let Some(commits) = git.commits {
+        let paths = git
+            .paths
+            .iter()
+            .map(|p| sanitize(p))
+            .collect::<Vec<_>>()
+            .join(", ");
+        writeln!(
+            out,
+            "    in {} at {paths}",
+            plural(commits as usize, "commit")
+        )?;
+    }
+    if git.unreachable {
+        writeln!(out, "    {red}in an unreachable object: no ref holds it, but the object database does{reset}")?;
+    } else if git.in_head == Some(false) {
+        writeln!(
+            out,
+            "    {red}only in history (not in HEAD): still leaked to anyone with the repository; rotate the key{reset}"
+        )?;
     }
     Ok(())
 }
@@ -62,13 +102,24 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
     let secs = stats.elapsed.as_secs_f64();
     let mib = stats.bytes_scanned as f64 / (1024.0 * 1024.0);
     let rate = if secs > 0.0 { mib / secs } else { 0.0 };
+    let inputs = match &stats.git {
+        Some(git) if git.refs > 0 => format!(
+            "{} from {} and {}",
+            plural(stats.files_scanned as usize, "blob"),
+            plural(git.commits as usize, "commit"),
+            plural(git.refs as usize, "ref")
+        ),
+        Some(git) if git.commits > 0 => format!(
+            "{} changed in {}",
+            plural(stats.files_scanned as usize, "file"),
+            plural(git.commits as usize, "commit")
+        ),
+        Some(_) => plural(stats.files_scanned as usize, "staged file"),
+        None => plural(stats.files_scanned as usize, "file"),
+    };
     writeln!(
         out,
-        "scanned {}, {:.1} MiB in {:.2}s ({:.0} MiB/s)",
-        plural(stats.files_scanned as usize, "file"),
-        mib,
-        secs,
-        rate
+        "scanned {inputs}, {mib:.1} MiB in {secs:.2}s ({rate:.0} MiB/s)"
     )?;
     let mut categories: Vec<(&str, usize)> = Vec::new();
     for (_, reason) in &stats.skipped {

@@ -7,6 +7,7 @@
 //! by the chunk that owns its first byte, so nothing on a boundary is lost or reported twice.
 
 pub mod files;
+pub mod git;
 mod reader;
 
 use std::fmt;
@@ -23,6 +24,9 @@ pub enum Origin {
     File(PathBuf),
     /// Standard input (`keyhound scan -`).
     Stdin,
+    /// A git blob, shown at a path it has in the repository (the path where it was introduced
+    /// for history scans, the changed path for staged and range scans).
+    Git { path: PathBuf, blob: String },
 }
 
 impl Origin {
@@ -46,6 +50,8 @@ impl Origin {
                 shown.strip_prefix("./").unwrap_or(&shown).to_string()
             }
             Origin::Stdin => "-".to_string(),
+            Origin::Git { path, blob } if path.as_os_str().is_empty() => format!("blob:{blob}"),
+            Origin::Git { path, .. } => path.to_string_lossy().into_owned(),
         }
     }
 }
@@ -114,11 +120,25 @@ impl fmt::Display for SkipReason {
 /// What the sources read and skipped, for the summary.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
+    /// Files (or, for git sources, blobs) read to their end.
     pub files_scanned: u64,
     pub bytes_scanned: u64,
     /// Inputs not scanned (or not to their end), sorted by path.
     pub skipped: Vec<(Origin, SkipReason)>,
     pub elapsed: Duration,
+    /// Facts about the repository, for git sources.
+    pub git: Option<GitStats>,
+}
+
+/// What a git source covered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GitStats {
+    /// Refs whose history was scanned.
+    pub refs: u64,
+    /// Commits in the scanned history or range.
+    pub commits: u64,
+    /// The repository is a shallow clone, so history before its cut-off was not there.
+    pub shallow: bool,
 }
 
 impl Stats {

@@ -1,0 +1,188 @@
+//! Bulk blob reading through `git cat-file`, in pack order.
+//!
+//! Two passes: `--batch-all-objects --batch-check` lists every object with its type and size
+//! in pack order (headers only, nothing inflated), then `--batch` reads the chosen blobs in
+//! that order, so git walks each pack front to back and resolves each delta base once. A blob
+//! that git cannot read (corrupt or missing object) is reported and skipped: the reader starts
+//! a new `cat-file` after it and goes on.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdout, Stdio};
+
+use super::{GitError, Repo};
+
+/// A blob to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRef {
+    /// Object id, hex.
+    pub oid: String,
+    pub size: u64,
+}
+
+/// Every blob in the object database (reachable or not), in pack order.
+pub fn list_blobs(repo: &Repo) -> Result<Vec<BlobRef>, GitError> {
+    let args = [
+        "cat-file",
+        "--batch-all-objects",
+        "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+        "--unordered",
+    ];
+    let out = repo.git_output(&args)?;
+    let mut blobs = Vec::new();
+    for line in out.split(|&b| b == b'\n') {
+        let mut fields = line.split(|&b| b == b' ');
+        let (Some(oid), Some(kind), Some(size)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if kind != b"blob" {
+            continue;
+        }
+        let size = std::str::from_utf8(size).ok().and_then(|s| s.parse().ok());
+        if let (Ok(oid), Some(size)) = (std::str::from_utf8(oid), size) {
+            blobs.push(BlobRef {
+                oid: oid.to_string(),
+                size,
+            });
+        }
+    }
+    Ok(blobs)
+}
+
+/// Reads `blobs` in order. `on_blob` gets each blob's content as a reader limited to its
+/// size (what it leaves unread is skipped); `on_unreadable` gets each blob git could not read,
+/// with the reason.
+pub fn read_blobs(
+    repo: &Repo,
+    blobs: &[BlobRef],
+    mut on_blob: impl FnMut(&BlobRef, &mut dyn Read) -> io::Result<()>,
+    mut on_unreadable: impl FnMut(&BlobRef, String),
+) -> Result<(), GitError> {
+    let mut next = 0;
+    while next < blobs.len() {
+        let mut child = spawn_batch(repo)?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let pending = &blobs[next..];
+        let outcome = std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut writer = io::BufWriter::new(&mut stdin);
+                for blob in pending {
+                    if writeln!(writer, "{}", blob.oid).is_err() {
+                        break; // cat-file stopped; the reader reports where.
+                    }
+                }
+                let _ = writer.flush();
+                drop(writer);
+                drop(stdin);
+            });
+            read_responses(stdout, pending, &mut on_blob, &mut on_unreadable)
+        });
+        let done = match outcome {
+            Ok(done) => done,
+            Err(error) => return Err(GitError::Io(error)),
+        };
+        next += done.read;
+        match done.stopped {
+            None => {
+                let _ = child.wait();
+            }
+            Some(reason) => {
+                let _ = child.kill();
+                let stderr = child_stderr(&mut child);
+                let _ = child.wait();
+                on_unreadable(&blobs[next], format!("{reason}{stderr}"));
+                next += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How far one `cat-file` process got.
+struct Progress {
+    /// Blobs answered (read, or reported missing).
+    read: usize,
+    /// Why the process stopped answering before the end, if it did.
+    stopped: Option<String>,
+}
+
+fn read_responses(
+    stdout: ChildStdout,
+    pending: &[BlobRef],
+    on_blob: &mut impl FnMut(&BlobRef, &mut dyn Read) -> io::Result<()>,
+    on_unreadable: &mut impl FnMut(&BlobRef, String),
+) -> io::Result<Progress> {
+    let mut reader = BufReader::with_capacity(1 << 16, stdout);
+    let mut header = String::new();
+    for (read, blob) in pending.iter().enumerate() {
+        header.clear();
+        if reader.read_line(&mut header)? == 0 {
+            return Ok(Progress {
+                read,
+                stopped: Some("git cat-file ended early".into()),
+            });
+        }
+        let fields: Vec<&str> = header.trim_end().split(' ').collect();
+        if fields.len() == 2 && fields[1] == "missing" {
+            // Listed a moment ago but gone now (a concurrent gc), or absent from a partial
+            // clone: cat-file says so and carries on.
+            on_unreadable(blob, "object is missing".into());
+            continue;
+        }
+        let size: u64 = match fields.as_slice() {
+            [oid, "blob", size] if *oid == blob.oid => size.parse().unwrap_or(0),
+            _ => {
+                return Ok(Progress {
+                    read,
+                    stopped: Some(format!(
+                        "unexpected reply from git cat-file: {:?}",
+                        header.trim_end()
+                    )),
+                })
+            }
+        };
+        let mut content = (&mut reader).take(size);
+        on_blob(blob, &mut content)?;
+        io::copy(&mut content, &mut io::sink())?;
+        if content.limit() > 0 {
+            return Ok(Progress {
+                read,
+                stopped: Some("git cat-file ended inside the object".into()),
+            });
+        }
+        let mut newline = [0u8; 1];
+        reader.read_exact(&mut newline)?;
+    }
+    Ok(Progress {
+        read: pending.len(),
+        stopped: None,
+    })
+}
+
+fn spawn_batch(repo: &Repo) -> Result<Child, GitError> {
+    repo.git()
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| GitError::Spawn {
+            args: "cat-file --batch".into(),
+            source,
+        })
+}
+
+/// What git said on stderr, as `: message` (empty when it said nothing).
+fn child_stderr(child: &mut Child) -> String {
+    let mut text = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = stderr.read_to_string(&mut text);
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(": {text}")
+    }
+}

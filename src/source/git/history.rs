@@ -1,0 +1,303 @@
+//! The full-history source: which blobs to read, and where the blobs with findings sit in
+//! history.
+//!
+//! Every blob is read once, whatever the number of commits and paths that hold it, so the cost
+//! of an audit is the cost of reading the object database once. Attribution (which commit
+//! introduced a blob, how many commits hold it, whether HEAD still does) is computed afterwards
+//! and only for the blobs that had findings, from one `git log --raw` pass over the commits.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use super::catfile::{self, BlobRef};
+use super::{rfc3339, GitError, Repo};
+use crate::finding::{CommitInfo, GitProvenance};
+
+/// What a history scan covers.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryOptions {
+    /// Refs (or revisions) whose history is scanned; empty means every ref.
+    pub refs: Vec<String>,
+    /// Also scan blobs no ref reaches (dangling commits, dropped stashes, old packs).
+    pub all_objects: bool,
+}
+
+/// The blobs a history scan reads, and facts about the repository for the summary.
+pub struct Plan {
+    /// Blobs in pack order.
+    pub blobs: Vec<BlobRef>,
+    pub refs: usize,
+    pub commits: u64,
+    /// The repository is a shallow clone: history before its cut-off is not there to scan.
+    pub shallow: bool,
+}
+
+/// Lists the blobs to read.
+///
+/// With every ref in scope, all blobs of the object database are read (one listing, pack
+/// order); findings in blobs that no ref reaches are dropped after attribution unless
+/// `all_objects` is set. With `refs` given, only the blobs those refs reach are read.
+pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
+    let mut blobs = catfile::list_blobs(repo)?;
+    if !options.refs.is_empty() && !options.all_objects {
+        let mut args = vec!["rev-list", "--objects", "--no-object-names"];
+        args.extend(options.refs.iter().map(String::as_str));
+        args.push("--");
+        let reachable = repo.git_output(&args)?;
+        let reachable: HashSet<&[u8]> = reachable.split(|&b| b == b'\n').collect();
+        blobs.retain(|b| reachable.contains(b.oid.as_bytes()));
+    }
+    let refs = if options.refs.is_empty() {
+        repo.repo.references()?.count()
+    } else {
+        options.refs.len()
+    };
+    let commits = count_commits(repo, &options.refs)?;
+    Ok(Plan {
+        blobs,
+        refs,
+        commits,
+        shallow: repo.repo.is_shallow(),
+    })
+}
+
+fn count_commits(repo: &Repo, refs: &[String]) -> Result<u64, GitError> {
+    if repo.repo.is_empty()? {
+        return Ok(0);
+    }
+    let mut args = vec!["rev-list", "--count"];
+    if refs.is_empty() {
+        args.push("--all");
+    } else {
+        args.extend(refs.iter().map(String::as_str));
+    }
+    args.push("--");
+    let out = repo.git_output(&args)?;
+    Ok(String::from_utf8_lossy(&out).trim().parse().unwrap_or(0))
+}
+
+/// Where each of `wanted` (blob ids) sits in the history of `refs` (every ref when empty).
+/// Blobs that no walked commit holds are absent from the result.
+pub fn attribute(
+    repo: &Repo,
+    wanted: &HashSet<String>,
+    refs: &[String],
+) -> Result<HashMap<String, GitProvenance>, GitError> {
+    let mut provenance: HashMap<String, GitProvenance> = HashMap::new();
+    if wanted.is_empty() || repo.repo.is_empty()? {
+        return Ok(provenance);
+    }
+    let mut args: Vec<&str> = vec![
+        "log",
+        "--topo-order",
+        "--reverse",
+        "--raw",
+        "-z",
+        "--no-renames",
+        "--no-abbrev",
+        "--diff-merges=first-parent",
+        "--root",
+        "--format=%x1e%H %P%x1f%an%x1f%ae%x1f%at",
+    ];
+    if refs.is_empty() {
+        args.push("--all");
+    } else {
+        args.extend(refs.iter().map(String::as_str));
+    }
+    args.push("--");
+    let mut child = repo
+        .git()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| GitError::Spawn {
+            args: args.join(" "),
+            source,
+        })?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut walk = Walk::new(wanted);
+    let mut reader = BufReader::with_capacity(1 << 16, stdout);
+    let mut token = Vec::new();
+    let mut pending_change: Option<Change> = None;
+    loop {
+        token.clear();
+        if reader.read_until(0, &mut token)? == 0 {
+            break;
+        }
+        if token.last() == Some(&0) {
+            token.pop();
+        }
+        let text = trim_newlines(&token);
+        if let Some(change) = pending_change.take() {
+            walk.apply(change, text);
+        } else if let Some(header) = text.strip_prefix(b"\x1e") {
+            walk.start_commit(header);
+        } else if text.starts_with(b":") {
+            pending_change = Change::parse(text);
+        }
+    }
+    walk.finish_commit();
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        return Err(GitError::Command {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    let head_state = repo
+        .repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .and_then(|c| walk.states.get(&c.id().to_string()).cloned());
+    for (blob, mut found) in walk.found {
+        found.paths_sorted = found.paths.into_iter().collect();
+        let in_head = head_state
+            .as_ref()
+            .is_some_and(|state| state.iter().any(|(_, b)| *b == blob));
+        provenance.insert(
+            blob.clone(),
+            GitProvenance {
+                blob,
+                commit: found.introduced,
+                commits: Some(found.commits),
+                paths: found.paths_sorted,
+                in_head: Some(in_head),
+                unreachable: false,
+            },
+        );
+    }
+    Ok(provenance)
+}
+
+fn trim_newlines(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|&b| b != b'\n')
+        .unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+/// One line of `--raw` output, waiting for its path.
+struct Change {
+    new_blob: String,
+    deleted: bool,
+}
+
+impl Change {
+    /// Parses `:100644 100644 <old> <new> M`.
+    fn parse(line: &[u8]) -> Option<Change> {
+        let line = std::str::from_utf8(line).ok()?;
+        let fields: Vec<&str> = line.split(' ').collect();
+        let [_, _, _, new, status] = fields.as_slice() else {
+            return None;
+        };
+        Some(Change {
+            new_blob: new.to_string(),
+            deleted: status.starts_with('D'),
+        })
+    }
+}
+
+/// What is known so far of one wanted blob.
+#[derive(Default)]
+struct Found {
+    introduced: Option<CommitInfo>,
+    commits: u64,
+    paths: BTreeSet<String>,
+    paths_sorted: Vec<String>,
+}
+
+/// Replays history oldest first, tracking for each commit which wanted blobs its tree holds
+/// and at which paths (only those: the state stays tiny whatever the repository's size).
+struct Walk<'a> {
+    wanted: &'a HashSet<String>,
+    /// Commit → (path, blob) pairs of wanted blobs in its tree; empty states are not stored.
+    states: HashMap<String, Vec<(String, String)>>,
+    found: HashMap<String, Found>,
+    current: Option<Current>,
+}
+
+struct Current {
+    meta: CommitInfo,
+    state: Vec<(String, String)>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(wanted: &'a HashSet<String>) -> Self {
+        Walk {
+            wanted,
+            states: HashMap::new(),
+            found: HashMap::new(),
+            current: None,
+        }
+    }
+
+    /// `<id> <parents…>\x1f<author>\x1f<email>\x1f<time>`.
+    fn start_commit(&mut self, header: &[u8]) {
+        self.finish_commit();
+        let header = String::from_utf8_lossy(header);
+        let mut parts = header.split('\x1f');
+        let ids = parts.next().unwrap_or_default();
+        let author_name = parts.next().unwrap_or_default().to_string();
+        let author_email = parts.next().unwrap_or_default().to_string();
+        let time: i64 = parts.next().unwrap_or_default().trim().parse().unwrap_or(0);
+        let mut ids = ids.split(' ');
+        let id = ids.next().unwrap_or_default().to_string();
+        let state = ids
+            .next()
+            .and_then(|first_parent| self.states.get(first_parent))
+            .cloned()
+            .unwrap_or_default();
+        self.current = Some(Current {
+            meta: CommitInfo {
+                id,
+                author_name,
+                author_email,
+                time,
+                date: rfc3339(time),
+                path: String::new(),
+            },
+            state,
+        });
+    }
+
+    fn apply(&mut self, change: Change, path: &[u8]) {
+        let Some(current) = self.current.as_mut() else {
+            return;
+        };
+        let path = String::from_utf8_lossy(path).into_owned();
+        current.state.retain(|(p, _)| *p != path);
+        if change.deleted || !self.wanted.contains(&change.new_blob) {
+            return;
+        }
+        let found = self.found.entry(change.new_blob.clone()).or_default();
+        if found.introduced.is_none() {
+            found.introduced = Some(CommitInfo {
+                path: path.clone(),
+                ..current.meta.clone()
+            });
+        }
+        current.state.push((path, change.new_blob));
+    }
+
+    fn finish_commit(&mut self) {
+        let Some(current) = self.current.take() else {
+            return;
+        };
+        let mut counted: Vec<&str> = Vec::with_capacity(current.state.len());
+        for (path, blob) in &current.state {
+            let found = self.found.entry(blob.clone()).or_default();
+            found.paths.insert(path.clone());
+            if !counted.contains(&blob.as_str()) {
+                counted.push(blob);
+                found.commits += 1;
+            }
+        }
+        if !current.state.is_empty() {
+            self.states.insert(current.meta.id, current.state);
+        }
+    }
+}
