@@ -129,9 +129,16 @@ fn scan_submodules(
         let inner = Repo::open(inner.path())?;
         let sub = scan_history(rules, &inner, history, read, threads, &Progress::default())?;
         let prefix = submodule.path().to_path_buf();
+        let prefixed = |path: &str| prefix.join(path).to_string_lossy().into_owned();
         for mut finding in sub.findings {
             if let keyhound::source::Origin::Git { path, .. } = &mut finding.origin {
                 *path = prefix.join(&*path);
+            }
+            if let Some(git) = &mut finding.git {
+                if let Some(commit) = &mut git.commit {
+                    commit.path = prefixed(&commit.path);
+                }
+                git.paths = git.paths.iter().map(|p| prefixed(p)).collect();
             }
             result.findings.push(finding);
         }

@@ -266,6 +266,15 @@ pub fn scan_history(
             },
         )?;
         drop(blob_tx);
+        for oid in &plan.unreadable {
+            tracing::warn!("skipped object {oid}: git cannot read it (corrupt or missing)");
+            unreadable.push((
+                origin(oid),
+                SkipReason::Unreadable {
+                    error: "git cannot read this object (corrupt or missing)".into(),
+                },
+            ));
+        }
         streamer.local.stats.skipped.extend(unreadable);
         Ok(())
     })?;

@@ -19,8 +19,17 @@ pub struct BlobRef {
     pub size: u64,
 }
 
+/// The objects of a repository's database that a history scan reads.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Every blob, in pack order.
+    pub blobs: Vec<BlobRef>,
+    /// Objects git lists but cannot read (a corrupt loose object shows up as missing).
+    pub unreadable: Vec<String>,
+}
+
 /// Every blob in the object database (reachable or not), in pack order.
-pub fn list_blobs(repo: &Repo) -> Result<Vec<BlobRef>, GitError> {
+pub fn list_blobs(repo: &Repo) -> Result<Listing, GitError> {
     let args = [
         "cat-file",
         "--batch-all-objects",
@@ -28,11 +37,17 @@ pub fn list_blobs(repo: &Repo) -> Result<Vec<BlobRef>, GitError> {
         "--unordered",
     ];
     let out = repo.git_output(&args)?;
-    let mut blobs = Vec::new();
+    let mut listing = Listing::default();
     for line in out.split(|&b| b == b'\n') {
         let mut fields = line.split(|&b| b == b' ');
-        let (Some(oid), Some(kind), Some(size)) = (fields.next(), fields.next(), fields.next())
-        else {
+        let (oid, kind, size) = (fields.next(), fields.next(), fields.next());
+        if let (Some(oid), Some(b"missing"), None) = (oid, kind, size) {
+            listing
+                .unreadable
+                .push(String::from_utf8_lossy(oid).into_owned());
+            continue;
+        }
+        let (Some(oid), Some(kind), Some(size)) = (oid, kind, size) else {
             continue;
         };
         if kind != b"blob" {
@@ -40,13 +55,13 @@ pub fn list_blobs(repo: &Repo) -> Result<Vec<BlobRef>, GitError> {
         }
         let size = std::str::from_utf8(size).ok().and_then(|s| s.parse().ok());
         if let (Ok(oid), Some(size)) = (std::str::from_utf8(oid), size) {
-            blobs.push(BlobRef {
+            listing.blobs.push(BlobRef {
                 oid: oid.to_string(),
                 size,
             });
         }
     }
-    Ok(blobs)
+    Ok(listing)
 }
 
 /// Reads `blobs` in order. `on_blob` gets each blob's content as a reader limited to its

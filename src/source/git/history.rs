@@ -27,6 +27,8 @@ pub struct HistoryOptions {
 pub struct Plan {
     /// Blobs in pack order.
     pub blobs: Vec<BlobRef>,
+    /// Objects the object database lists but git cannot read (corrupt), by id.
+    pub unreadable: Vec<String>,
     pub refs: usize,
     pub commits: u64,
     /// The repository is a shallow clone: history before its cut-off is not there to scan.
@@ -39,7 +41,10 @@ pub struct Plan {
 /// order); findings in blobs that no ref reaches are dropped after attribution unless
 /// `all_objects` is set. With `refs` given, only the blobs those refs reach are read.
 pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
-    let mut blobs = catfile::list_blobs(repo)?;
+    let catfile::Listing {
+        mut blobs,
+        unreadable,
+    } = catfile::list_blobs(repo)?;
     if !options.refs.is_empty() && !options.all_objects {
         let mut args = vec!["rev-list", "--objects", "--no-object-names"];
         args.extend(options.refs.iter().map(String::as_str));
@@ -56,6 +61,7 @@ pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
     let commits = count_commits(repo, &options.refs)?;
     Ok(Plan {
         blobs,
+        unreadable,
         refs,
         commits,
         shallow: repo.repo.is_shallow(),

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Speed of a full-history audit (`keyhound git REPO`) beside what reading the history costs
+# git itself, on the same repository in the same run:
+#   cat-file   git cat-file --batch-all-objects --batch --unordered  (every object read once)
+#   log -p     git log -p --all  (what scanners that read line diffs pay; skip with LOG_P=0)
+#
+# Usage: scripts/bench_git.sh REPO [RUNS]     (RUNS defaults to 5)
+# Prints the median wall-clock seconds and peak RSS of each command, and keyhound's time as a
+# multiple of cat-file's and log -p's.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=${1:?usage: scripts/bench_git.sh REPO [RUNS]}
+runs=${2:-5}
+log_p=${LOG_P:-1}
+[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
+git_dir=$(git -C "$repo" rev-parse --absolute-git-dir 2>/dev/null || echo "$repo")
+
+(cd "$root" && cargo build --release --quiet)
+keyhound=$root/target/release/keyhound
+
+declare -A times rss
+commands=(keyhound cat-file)
+[[ $log_p == 1 ]] && commands+=("log -p")
+
+run() { # name -> appends "seconds kb" to the arrays
+    local name=$1 out
+    case $name in
+        keyhound) out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -q --no-progress -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
+        cat-file) out=$( { /usr/bin/time -f '%e %M' git --git-dir "$git_dir" cat-file --batch-all-objects --batch --unordered >/dev/null; } 2>&1 | tail -1) ;;
+        "log -p") out=$( { /usr/bin/time -f '%e %M' git --git-dir "$git_dir" log -p --all >/dev/null; } 2>&1 | tail -1) ;;
+    esac
+    times[$name]+="${out% *} "
+    rss[$name]+="${out#* } "
+}
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+for name in "${commands[@]}"; do run "$name" >/dev/null; times[$name]=""; rss[$name]=""; done
+for ((i = 0; i < runs; i++)); do
+    for name in "${commands[@]}"; do run "$name"; done
+done
+
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "repo:    $git_dir ($(git --git-dir "$git_dir" rev-list --all --count) commits, $(git --git-dir "$git_dir" count-objects -v | awk '/size-pack/ {print $2}') KiB packed)"
+echo "runs:    $runs of each, alternating, after one warm-up run each"
+echo
+printf '%-10s %10s %14s\n' command "median s" "peak RSS MiB"
+declare -A med
+for name in "${commands[@]}"; do
+    med[$name]=$(echo "${times[$name]}" | median)
+    printf '%-10s %10.2f %14.0f\n' "$name" "${med[$name]}" "$(echo "${rss[$name]}" | median | awk '{print $1/1024}')"
+done
+echo
+awk -v k="${med[keyhound]}" -v c="${med[cat-file]}" 'BEGIN {printf "keyhound / cat-file: %.2f x\n", k / c}'
+[[ $log_p == 1 ]] && awk -v k="${med[keyhound]}" -v l="${med[log -p]}" 'BEGIN {printf "keyhound / log -p:   %.2f x\n", k / l}'
+exit 0

@@ -1,0 +1,1306 @@
+//! `keyhound git` end to end on real repositories built with the `git` executable: the history
+//! audit (attribution, branches, tags, merges, renames, unreachable objects, submodules, shallow
+//! clones, bare repositories, worktrees, corrupt objects), the pull-request range, the staged
+//! changes and the pre-commit hook.
+
+#[allow(dead_code)]
+mod common;
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use common::{keyhound_in, run, Fakes, Run};
+
+/// Author time of the first commit of every repository: 2023-11-14T22:13:20Z.
+const EPOCH: i64 = 1_700_000_000;
+
+/// Seconds between consecutive commits of a repository.
+const TICK: i64 = 60;
+
+struct Author {
+    name: &'static str,
+    email: &'static str,
+}
+
+const ADA: Author = Author {
+    name: "Ada Lovelace",
+    email: "ada@example.org",
+};
+
+const BOB: Author = Author {
+    name: "Bob Tables",
+    email: "bob@example.net",
+};
+
+/// Environment that keeps the user's and the system's git configuration (and any repository the
+/// test process itself runs in) out of the repositories the tests build.
+fn isolate(cmd: &mut std::process::Command) {
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C");
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_CEILING_DIRECTORIES",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_COMMITTER_DATE",
+    ] {
+        cmd.env_remove(var);
+    }
+}
+
+/// `git` in `dir`, isolated, with fixed identities and dates of `time`.
+fn git_command(dir: &Path, time: i64) -> std::process::Command {
+    let mut cmd = std::process::Command::new("git");
+    isolate(&mut cmd);
+    let date = format!("@{time} +0000");
+    cmd.current_dir(dir)
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "user.name=Keyhound Tests",
+            "-c",
+            "user.email=tests@keyhound.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "tag.gpgsign=false",
+            "-c",
+            "protocol.file.allow=always",
+            "-c",
+            "advice.detachedHead=false",
+        ]);
+    cmd
+}
+
+/// Runs `git args…` in `dir`; panics with git's output unless it succeeds.
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let output = git_command(dir, EPOCH)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {} failed in {}:\n{}{}",
+        args.join(" "),
+        dir.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A repository (or a clone, or a worktree) under a temporary directory, with its own clock.
+struct Repo {
+    path: PathBuf,
+    clock: Cell<i64>,
+}
+
+impl Repo {
+    /// `git init` of a new repository `name` in `parent`.
+    fn init(parent: &Path, name: &str) -> Repo {
+        git_in(parent, &["init", "-q", name]);
+        let repo = Repo::at(parent.join(name));
+        repo.git(&["config", "user.name", "Keyhound Tests"]);
+        repo.git(&["config", "user.email", "tests@keyhound.invalid"]);
+        repo
+    }
+
+    /// An existing repository or worktree at `path`.
+    fn at(path: PathBuf) -> Repo {
+        Repo {
+            path,
+            clock: Cell::new(EPOCH - TICK),
+        }
+    }
+
+    fn command(&self) -> std::process::Command {
+        git_command(&self.path, self.clock.get().max(EPOCH))
+    }
+
+    /// Runs `git args…`; panics with its output unless it succeeds. Returns stdout, trimmed.
+    fn git(&self, args: &[&str]) -> String {
+        let output = self.git_output(args);
+        assert!(
+            output.status.success(),
+            "git {} failed in {}:\n{}{}",
+            args.join(" "),
+            self.path.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Runs `git args…`, whatever its outcome.
+    fn git_output(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("git runs")
+    }
+
+    fn write(&self, rel: &str, content: &str) {
+        let path = self.path.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, content).unwrap();
+    }
+
+    fn remove(&self, rel: &str) {
+        std::fs::remove_file(self.path.join(rel)).unwrap();
+    }
+
+    /// Commits what is staged, as `author`, one tick after the previous commit; returns the
+    /// commit's id.
+    fn commit_staged(&self, author: &Author, message: &str) -> String {
+        self.clock.set(self.clock.get() + TICK);
+        let date = format!("@{} +0000", self.clock.get());
+        let output = self
+            .command()
+            .env("GIT_AUTHOR_NAME", author.name)
+            .env("GIT_AUTHOR_EMAIL", author.email)
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .args(["commit", "-q", "--no-verify", "-m", message])
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "git commit failed in {}:\n{}{}",
+            self.path.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        self.head()
+    }
+
+    /// Stages every change of the work tree and commits it as `author`.
+    fn commit_as(&self, author: &Author, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.commit_staged(author, message)
+    }
+
+    /// Stages every change of the work tree and commits it as Ada.
+    fn commit(&self, message: &str) -> String {
+        self.commit_as(&ADA, message)
+    }
+
+    /// The author time of the last commit made through this handle.
+    fn last_time(&self) -> i64 {
+        self.clock.get()
+    }
+
+    fn head(&self) -> String {
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    fn rev(&self, rev: &str) -> String {
+        self.git(&["rev-parse", "--verify", "--quiet", rev])
+    }
+
+    fn commit_count(&self) -> u64 {
+        self.git(&["rev-list", "--count", "HEAD"]).parse().unwrap()
+    }
+
+    /// A `file://` URL of the repository, for clones.
+    fn url(&self) -> String {
+        format!("file://{}", self.path.display())
+    }
+}
+
+/// A fake credential pair.
+struct Creds {
+    id: String,
+    secret: String,
+}
+
+impl Creds {
+    fn new(seed: u64) -> Creds {
+        let mut fakes = Fakes::new(seed);
+        Creds {
+            id: fakes.key_id("AKIA"),
+            secret: fakes.secret_key(),
+        }
+    }
+
+    /// The pair as a profile of an AWS credentials file.
+    fn ini(&self) -> String {
+        format!(
+            "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            self.id, self.secret
+        )
+    }
+
+    /// The pair as lines of a `.env` file.
+    fn dotenv(&self) -> String {
+        format!(
+            "AWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={}\n",
+            self.id, self.secret
+        )
+    }
+}
+
+/// `keyhound git ARGS -f json --show-secrets` run in `dir`.
+fn keyhound_git(dir: &Path, args: &[&str]) -> Run {
+    keyhound_git_format(dir, "json", args)
+}
+
+fn keyhound_git_format(dir: &Path, format: &str, args: &[&str]) -> Run {
+    let mut cmd = keyhound_in(dir);
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .args(["git", "--no-progress", "--show-secrets", "-f", format])
+        .args(args);
+    run(&mut cmd)
+}
+
+fn findings(run: &Run) -> Vec<Value> {
+    run.json()["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings array:\n{}", run.stdout_text()))
+        .clone()
+}
+
+/// The findings whose secret is `value`.
+fn with_secret(findings: &[Value], value: &str) -> Vec<Value> {
+    findings
+        .iter()
+        .filter(|f| f["secret"] == value)
+        .cloned()
+        .collect()
+}
+
+/// The one finding of `value`; panics with the whole run unless there is exactly one.
+#[track_caller]
+fn only_finding(run: &Run, value: &str) -> Value {
+    let found = with_secret(&findings(run), value);
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one finding of {value}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout_text(),
+        run.stderr
+    );
+    found.into_iter().next().unwrap()
+}
+
+/// Panics unless the output never shows `value`.
+#[track_caller]
+fn assert_absent(run: &Run, value: &str) {
+    assert!(
+        !run.stdout_text().contains(value),
+        "{value} should not be reported\nstdout:\n{}\nstderr:\n{}",
+        run.stdout_text(),
+        run.stderr
+    );
+}
+
+/// Panics unless both credentials of `creds` are reported once each.
+#[track_caller]
+fn assert_reported(run: &Run, creds: &Creds) -> (Value, Value) {
+    (
+        only_finding(run, &creds.id),
+        only_finding(run, &creds.secret),
+    )
+}
+
+#[track_caller]
+fn assert_not_reported(run: &Run, creds: &Creds) {
+    assert_absent(run, &creds.id);
+    assert_absent(run, &creds.secret);
+}
+
+fn strs(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn sandbox() -> TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// History audit
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn deleted_secret_is_attributed_to_the_commit_that_added_it_and_only_in_history() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(1);
+    repo.write("README.md", "# service\n");
+    repo.commit_as(&BOB, "Initial commit");
+    repo.write("config/credentials.ini", &creds.ini());
+    let added = repo.commit_as(&ADA, "Add deploy credentials");
+    let added_time = repo.last_time();
+    repo.remove("config/credentials.ini");
+    repo.commit_as(&BOB, "Remove credentials");
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    let (id, secret) = assert_reported(&run, &creds);
+    assert_eq!(secret["rule_id"], "aws-secret-access-key");
+    assert_eq!(secret["path"], "config/credentials.ini");
+    assert_eq!(secret["line"], 3);
+    assert_eq!(id["rule_id"], "aws-access-key-id");
+    assert_eq!(id["line"], 2);
+    for finding in [&id, &secret] {
+        let git = &finding["git"];
+        assert_eq!(git["in_head"], false, "{finding}");
+        assert_eq!(git["unreachable"], false, "{finding}");
+        assert_eq!(git["commits"], 1, "{finding}");
+        assert_eq!(strs(&git["paths"]), ["config/credentials.ini"]);
+        assert_eq!(
+            git["blob"],
+            repo.rev(&format!("{added}:config/credentials.ini"))
+        );
+        let commit = &git["commit"];
+        assert_eq!(commit["id"], added.as_str());
+        assert_eq!(commit["author_name"], ADA.name);
+        assert_eq!(commit["author_email"], ADA.email);
+        assert_eq!(commit["time"], added_time);
+        assert_eq!(commit["date"], "2023-11-14T22:14:20Z");
+        assert_eq!(commit["path"], "config/credentials.ini");
+    }
+    let summary = &run.json()["summary"];
+    assert_eq!(summary["git"]["commits"], 3);
+    assert_eq!(summary["git"]["shallow"], false);
+    assert_eq!(summary["incomplete"], false);
+
+    let text = keyhound_git_format(&repo.path, "text", &[]);
+    text.expect_code(1);
+    let out = text.stdout_text();
+    assert!(out.contains("only in history"), "{out}");
+    assert!(out.contains(&format!("added in {}", &added[..12])), "{out}");
+    assert!(out.contains("Ada Lovelace <ada@example.org>"), "{out}");
+}
+
+#[test]
+fn secret_still_in_head_is_marked_in_head() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(2);
+    repo.write(".env", &format!("DEBUG=false\n{}", creds.dotenv()));
+    let added = repo.commit("Configure the app");
+    repo.write("README.md", "# app\n");
+    repo.commit("Document the app");
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    let (_, secret) = assert_reported(&run, &creds);
+    assert_eq!(secret["path"], ".env");
+    assert_eq!(secret["line"], 3);
+    assert_eq!(secret["git"]["in_head"], true);
+    assert_eq!(secret["git"]["commits"], 2);
+    assert_eq!(secret["git"]["commit"]["id"], added.as_str());
+
+    let text = keyhound_git_format(&repo.path, "text", &[]);
+    text.expect_code(1);
+    assert!(
+        !text.stdout_text().contains("only in history"),
+        "{}",
+        text.stdout_text()
+    );
+}
+
+#[test]
+fn secret_on_an_unmerged_branch_is_found_unless_the_scan_is_limited_to_other_branches() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(3);
+    repo.write("README.md", "# app\n");
+    repo.commit("Initial commit");
+    repo.git(&["switch", "-q", "-c", "side"]);
+    repo.write(".env", &creds.dotenv());
+    let side = repo.commit_as(&BOB, "Try the staging bucket");
+    repo.git(&["switch", "-q", "main"]);
+
+    let all = keyhound_git(&repo.path, &[]);
+    all.expect_code(1);
+    let (_, secret) = assert_reported(&all, &creds);
+    assert_eq!(secret["git"]["commit"]["id"], side.as_str());
+    assert_eq!(secret["git"]["commit"]["author_name"], BOB.name);
+    assert_eq!(secret["git"]["in_head"], false);
+
+    let main = keyhound_git(&repo.path, &["--branch", "main"]);
+    main.expect_code(0);
+    assert_not_reported(&main, &creds);
+    assert!(findings(&main).is_empty(), "{}", main.stdout_text());
+    assert_eq!(main.json()["summary"]["git"]["commits"], 1);
+
+    let side_run = keyhound_git(&repo.path, &["--branch", "side"]);
+    side_run.expect_code(1);
+    let (_, secret) = assert_reported(&side_run, &creds);
+    assert_eq!(secret["git"]["commit"]["id"], side.as_str());
+    assert_eq!(side_run.json()["summary"]["git"]["commits"], 2);
+}
+
+#[test]
+fn secret_reachable_only_from_an_annotated_tag_is_found() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(4);
+    repo.write("README.md", "# app\n");
+    repo.commit("Initial commit");
+    repo.git(&["switch", "-q", "-c", "release-prep"]);
+    repo.write("deploy/credentials", &creds.ini());
+    let tagged = repo.commit("Release build");
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "Release 1.0.0"]);
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "release-prep"]);
+    assert_eq!(repo.rev("v1.0.0^{commit}"), tagged);
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    let (_, secret) = assert_reported(&run, &creds);
+    assert_eq!(secret["path"], "deploy/credentials");
+    assert_eq!(secret["git"]["commit"]["id"], tagged.as_str());
+    assert_eq!(secret["git"]["in_head"], false);
+    assert_eq!(secret["git"]["unreachable"], false);
+
+    let tag = keyhound_git(&repo.path, &["--branch", "v1.0.0"]);
+    tag.expect_code(1);
+    assert_reported(&tag, &creds);
+}
+
+#[test]
+fn secret_written_while_resolving_a_merge_conflict_is_attributed_to_the_merge() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(5);
+    repo.write("settings.ini", "[app]\nregion = us-east-1\n");
+    repo.commit("Initial settings");
+    repo.git(&["switch", "-q", "-c", "feature"]);
+    repo.write("settings.ini", "[app]\nregion = eu-west-1\n");
+    repo.commit_as(&BOB, "Move to Europe");
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("settings.ini", "[app]\nregion = ap-south-1\n");
+    repo.commit("Move to Asia");
+    let merge = repo.git_output(&["merge", "-q", "feature"]);
+    assert!(!merge.status.success(), "the merge should conflict");
+    repo.write(
+        "settings.ini",
+        &format!("[app]\nregion = eu-west-1\n\n{}", creds.ini()),
+    );
+    let merged = repo.commit_as(&BOB, "Merge feature");
+    let parents = repo.git(&["rev-list", "--parents", "-n", "1", "HEAD"]);
+    assert_eq!(parents.split(' ').count(), 3, "HEAD is a merge: {parents}");
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    let (_, secret) = assert_reported(&run, &creds);
+    assert_eq!(secret["path"], "settings.ini");
+    assert_eq!(secret["line"], 6);
+    let git = &secret["git"];
+    assert_eq!(git["commit"]["id"], merged.as_str());
+    assert_eq!(git["commit"]["author_name"], BOB.name);
+    assert_eq!(git["commit"]["path"], "settings.ini");
+    assert_eq!(git["commits"], 1);
+    assert_eq!(git["in_head"], true);
+}
+
+#[test]
+fn file_added_in_a_merge_commit_is_attributed_to_the_merge() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(6);
+    repo.write("README.md", "# app\n");
+    repo.commit("Initial commit");
+    repo.git(&["switch", "-q", "-c", "feature"]);
+    repo.write("src/lib.txt", "library\n");
+    repo.commit("Add the library");
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&["merge", "-q", "--no-ff", "--no-commit", "feature"]);
+    repo.write(".env", &creds.dotenv());
+    let merged = repo.commit_as(&BOB, "Merge feature");
+    let parents = repo.git(&["rev-list", "--parents", "-n", "1", "HEAD"]);
+    assert_eq!(parents.split(' ').count(), 3, "HEAD is a merge: {parents}");
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    let (_, secret) = assert_reported(&run, &creds);
+    assert_eq!(secret["path"], ".env");
+    assert_eq!(secret["git"]["commit"]["id"], merged.as_str());
+    assert_eq!(secret["git"]["commit"]["author_email"], BOB.email);
+    assert_eq!(secret["git"]["commits"], 1);
+    assert_eq!(secret["git"]["in_head"], true);
+}
+
+#[test]
+fn renamed_file_is_one_finding_listing_every_path_of_its_blob() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(7);
+    repo.write("old/credentials.ini", &creds.ini());
+    let added = repo.commit("Add credentials");
+    repo.git(&["mv", "old/credentials.ini", "aws.ini"]);
+    repo.commit("Move credentials");
+    repo.write("README.md", "# app\n");
+    repo.commit("Document");
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    let (id, secret) = assert_reported(&run, &creds);
+    assert_eq!(findings(&run).len(), 2, "{}", run.stdout_text());
+    for finding in [&id, &secret] {
+        let git = &finding["git"];
+        assert_eq!(finding["path"], "old/credentials.ini");
+        assert_eq!(git["commit"]["id"], added.as_str());
+        assert_eq!(git["commit"]["path"], "old/credentials.ini");
+        assert_eq!(strs(&git["paths"]), ["aws.ini", "old/credentials.ini"]);
+        assert_eq!(git["commits"], 3);
+        assert_eq!(git["in_head"], true);
+    }
+}
+
+#[test]
+fn unchanged_secret_file_across_many_commits_is_read_and_reported_once() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(8);
+    repo.write("credentials.ini", &creds.ini());
+    let added = repo.commit("Add credentials");
+    for n in 2..=20 {
+        repo.write("CHANGELOG.md", &format!("release {n}\n"));
+        repo.commit(&format!("Release {n}"));
+    }
+    assert_eq!(repo.commit_count(), 20);
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    assert_eq!(findings(&run).len(), 2, "{}", run.stdout_text());
+    let (_, secret) = assert_reported(&run, &creds);
+    assert_eq!(secret["git"]["commits"], 20);
+    assert_eq!(secret["git"]["commit"]["id"], added.as_str());
+    assert_eq!(secret["git"]["in_head"], true);
+
+    let listing = repo.git(&["cat-file", "--batch-all-objects", "--batch-check"]);
+    let blobs = listing.lines().filter(|l| l.contains(" blob ")).count() as u64;
+    assert_eq!(blobs, 20, "{listing}");
+    let summary = &run.json()["summary"];
+    assert_eq!(summary["files_scanned"], blobs, "{summary}");
+    assert_eq!(summary["git"]["commits"], 20);
+}
+
+#[test]
+fn dangling_commit_is_found_only_with_all_objects_as_unreachable() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(9);
+    repo.write("README.md", "# app\n");
+    repo.commit("Initial commit");
+    repo.write("credentials.ini", &creds.ini());
+    let dropped = repo.commit("Oops");
+    let blob = repo.rev(&format!("{dropped}:credentials.ini"));
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    assert_eq!(repo.git(&["cat-file", "-t", &blob]), "blob");
+
+    let default = keyhound_git(&repo.path, &[]);
+    default.expect_code(0);
+    assert_not_reported(&default, &creds);
+    assert!(findings(&default).is_empty(), "{}", default.stdout_text());
+
+    let all = keyhound_git(&repo.path, &["--all-objects"]);
+    all.expect_code(1);
+    let (id, secret) = assert_reported(&all, &creds);
+    for finding in [&id, &secret] {
+        let git = &finding["git"];
+        assert_eq!(git["unreachable"], true, "{finding}");
+        assert_eq!(git["blob"], blob.as_str());
+        assert_eq!(git["commit"], Value::Null, "{finding}");
+        assert_ne!(git["in_head"], true, "{finding}");
+        assert_eq!(finding["path"], format!("blob:{blob}"));
+    }
+    assert_eq!(secret["line"], 3);
+
+    let text = keyhound_git_format(&repo.path, "text", &["--all-objects"]);
+    text.expect_code(1);
+    assert!(
+        text.stdout_text().contains("unreachable"),
+        "{}",
+        text.stdout_text()
+    );
+}
+
+#[test]
+fn submodule_history_is_scanned_only_with_recurse_submodules() {
+    let tmp = sandbox();
+    let sub = Repo::init(tmp.path(), "library");
+    let creds = Creds::new(10);
+    sub.write("credentials.ini", &creds.ini());
+    let added = sub.commit("Add credentials");
+    sub.remove("credentials.ini");
+    sub.write("lib.txt", "library\n");
+    sub.commit("Replace credentials with a library");
+
+    let sup = Repo::init(tmp.path(), "super");
+    sup.write("README.md", "# super\n");
+    sup.commit("Initial commit");
+    let sub_path = sub.path.display().to_string();
+    sup.git(&["submodule", "add", "-q", &sub_path, "sub"]);
+    sup.commit("Add the library as a submodule");
+
+    let plain = keyhound_git(&sup.path, &[]);
+    plain.expect_code(0);
+    assert_not_reported(&plain, &creds);
+
+    let recursive = keyhound_git(&sup.path, &["--recurse-submodules"]);
+    recursive.expect_code(1);
+    let (id, secret) = assert_reported(&recursive, &creds);
+    for finding in [&id, &secret] {
+        assert_eq!(finding["path"], "sub/credentials.ini", "{finding}");
+        assert_eq!(finding["git"]["commit"]["id"], added.as_str());
+        assert_eq!(finding["git"]["in_head"], false);
+    }
+}
+
+#[test]
+fn shallow_clone_is_scanned_as_far_as_it_goes_with_a_warning() {
+    let tmp = sandbox();
+    let origin = Repo::init(tmp.path(), "origin");
+    let old = Creds::new(11);
+    let current = Creds::new(12);
+    origin.write("old.ini", &old.ini());
+    origin.commit("Add old credentials");
+    origin.remove("old.ini");
+    origin.write(".env", &current.dotenv());
+    let tip = origin.commit("Rotate credentials");
+
+    git_in(
+        tmp.path(),
+        &["clone", "-q", "--depth", "1", &origin.url(), "shallow"],
+    );
+    let clone = Repo::at(tmp.path().join("shallow"));
+    assert_eq!(clone.git(&["rev-parse", "--is-shallow-repository"]), "true");
+
+    let run = keyhound_git(&clone.path, &[]);
+    run.expect_code(1);
+    assert_not_reported(&run, &old);
+    let (_, secret) = assert_reported(&run, &current);
+    assert_eq!(secret["git"]["commit"]["id"], tip.as_str());
+    assert_eq!(secret["git"]["in_head"], true);
+    assert_eq!(run.json()["summary"]["git"]["shallow"], true);
+    assert_eq!(run.json()["summary"]["git"]["commits"], 1);
+    assert!(run.stderr.contains("shallow"), "{}", run.stderr);
+}
+
+#[test]
+fn empty_repository_is_clean() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(0);
+    assert!(findings(&run).is_empty(), "{}", run.stdout_text());
+    assert!(!run.stderr.contains("error"), "{}", run.stderr);
+    let summary = &run.json()["summary"];
+    assert_eq!(summary["files_scanned"], 0);
+    assert_eq!(summary["git"]["commits"], 0);
+    assert_eq!(summary["incomplete"], false);
+}
+
+#[test]
+fn bare_repository_is_scanned() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(13);
+    repo.write("credentials.ini", &creds.ini());
+    let added = repo.commit("Add credentials");
+    git_in(tmp.path(), &["clone", "-q", "--bare", "repo", "bare.git"]);
+
+    let run = keyhound_git(tmp.path(), &["bare.git"]);
+    run.expect_code(1);
+    let (_, secret) = assert_reported(&run, &creds);
+    assert_eq!(secret["path"], "credentials.ini");
+    assert_eq!(secret["git"]["commit"]["id"], added.as_str());
+    assert_eq!(secret["git"]["in_head"], true);
+}
+
+#[test]
+fn worktree_is_scanned_from_its_directory_with_its_own_head() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let base = Creds::new(14);
+    let topic = Creds::new(15);
+    repo.write("credentials.ini", &base.ini());
+    repo.commit("Add credentials");
+    let wt_path = tmp.path().join("wt");
+    let wt_arg = wt_path.display().to_string();
+    repo.git(&["worktree", "add", "-q", "-b", "topic", &wt_arg]);
+    let wt = Repo::at(wt_path);
+    wt.clock.set(repo.last_time());
+    wt.write("topic.env", &topic.dotenv());
+    let topic_commit = wt.commit("Topic work");
+
+    let from_wt = keyhound_git(&wt.path, &[]);
+    from_wt.expect_code(1);
+    let (_, base_secret) = assert_reported(&from_wt, &base);
+    let (_, topic_secret) = assert_reported(&from_wt, &topic);
+    assert_eq!(base_secret["git"]["in_head"], true);
+    assert_eq!(topic_secret["git"]["in_head"], true);
+    assert_eq!(topic_secret["git"]["commit"]["id"], topic_commit.as_str());
+
+    let from_main = keyhound_git(&repo.path, &[]);
+    from_main.expect_code(1);
+    let (_, topic_secret) = assert_reported(&from_main, &topic);
+    assert_eq!(topic_secret["git"]["in_head"], false);
+}
+
+#[test]
+fn directory_outside_any_repository_is_an_error_naming_it() {
+    let tmp = sandbox();
+    let dir = tmp.path().join("plain");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "nothing here\n").unwrap();
+    let shown = dir.display().to_string();
+
+    let run = keyhound_git(tmp.path(), &[&shown]);
+    run.expect_code(2);
+    assert!(run.stdout.is_empty(), "{}", run.stdout_text());
+    assert!(
+        run.stderr.contains("not a git repository"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains(&shown), "{}", run.stderr);
+
+    let missing = tmp.path().join("does-not-exist");
+    let shown = missing.display().to_string();
+    let run = keyhound_git(tmp.path(), &[&shown]);
+    run.expect_code(2);
+    assert!(run.stderr.contains(&shown), "{}", run.stderr);
+}
+
+#[test]
+fn corrupt_blob_is_warned_about_by_id_and_other_blobs_are_still_scanned() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let good = Creds::new(16);
+    let lost = Creds::new(17);
+    repo.write("good.ini", &good.ini());
+    repo.write("lost.ini", &lost.ini());
+    repo.commit("Add credentials");
+    let bad = repo.rev("HEAD:lost.ini");
+    let object = repo
+        .path
+        .join(".git/objects")
+        .join(&bad[..2])
+        .join(&bad[2..]);
+    assert!(object.is_file(), "{} is a loose object", object.display());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::write(
+        &object,
+        b"this is not a zlib stream \x00\x01\x02\xff garbage",
+    )
+    .unwrap();
+
+    let run = keyhound_git(&repo.path, &[]);
+    assert!(
+        matches!(run.code, Some(1 | 2)),
+        "exit status {:?}\n{}",
+        run.code,
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&bad),
+        "warning names {bad}:\n{}",
+        run.stderr
+    );
+    assert_reported(&run, &good);
+    assert_not_reported(&run, &lost);
+    let summary = &run.json()["summary"];
+    assert_eq!(summary["incomplete"], true, "{summary}");
+    assert!(
+        summary["skipped"].to_string().contains(&bad),
+        "skipped lists {bad}: {summary}"
+    );
+}
+
+#[test]
+fn corrupt_blob_makes_an_otherwise_clean_scan_incomplete() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let lost = Creds::new(18);
+    repo.write("README.md", "# app\n");
+    repo.write("lost.ini", &lost.ini());
+    repo.commit("Add credentials");
+    let bad = repo.rev("HEAD:lost.ini");
+    let object = repo
+        .path
+        .join(".git/objects")
+        .join(&bad[..2])
+        .join(&bad[2..]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::write(&object, b"\xde\xad\xbe\xef not an object").unwrap();
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains(&bad),
+        "warning names {bad}:\n{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["summary"]["incomplete"], true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Range mode
+// ---------------------------------------------------------------------------------------------
+
+/// main holds `old` in credentials.ini (among other settings); `pr` adds `new` in one commit and
+/// `transient` in another, removed again by a third.
+struct PullRequest {
+    tmp: TempDir,
+    repo: Repo,
+    old: Creds,
+    new: Creds,
+    transient: Creds,
+    adds_new: String,
+    adds_transient: String,
+    transient_time: i64,
+}
+
+fn pull_request() -> PullRequest {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let old = Creds::new(20);
+    let new = Creds::new(21);
+    let transient = Creds::new(22);
+    repo.write(
+        "credentials.ini",
+        &format!(
+            "[default]\nregion = us-east-1\naws_access_key_id = {}\naws_secret_access_key = {}\noutput = json\n",
+            old.id, old.secret
+        ),
+    );
+    repo.commit("Add credentials");
+    repo.git(&["switch", "-q", "-c", "pr"]);
+    repo.write("services/.env", &format!("PORT=8080\n{}", new.dotenv()));
+    let adds_new = repo.commit_as(&ADA, "Configure the service");
+    repo.write("scratch.ini", &transient.ini());
+    let adds_transient = repo.commit_as(&BOB, "Debug the upload");
+    let transient_time = repo.last_time();
+    repo.remove("scratch.ini");
+    repo.commit_as(&BOB, "Remove the debugging credentials");
+    repo.git(&["switch", "-q", "main"]);
+    PullRequest {
+        tmp,
+        repo,
+        old,
+        new,
+        transient,
+        adds_new,
+        adds_transient,
+        transient_time,
+    }
+}
+
+#[test]
+fn range_reports_what_the_commits_add_and_not_what_the_base_holds() {
+    let pr = pull_request();
+    let run = keyhound_git(&pr.repo.path, &["--range", "main..pr"]);
+    run.expect_code(1);
+    assert_not_reported(&run, &pr.old);
+    assert_eq!(findings(&run).len(), 4, "{}", run.stdout_text());
+
+    let (_, new) = assert_reported(&run, &pr.new);
+    assert_eq!(new["path"], "services/.env");
+    assert_eq!(new["line"], 3);
+    assert_eq!(new["git"]["commit"]["id"], pr.adds_new.as_str());
+    assert_eq!(new["git"]["commit"]["author_name"], ADA.name);
+
+    let (id, transient) = assert_reported(&run, &pr.transient);
+    for finding in [&id, &transient] {
+        let commit = &finding["git"]["commit"];
+        assert_eq!(finding["path"], "scratch.ini");
+        assert_eq!(commit["id"], pr.adds_transient.as_str(), "{finding}");
+        assert_eq!(commit["author_name"], BOB.name);
+        assert_eq!(commit["author_email"], BOB.email);
+        assert_eq!(commit["time"], pr.transient_time);
+        assert_eq!(commit["path"], "scratch.ini");
+    }
+    assert_eq!(run.json()["summary"]["git"]["commits"], 3);
+}
+
+#[test]
+fn range_touching_other_lines_of_a_file_with_a_secret_is_clean() {
+    let pr = pull_request();
+    let repo = &pr.repo;
+    repo.git(&["switch", "-q", "-c", "tidy", "main"]);
+    repo.write(
+        "credentials.ini",
+        &format!(
+            "# managed by ops\n[default]\nregion = eu-west-1\naws_access_key_id = {}\naws_secret_access_key = {}\noutput = text\n",
+            pr.old.id, pr.old.secret
+        ),
+    );
+    repo.commit("Move to Europe");
+
+    let run = keyhound_git(&repo.path, &["--range", "main..tidy"]);
+    run.expect_code(0);
+    assert!(findings(&run).is_empty(), "{}", run.stdout_text());
+    assert_eq!(run.json()["summary"]["git"]["commits"], 1);
+}
+
+#[test]
+fn since_is_the_range_from_a_revision_to_head() {
+    let pr = pull_request();
+    pr.repo.git(&["switch", "-q", "pr"]);
+    let since = keyhound_git(&pr.repo.path, &["--since", "main"]);
+    let to_head = keyhound_git(&pr.repo.path, &["--range", "main..HEAD"]);
+    let named = keyhound_git(&pr.repo.path, &["--range", "main..pr"]);
+    since.expect_code(1);
+    to_head.expect_code(1);
+    named.expect_code(1);
+    assert_eq!(findings(&since), findings(&to_head));
+    assert_eq!(findings(&since), findings(&named));
+    assert_eq!(findings(&since).len(), 4, "{}", since.stdout_text());
+}
+
+#[test]
+fn range_does_not_blame_a_branch_for_secrets_it_merges_in_from_the_base() {
+    let pr = pull_request();
+    let repo = &pr.repo;
+    let later = Creds::new(23);
+    repo.write("ops/later.ini", &later.ini());
+    repo.commit_as(&BOB, "Add ops credentials on main");
+    repo.git(&["switch", "-q", "pr"]);
+    repo.git(&["merge", "-q", "--no-edit", "main"]);
+
+    let run = keyhound_git(&repo.path, &["--range", "main..pr"]);
+    run.expect_code(1);
+    assert_not_reported(&run, &later);
+    assert_not_reported(&run, &pr.old);
+    assert_reported(&run, &pr.new);
+    assert_reported(&run, &pr.transient);
+}
+
+#[test]
+fn range_with_an_unknown_revision_fails_with_one_line_naming_it() {
+    let pr = pull_request();
+    let run = keyhound_git(&pr.repo.path, &["--range", "no-such-branch..HEAD"]);
+    run.expect_code(2);
+    assert!(run.stdout.is_empty(), "{}", run.stdout_text());
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(lines[0].contains("no-such-branch"), "{}", run.stderr);
+}
+
+#[test]
+fn empty_range_fails_saying_so() {
+    let pr = pull_request();
+    let run = keyhound_git(&pr.repo.path, &["--range", "HEAD..HEAD"]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("empty"), "{}", run.stderr);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn range_whose_base_a_shallow_clone_lacks_fails_pointing_at_fetch_depth() {
+    let pr = pull_request();
+    let tmp = pr.tmp.path();
+    let url = pr.repo.url();
+    git_in(
+        tmp,
+        &["clone", "-q", "--depth", "1", "--branch", "pr", &url, "ci"],
+    );
+    let ci = Repo::at(tmp.join("ci"));
+    let base = pr.repo.rev("main");
+
+    // The base is not in the clone at all.
+    let missing = keyhound_git(&ci.path, &["--range", &format!("{base}..HEAD")]);
+    missing.expect_code(2);
+    assert!(missing.stderr.contains(&base), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("fetch-depth") && missing.stderr.contains("shallow"),
+        "{}",
+        missing.stderr
+    );
+
+    // The base is fetched, but not the history joining it to HEAD.
+    ci.git(&["fetch", "-q", "--depth", "1", "origin", "main:main"]);
+    let cut = keyhound_git(&ci.path, &["--range", "main..HEAD"]);
+    cut.expect_code(2);
+    assert!(
+        cut.stderr.contains("fetch-depth") && cut.stderr.contains("shallow"),
+        "{}",
+        cut.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staged mode and the pre-commit hook
+// ---------------------------------------------------------------------------------------------
+
+/// A repository with one clean commit.
+fn committed_repo(tmp: &TempDir) -> Repo {
+    let repo = Repo::init(tmp.path(), "repo");
+    repo.write("README.md", "# app\n");
+    repo.commit("Initial commit");
+    repo
+}
+
+#[test]
+fn staged_secret_blocks_the_commit() {
+    let tmp = sandbox();
+    let repo = committed_repo(&tmp);
+    let creds = Creds::new(30);
+    repo.write("app.env", &format!("PORT=8080\n{}", creds.dotenv()));
+    repo.git(&["add", "app.env"]);
+
+    let run = keyhound_git(&repo.path, &["--staged"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("commit blocked"), "{}", run.stderr);
+    let (id, secret) = assert_reported(&run, &creds);
+    assert_eq!(secret["path"], "app.env");
+    assert_eq!(secret["line"], 3);
+    assert_eq!(secret["rule_id"], "aws-secret-access-key");
+    assert_eq!(id["line"], 2);
+    assert_eq!(secret["git"]["commit"], Value::Null);
+    assert_eq!(
+        secret["git"]["blob"],
+        repo.git(&["rev-parse", ":app.env"]).as_str()
+    );
+
+    let text = keyhound_git_format(&repo.path, "text", &["--staged"]);
+    text.expect_code(1);
+    let out = text.stdout_text();
+    assert!(out.contains("app.env:3:"), "{out}");
+    assert!(out.contains("aws-secret-access-key"), "{out}");
+    assert!(text.stderr.contains("commit blocked"), "{}", text.stderr);
+}
+
+#[test]
+fn secret_only_in_the_work_tree_does_not_block() {
+    let tmp = sandbox();
+    let repo = committed_repo(&tmp);
+    let creds = Creds::new(31);
+    repo.write("app.env", &creds.dotenv());
+    repo.write("README.md", "# app\n\nNow with docs.\n");
+    repo.git(&["add", "README.md"]);
+
+    let run = keyhound_git(&repo.path, &["--staged"]);
+    run.expect_code(0);
+    assert!(findings(&run).is_empty(), "{}", run.stdout_text());
+    assert!(!run.stderr.contains("commit blocked"), "{}", run.stderr);
+}
+
+#[test]
+fn secret_staged_then_unstaged_does_not_block() {
+    let tmp = sandbox();
+    let repo = committed_repo(&tmp);
+    let creds = Creds::new(32);
+    repo.write("app.env", &creds.dotenv());
+    repo.git(&["add", "app.env"]);
+    repo.git(&["restore", "--staged", "app.env"]);
+
+    let run = keyhound_git(&repo.path, &["--staged"]);
+    run.expect_code(0);
+    assert!(findings(&run).is_empty(), "{}", run.stdout_text());
+}
+
+#[test]
+fn staged_scan_reads_the_index_not_the_work_tree() {
+    let tmp = sandbox();
+    let repo = committed_repo(&tmp);
+    let creds = Creds::new(33);
+    repo.write("app.env", &creds.dotenv());
+    repo.git(&["add", "app.env"]);
+    repo.write("app.env", "AWS_PROFILE=default\n");
+
+    let run = keyhound_git(&repo.path, &["--staged"]);
+    run.expect_code(1);
+    assert_reported(&run, &creds);
+    assert!(run.stderr.contains("commit blocked"), "{}", run.stderr);
+}
+
+#[test]
+fn staged_secret_before_the_first_commit_is_found() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(34);
+    repo.write("credentials.ini", &creds.ini());
+    repo.git(&["add", "credentials.ini"]);
+
+    let run = keyhound_git(&repo.path, &["--staged"]);
+    run.expect_code(1);
+    let (_, secret) = assert_reported(&run, &creds);
+    assert_eq!(secret["path"], "credentials.ini");
+    assert_eq!(secret["line"], 3);
+}
+
+#[test]
+fn staged_lines_around_a_committed_secret_do_not_block() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(35);
+    repo.write("credentials.ini", &creds.ini());
+    repo.commit("Add credentials");
+    repo.write(
+        "credentials.ini",
+        &format!(
+            "# shared profile\n{}region = eu-west-1\n\n[other]\nregion = us-east-2\n",
+            creds.ini()
+        ),
+    );
+    repo.git(&["add", "credentials.ini"]);
+
+    let run = keyhound_git(&repo.path, &["--staged"]);
+    run.expect_code(0);
+    assert!(findings(&run).is_empty(), "{}", run.stdout_text());
+}
+
+/// PATH with the directory of the built binary first, so a hook finds `keyhound`.
+fn path_with_keyhound() -> std::ffi::OsString {
+    let bin = assert_cmd::cargo::cargo_bin("keyhound");
+    let dir = bin.parent().unwrap().to_path_buf();
+    let mut dirs = vec![dir];
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).unwrap()
+}
+
+/// `git commit ARGS` with hooks enabled; returns its output.
+fn commit_with_hooks(repo: &Repo, args: &[&str]) -> Output {
+    let mut cmd = std::process::Command::new("git");
+    isolate(&mut cmd);
+    cmd.current_dir(&repo.path)
+        .env("PATH", path_with_keyhound())
+        .env("GIT_AUTHOR_DATE", "@1700000600 +0000")
+        .env("GIT_COMMITTER_DATE", "@1700000600 +0000")
+        .args(["-c", "commit.gpgsign=false", "commit", "-q"])
+        .args(args)
+        .output()
+        .expect("git runs")
+}
+
+fn install_hook(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = keyhound_in(dir);
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GIT_DIR")
+        .args(["hook", "install"])
+        .args(args);
+    run(&mut cmd)
+}
+
+#[test]
+fn installed_hook_blocks_a_commit_of_a_secret_and_lets_a_clean_one_through() {
+    let tmp = sandbox();
+    let repo = committed_repo(&tmp);
+    let install = install_hook(&repo.path, &[]);
+    install.expect_code(0);
+    let hook = repo.path.join(".git/hooks/pre-commit");
+    let script = std::fs::read_to_string(&hook).expect("the hook is written");
+    assert!(script.contains("keyhound git --staged"), "{script}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&hook).unwrap().permissions().mode();
+        assert_ne!(mode & 0o111, 0, "the hook is executable: {mode:o}");
+    }
+
+    let creds = Creds::new(40);
+    repo.write("app.env", &creds.dotenv());
+    repo.git(&["add", "app.env"]);
+    let before = repo.commit_count();
+    let blocked = commit_with_hooks(&repo, &["-m", "Add config"]);
+    let stderr = String::from_utf8_lossy(&blocked.stderr);
+    assert!(
+        !blocked.status.success(),
+        "the commit went through: {stderr}"
+    );
+    assert!(stderr.contains("commit blocked"), "{stderr}");
+    assert_eq!(repo.commit_count(), before);
+
+    repo.git(&["rm", "-q", "--cached", "app.env"]);
+    repo.remove("app.env");
+    repo.write("app.env", "AWS_PROFILE=default\n");
+    repo.git(&["add", "app.env"]);
+    let clean = commit_with_hooks(&repo, &["-m", "Add config"]);
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert_eq!(repo.commit_count(), before + 1);
+}
+
+#[test]
+fn installed_hook_blocks_commit_all_of_a_tracked_file_gaining_a_secret() {
+    let tmp = sandbox();
+    let repo = committed_repo(&tmp);
+    repo.write("app.env", "PORT=8080\n");
+    repo.commit("Add config");
+    install_hook(&repo.path, &[]).expect_code(0);
+
+    let creds = Creds::new(41);
+    repo.write("app.env", &format!("PORT=8080\n{}", creds.dotenv()));
+    let before = repo.commit_count();
+    let blocked = commit_with_hooks(&repo, &["-a", "-m", "Configure AWS"]);
+    let stderr = String::from_utf8_lossy(&blocked.stderr);
+    assert!(
+        !blocked.status.success(),
+        "the commit went through: {stderr}"
+    );
+    assert_eq!(repo.commit_count(), before);
+}
+
+#[test]
+fn hook_install_replaces_a_foreign_hook_only_with_force() {
+    let tmp = sandbox();
+    let repo = committed_repo(&tmp);
+    let hook = repo.path.join(".git/hooks/pre-commit");
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    let foreign = "#!/bin/sh\nmake lint\n";
+    std::fs::write(&hook, foreign).unwrap();
+
+    let refused = install_hook(&repo.path, &[]);
+    refused.expect_code(2);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), foreign);
+
+    let forced = install_hook(&repo.path, &["--force"]);
+    forced.expect_code(0);
+    let script = std::fs::read_to_string(&hook).unwrap();
+    assert!(script.contains("keyhound git --staged"), "{script}");
+}
