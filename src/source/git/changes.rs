@@ -374,8 +374,18 @@ fn collect(
 }
 
 /// The 1-based line ranges of `new` that are not in `old`.
+///
+/// Diffed as plain buffers: diffing blobs would make libgit2 look up diff drivers in
+/// gitattributes, which loads (and checksums) the whole index, the largest cost of a staged
+/// scan in a big repository.
 fn added_lines(old: &git2::Blob<'_>, new: &git2::Blob<'_>) -> Result<Vec<Range<u64>>, git2::Error> {
-    let patch = git2::Patch::from_blobs(old, None, new, None, Some(&mut diff_options()))?;
+    let patch = git2::Patch::from_buffers(
+        old.content(),
+        None,
+        new.content(),
+        None,
+        Some(&mut diff_options()),
+    )?;
     let mut added = Vec::new();
     for h in 0..patch.num_hunks() {
         let (hunk, _) = patch.hunk(h)?;
