@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs keyhound's hooks through the pre-commit framework (`pre-commit try-repo`), the way a
+# project that lists keyhound in .pre-commit-config.yaml would: pre-commit builds keyhound with
+# cargo from this repository's HEAD, then
+#   - the `keyhound` hook must block a staged secret and pass a clean change;
+#   - the `keyhound-files` hook must find a committed secret with --all-files.
+# Needs `pre-commit` (pip install pre-commit) and cargo. Exits non-zero on any failure.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+command -v pre-commit >/dev/null || { echo "test_precommit.sh: pre-commit is not installed (pip install pre-commit)" >&2; exit 2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export PRE_COMMIT_HOME=${PRE_COMMIT_HOME:-$work/cache}
+
+repo=$work/project
+git init -q -b main "$repo"
+cd "$repo"
+git config user.name "Pre Commit"
+git config user.email "pre-commit@example.com"
+echo "print('hello')" > app.py
+git add app.py
+git commit -qm init
+
+fail() { echo "test_precommit.sh: FAIL: $*" >&2; exit 1; }
+
+# 1. a clean staged change passes
+echo "print('bye')" >> app.py
+git add app.py
+pre-commit try-repo "$root" keyhound >"$work/clean.log" 2>&1 || { cat "$work/clean.log"; fail "a clean change was blocked"; }
+
+# 2. a staged secret is blocked (generated fake key, not a real one)
+printf 'aws_access_key_id = AKIAQYLPMN5HHHFPZAM2\naws_secret_access_key = r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD\n' > credentials
+git add credentials
+if pre-commit try-repo "$root" keyhound >"$work/blocked.log" 2>&1; then
+    cat "$work/blocked.log"; fail "a staged secret was not blocked"
+fi
+grep -q "aws-secret-access-key" "$work/blocked.log" || { cat "$work/blocked.log"; fail "the report does not name the rule"; }
+if grep -q "r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD" "$work/blocked.log"; then
+    fail "the hook printed the secret unredacted"
+fi
+
+# 3. keyhound-files scans every file with --all-files, including committed ones
+git commit -qm "add credentials" --no-verify
+if pre-commit try-repo "$root" keyhound-files --all-files >"$work/files.log" 2>&1; then
+    cat "$work/files.log"; fail "--all-files did not find the committed secret"
+fi
+grep -q "credentials" "$work/files.log" || { cat "$work/files.log"; fail "the report does not name the file"; }
+
+echo "pre-commit hooks: 3 passed, 0 failed"
