@@ -40,7 +40,12 @@ fn main() {
         |blob, reason| eprintln!("unreadable {}: {reason}", blob.oid),
     )
     .expect("cat-file read");
-    report("git cat-file --batch, pack order", listing.blobs.len(), bytes, started);
+    report(
+        "git cat-file --batch, pack order",
+        listing.blobs.len(),
+        bytes,
+        started,
+    );
 
     for threads in [1usize, 2] {
         let started = Instant::now();
@@ -78,7 +83,12 @@ fn main() {
                 .map(|h| h.join().expect("reader thread"))
                 .fold((0, 0), |(c, b), (c2, b2)| (c + c2, b + b2))
         });
-        report(&format!("libgit2 Odb::read, {threads} thread(s)"), count, bytes, started);
+        report(
+            &format!("libgit2 Odb::read, {threads} thread(s)"),
+            count,
+            bytes,
+            started,
+        );
     }
 }
 

@@ -14,14 +14,10 @@ import argparse
 import json
 import os
 import sys
+
+from corpus_truth import RULE_FOR_KIND, not_expected, truth_paths
 from collections import Counter
 
-PRINCIPAL_PREFIXES = {"AIDA", "AROA", "AGPA", "AIPA", "ANPA", "ANVA", "APKA", "ASCA"}
-RULE_FOR_KIND = {
-    "aws_access_key_id": {"aws-access-key-id", "aws-access-key-id-legacy"},
-    "aws_secret_access_key": {"aws-secret-access-key"},
-    "aws_session_token": {"aws-session-token"},
-}
 
 
 def main():
@@ -32,9 +28,7 @@ def main():
     ap.add_argument("--decoys")
     a = ap.parse_args()
     corpus = a.corpus.rstrip("/")
-    name = os.path.basename(corpus)
-    truth_path = a.truth or os.path.join(os.path.dirname(corpus) or ".", name + ".truth.jsonl")
-    decoy_path = a.decoys or os.path.join(os.path.dirname(corpus) or ".", name + ".decoys.jsonl")
+    truth_path, decoy_path = truth_paths(corpus, a.truth, a.decoys)
 
     report = json.load(open(a.report))
     found = {}
@@ -43,16 +37,14 @@ def main():
         found.setdefault((path, f["offset"]), []).append(f)
 
     expected = missed = 0
-    not_expected = Counter()
+    skipped = Counter()
     misses = []
     matched_keys = set()
     for line in open(truth_path):
         t = json.loads(line)
-        if t["binary"]:
-            not_expected["in binary files"] += 1
-            continue
-        if t["kind"] == "aws_access_key_id" and (t.get("prefix") or "")[:4] in PRINCIPAL_PREFIXES:
-            not_expected["principal IDs"] += 1
+        why = not_expected(t)
+        if why:
+            skipped[why] += 1
             continue
         expected += 1
         hits = [f for f in found.get((t["path"], t["offset"]), []) if f["rule_id"] in RULE_FOR_KIND[t["kind"]]]
@@ -75,7 +67,7 @@ def main():
                  if f["confidence"] != "example"]
 
     print(f"expected {expected}, found {expected - missed}, recall {100.0 * (expected - missed) / max(expected, 1):.2f}%")
-    for why, n in sorted(not_expected.items()):
+    for why, n in sorted(skipped.items()):
         print(f"not expected in a default scan: {n} {why}")
     print(f"decoys {decoys}, reported above example confidence: {len(false_alarms)}")
     print(f"findings at no planted position (above example confidence): {len(unplanned)}")

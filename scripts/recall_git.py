@@ -15,16 +15,11 @@ misattribution or false alarm.
 """
 import argparse
 import json
-import os
 import sys
+
+from corpus_truth import RULE_FOR_KIND, not_expected, truth_paths
 from collections import defaultdict
 
-PRINCIPAL_PREFIXES = {"AIDA", "AROA", "AGPA", "AIPA", "ANPA", "ANVA", "APKA", "ASCA"}
-RULE_FOR_KIND = {
-    "aws_access_key_id": {"aws-access-key-id", "aws-access-key-id-legacy"},
-    "aws_secret_access_key": {"aws-secret-access-key"},
-    "aws_session_token": {"aws-session-token"},
-}
 
 
 def main():
@@ -34,11 +29,7 @@ def main():
     ap.add_argument("--truth")
     ap.add_argument("--decoys")
     a = ap.parse_args()
-    repo = a.repo.rstrip("/")
-    name = os.path.basename(repo)
-    base = os.path.dirname(repo) or "."
-    truth_path = a.truth or os.path.join(base, name + ".truth.jsonl")
-    decoy_path = a.decoys or os.path.join(base, name + ".decoys.jsonl")
+    truth_path, decoy_path = truth_paths(a.repo, a.truth, a.decoys)
 
     report = json.load(open(a.report))
     by_value = defaultdict(list)
@@ -52,11 +43,9 @@ def main():
     skipped = defaultdict(int)
     for line in open(truth_path):
         t = json.loads(line)
-        if t.get("context") == "binary" or t.get("binary"):
-            skipped["in binary files"] += 1
-            continue
-        if t["kind"] == "aws_access_key_id" and (t.get("prefix") or "")[:4] in PRINCIPAL_PREFIXES:
-            skipped["principal IDs"] += 1
+        why = not_expected(t)
+        if why:
+            skipped[why] += 1
             continue
         expected += 1
         hits = [f for f in by_value.get(t["value"], []) if f["rule_id"] in RULE_FOR_KIND[t["kind"]]]

@@ -61,23 +61,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Input")]
     pub max_file_size: Option<u64>,
 
-    /// Scan binary files too (files with a NUL byte in their first 8 KiB are skipped by default).
-    #[arg(long, help_heading = "Input")]
-    pub scan_binary: bool,
-
-    /// Number of scanning threads (default: one per core).
-    #[arg(
-        short = 'j',
-        long,
-        value_name = "N",
-        default_value_t = 0,
-        help_heading = "Input"
-    )]
-    pub threads: usize,
-
-    /// Bytes each read chunk owns (for testing chunk boundaries).
-    #[arg(long, hide = true, default_value_t = crate::source::DEFAULT_CHUNK_SIZE)]
-    pub chunk_size: usize,
+    #[command(flatten)]
+    pub read: ReadArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -122,19 +107,8 @@ pub struct GitArgs {
     #[arg(long, help_heading = "History")]
     pub no_progress: bool,
 
-    /// Scan binary blobs too.
-    #[arg(long, help_heading = "Input")]
-    pub scan_binary: bool,
-
-    /// Number of scanning threads (default: one per core).
-    #[arg(
-        short = 'j',
-        long,
-        value_name = "N",
-        default_value_t = 0,
-        help_heading = "Input"
-    )]
-    pub threads: usize,
+    #[command(flatten)]
+    pub read: ReadArgs,
 
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -158,6 +132,28 @@ pub struct HookInstallArgs {
     /// Replace an existing pre-commit hook that is not keyhound's.
     #[arg(long)]
     pub force: bool,
+}
+
+/// How inputs are read, for every source.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Scan binary inputs too (those with a NUL byte in their first 8 KiB are skipped by default).
+    #[arg(long, help_heading = "Input")]
+    pub scan_binary: bool,
+
+    /// Number of scanning threads (default: one per core).
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        help_heading = "Input"
+    )]
+    pub threads: usize,
+
+    /// Bytes each read chunk owns (for testing chunk boundaries).
+    #[arg(long, hide = true, default_value_t = crate::source::DEFAULT_CHUNK_SIZE)]
+    pub chunk_size: usize,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{ColorChoice, RuleArgs, ScanArgs};
+use crate::cli::{ColorChoice, ReadArgs, RuleArgs, ScanArgs};
 use crate::rules::RuleSet;
 use crate::scan::{ReadOptions, ScanOptions};
 use crate::source::files::WalkOptions;
@@ -33,17 +33,22 @@ pub fn scan_options(args: &ScanArgs) -> ScanOptions {
     ScanOptions {
         walk: WalkOptions {
             paths,
-            threads: args.threads,
+            threads: args.read.threads,
             gitignore: args.gitignore,
             excludes: args.exclude.clone(),
             follow: args.follow,
             max_file_size: args.max_file_size,
         },
         stdin,
-        read: ReadOptions {
-            scan_binary: args.scan_binary,
-            chunk_size: args.chunk_size,
-        },
+        read: read_options(&args.read),
+    }
+}
+
+/// Read options from the input flags every source shares.
+pub fn read_options(args: &ReadArgs) -> ReadOptions {
+    ReadOptions {
+        scan_binary: args.scan_binary,
+        chunk_size: args.chunk_size,
     }
 }
 

@@ -64,10 +64,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
 fn run_git(args: GitArgs) -> Result<u8> {
     let rules = config::load_rules(&args.rules)?;
     let repo = Repo::open(&args.repo)?;
-    let read = ReadOptions {
-        scan_binary: args.scan_binary,
-        ..ReadOptions::default()
-    };
+    let read = config::read_options(&args.read);
     let range = args
         .range
         .clone()
@@ -84,10 +81,17 @@ fn run_git(args: GitArgs) -> Result<u8> {
         let progress = Progress::default();
         let show = !args.no_progress && !args.output.quiet && io::stderr().is_terminal();
         let mut result = with_progress(&progress, show, || {
-            scan_history(&rules, &repo, &history, &read, args.threads, &progress)
+            scan_history(&rules, &repo, &history, &read, args.read.threads, &progress)
         })?;
         if args.recurse_submodules {
-            scan_submodules(&repo, &rules, &history, &read, args.threads, &mut result)?;
+            scan_submodules(
+                &repo,
+                &rules,
+                &history,
+                &read,
+                args.read.threads,
+                &mut result,
+            )?;
         }
         result
     };

@@ -1,0 +1,31 @@
+"""What the recall scripts share: where a plant.py corpus keeps its ground truth, and which
+planted values a default keyhound scan is expected to report, under which rules."""
+import os
+
+# IDs of principals (users, roles, groups, ...): not credentials, off by default.
+PRINCIPAL_PREFIXES = {"AIDA", "AROA", "AGPA", "AIPA", "ANPA", "ANVA", "APKA", "ASCA"}
+
+# truth `kind` -> keyhound rules that may report it
+RULE_FOR_KIND = {
+    "aws_access_key_id": {"aws-access-key-id", "aws-access-key-id-legacy"},
+    "aws_secret_access_key": {"aws-secret-access-key"},
+    "aws_session_token": {"aws-session-token"},
+}
+
+
+def truth_paths(corpus, truth=None, decoys=None):
+    """The truth and decoy files plant.py writes beside CORPUS, unless given."""
+    corpus = corpus.rstrip("/")
+    name = os.path.basename(corpus)
+    base = os.path.dirname(corpus) or "."
+    return (truth or os.path.join(base, name + ".truth.jsonl"),
+            decoys or os.path.join(base, name + ".decoys.jsonl"))
+
+
+def not_expected(t):
+    """Why a default scan is not expected to report planted value `t`, or None."""
+    if t.get("binary") or t.get("context") == "binary":
+        return "in binary files"
+    if t["kind"] == "aws_access_key_id" and (t.get("prefix") or "")[:4] in PRINCIPAL_PREFIXES:
+        return "principal IDs"
+    return None
