@@ -266,6 +266,24 @@ pub fn scan_history(
             },
         )?;
         drop(blob_tx);
+        if !plan.not_fetched.is_empty() {
+            let count = plan.not_fetched.len();
+            tracing::warn!(
+                "{count} object{} of this partial clone's history {} not present locally and {} not \
+                 scanned (keyhound never fetches; `git fetch --refetch` without a filter brings them)",
+                if count == 1 { "" } else { "s" },
+                if count == 1 { "is" } else { "are" },
+                if count == 1 { "was" } else { "were" },
+            );
+        }
+        for oid in &plan.not_fetched {
+            unreadable.push((
+                origin(oid),
+                SkipReason::Unreadable {
+                    error: "not present in this partial clone (not fetched)".into(),
+                },
+            ));
+        }
         for oid in &plan.unreadable {
             tracing::warn!("skipped object {oid}: git cannot read it (corrupt or missing)");
             unreadable.push((

@@ -707,6 +707,49 @@ fn shallow_clone_is_scanned_as_far_as_it_goes_with_a_warning() {
 }
 
 #[test]
+fn partial_clone_is_scanned_without_fetching_and_reported_incomplete() {
+    let tmp = sandbox();
+    let origin = Repo::init(tmp.path(), "origin");
+    let creds = Creds::new(13);
+    origin.write("credentials.ini", &creds.ini());
+    origin.commit("Add credentials");
+    origin.git(&["config", "uploadpack.allowFilter", "true"]);
+    let blob = origin.rev("HEAD:credentials.ini");
+
+    git_in(
+        tmp.path(),
+        &[
+            "clone",
+            "-q",
+            "--filter=blob:none",
+            "--no-checkout",
+            &origin.url(),
+            "partial",
+        ],
+    );
+    let clone = Repo::at(tmp.path().join("partial"));
+    // Asking git whether the blob is here must not fetch it either.
+    let present = |clone: &Repo| {
+        let mut check = clone.command();
+        check
+            .env("GIT_NO_LAZY_FETCH", "1")
+            .args(["cat-file", "-e", &blob]);
+        check.output().expect("git runs").status.success()
+    };
+    assert!(
+        !present(&clone),
+        "the blob should be left on the promisor remote"
+    );
+
+    let run = keyhound_git(&clone.path, &[]);
+    // Nothing could be scanned, so the scan is incomplete rather than clean.
+    run.expect_code(2);
+    assert!(run.stderr.contains("partial clone"), "{}", run.stderr);
+    assert_eq!(run.json()["summary"]["incomplete"], true);
+    assert!(!present(&clone), "keyhound must not fetch missing objects");
+}
+
+#[test]
 fn empty_repository_is_clean() {
     let tmp = sandbox();
     let repo = Repo::init(tmp.path(), "repo");

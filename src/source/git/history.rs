@@ -29,6 +29,8 @@ pub struct Plan {
     pub blobs: Vec<BlobRef>,
     /// Objects the object database lists but git cannot read (corrupt), by id.
     pub unreadable: Vec<String>,
+    /// Objects of a partial clone's history that were never fetched (and are not fetched now).
+    pub not_fetched: Vec<String>,
     pub refs: usize,
     pub commits: u64,
     /// The repository is a shallow clone: history before its cut-off is not there to scan.
@@ -59,13 +61,62 @@ pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
         options.refs.len()
     };
     let commits = count_commits(repo, &options.refs)?;
+    let not_fetched = if is_partial_clone(repo) {
+        missing_objects(repo, &options.refs)?
+    } else {
+        Vec::new()
+    };
     Ok(Plan {
         blobs,
         unreadable,
+        not_fetched,
         refs,
         commits,
         shallow: repo.repo.is_shallow(),
     })
+}
+
+/// Whether the repository is a partial clone (objects may live only on a promisor remote).
+fn is_partial_clone(repo: &Repo) -> bool {
+    let Ok(config) = repo.repo.config() else {
+        return false;
+    };
+    if config.get_string("extensions.partialclone").is_ok() {
+        return true;
+    }
+    let Ok(mut promisors) = config.entries(Some(r"remote\..*\.promisor")) else {
+        return false;
+    };
+    let mut any = false;
+    while let Some(Ok(entry)) = promisors.next() {
+        any |= entry.value().is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    }
+    any
+}
+
+/// Objects the history of `refs` needs that are not in the local object database.
+fn missing_objects(repo: &Repo, refs: &[String]) -> Result<Vec<String>, GitError> {
+    if repo.repo.is_empty()? {
+        return Ok(Vec::new());
+    }
+    let mut args = vec![
+        "rev-list",
+        "--objects",
+        "--no-object-names",
+        "--missing=print",
+    ];
+    if refs.is_empty() {
+        args.push("--all");
+    } else {
+        args.extend(refs.iter().map(String::as_str));
+    }
+    args.push("--");
+    let out = repo.git_output(&args)?;
+    Ok(out
+        .split(|&b| b == b'\n')
+        .filter_map(|line| line.strip_prefix(b"?"))
+        .map(|oid| String::from_utf8_lossy(oid).into_owned())
+        .collect())
 }
 
 fn count_commits(repo: &Repo, refs: &[String]) -> Result<u64, GitError> {
