@@ -394,6 +394,17 @@ fn deleted_secret_is_attributed_to_the_commit_that_added_it_and_only_in_history(
     assert!(out.contains("only in history"), "{out}");
     assert!(out.contains(&format!("added in {}", &added[..12])), "{out}");
     assert!(out.contains("Ada Lovelace <ada@example.org>"), "{out}");
+
+    let sarif = keyhound_git_format(&repo.path, "sarif", &[]);
+    sarif.expect_code(1);
+    let log = sarif.json();
+    let result = &log["runs"][0]["results"][0];
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "config/credentials.ini"
+    );
+    assert_eq!(result["properties"]["git"]["commit"]["id"], added.as_str());
+    assert_eq!(result["properties"]["git"]["in_head"], false);
 }
 
 #[test]

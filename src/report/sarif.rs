@@ -357,6 +357,12 @@ fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResu
     if let Some(kind) = &finding.kind {
         extra.insert("kind".to_string(), Value::from(kind.as_str()));
     }
+    if let Some(git) = &finding.git {
+        // The same object as in the JSON output: commit, occurrences, in_head.
+        if let Ok(value) = serde_json::to_value(git) {
+            extra.insert("git".to_string(), value);
+        }
+    }
 
     SarifResult::builder()
         .rule_id(finding.rule_id.clone())
