@@ -190,6 +190,11 @@ pub struct OutputArgs {
     #[arg(long, help_heading = "Output")]
     pub show_secrets: bool,
 
+    /// Name AWS accounts in reports from FILE: TOML (`"123456789012" = "prod"`) or CSV
+    /// (`123456789012,prod`).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub accounts: Option<PathBuf>,
+
     /// Exit status to use when secrets are found.
     #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Output")]
     pub exit_code: u8,

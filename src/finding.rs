@@ -46,6 +46,25 @@ pub struct Finding {
     pub fingerprint: String,
     /// Where the secret sits in git history, for findings from git sources.
     pub git: Option<GitProvenance>,
+    /// The AWS account an access key ID belongs to, decoded from the ID itself.
+    pub aws_account: Option<AwsAccount>,
+}
+
+/// An AWS account, and the name `--accounts` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwsAccount {
+    /// 12 digits.
+    pub id: String,
+    pub name: Option<String>,
+}
+
+impl std::fmt::Display for AwsAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{name} ({})", self.id),
+            None => f.write_str(&self.id),
+        }
+    }
 }
 
 /// Where a secret found in git sits in the repository's history.
@@ -211,6 +230,10 @@ pub fn locate(
             snippet_hidden,
             fingerprint: fingerprint(&rule.id, secret, &path),
             git: None,
+            aws_account: std::str::from_utf8(secret)
+                .ok()
+                .and_then(crate::aws::account_id)
+                .map(|id| AwsAccount { id, name: None }),
         });
     }
 }

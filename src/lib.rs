@@ -5,6 +5,7 @@
 //! [`filter`] orders and de-duplicates them, and [`report`] writes them out. [`scan`] is the one
 //! place that wires these together; [`rules`] compiles the rule data that the matcher runs.
 
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod filter;

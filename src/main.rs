@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
+use keyhound::aws::AccountNames;
 use keyhound::cli::{
     CheckArgs, Cli, Command, GitArgs, HookCommand, HookInstallArgs, ListArgs, OutputArgs,
     RulesCommand, ScanArgs,
@@ -58,7 +59,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let rules = config::load_rules(&args.rules)?;
     let options = config::scan_options(&args);
     let result = scan(&rules, &options)?;
-    finish(&result, &rules, &args.output)
+    finish(result, &rules, &args.output)
 }
 
 fn run_git(args: GitArgs) -> Result<u8> {
@@ -95,7 +96,7 @@ fn run_git(args: GitArgs) -> Result<u8> {
         }
         result
     };
-    let status = finish(&result, &rules, &args.output)?;
+    let (status, result) = finish_keeping(result, &rules, &args.output)?;
     if args.staged && status != 0 && result.findings.iter().any(|f| f.confidence.fails_scan()) {
         let count = result
             .findings
@@ -206,7 +207,26 @@ fn install_hook(args: HookInstallArgs) -> Result<u8> {
 }
 
 /// Writes the report and the summary, and turns the result into an exit status.
-fn finish(result: &ScanResult, rules: &RuleSet, output: &OutputArgs) -> Result<u8> {
+fn finish(result: ScanResult, rules: &RuleSet, output: &OutputArgs) -> Result<u8> {
+    finish_keeping(result, rules, output).map(|(status, _)| status)
+}
+
+/// [`finish`], handing the result back to the caller.
+fn finish_keeping(
+    mut result: ScanResult,
+    rules: &RuleSet,
+    output: &OutputArgs,
+) -> Result<(u8, ScanResult)> {
+    if let Some(path) = &output.accounts {
+        let names = AccountNames::load(path)?;
+        for account in result
+            .findings
+            .iter_mut()
+            .filter_map(|f| f.aws_account.as_mut())
+        {
+            account.name = names.name(&account.id).map(str::to_string);
+        }
+    }
     let report = Report {
         findings: &result.findings,
         stats: &result.stats,
@@ -235,13 +255,14 @@ fn finish(result: &ScanResult, rules: &RuleSet, output: &OutputArgs) -> Result<u
         report::write_summary(&summary, &mut io::stderr().lock())?;
     }
     let failing = result.findings.iter().any(|f| f.confidence.fails_scan());
-    Ok(if failing {
+    let status = if failing {
         output.exit_code
     } else if result.stats.incomplete() {
         EXIT_ERROR
     } else {
         0
-    })
+    };
+    Ok((status, result))
 }
 
 /// Creates the report file; owner-only when it will hold unredacted secrets.

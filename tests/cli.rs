@@ -1299,3 +1299,77 @@ fn rules_can_be_turned_off_and_unknown_ids_are_refused() {
             .stderr(predicate::str::contains("aws-no-such-rule"));
     }
 }
+
+#[test]
+fn key_ids_carry_their_decoded_account_named_from_an_accounts_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "creds",
+        "aws_access_key_id = ASIAY34FZKBOKMUTVV7A\nold = AKIAIOSFODNN7QWERTYU\n",
+    );
+    write(
+        dir.path(),
+        "accounts.csv",
+        "account,name\n609629065308,prod-payments\n",
+    );
+    let run = run(keyhound_in(dir.path()).args([
+        "scan",
+        "creds",
+        "-f",
+        "json",
+        "--accounts",
+        "accounts.csv",
+    ]));
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let json = run.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings[0]["aws_account_id"], "609629065308");
+    assert_eq!(findings[0]["aws_account_name"], "prod-payments");
+    // An old-style ID (fifth character before Q) encodes no account: none is reported.
+    assert!(findings[1]["aws_account_id"].is_null(), "{}", findings[1]);
+
+    let sarif = run_sarif(
+        dir.path(),
+        &["scan", "creds", "-f", "sarif", "--accounts", "accounts.csv"],
+    );
+    let properties = &sarif["runs"][0]["results"][0]["properties"];
+    assert_eq!(properties["aws_account_id"], "609629065308");
+    assert_eq!(properties["aws_account_name"], "prod-payments");
+
+    let text = keyhound_in(dir.path())
+        .args([
+            "scan",
+            "creds",
+            "--accounts",
+            "accounts.csv",
+            "--color",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("account prod-payments (609629065308)"));
+}
+
+#[test]
+fn a_malformed_accounts_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "creds",
+        "aws_access_key_id = ASIAY34FZKBOKMUTVV7A\n",
+    );
+    write(dir.path(), "accounts.csv", "609629065308 prod\n");
+    let run = run(keyhound_in(dir.path()).args(["scan", "creds", "--accounts", "accounts.csv"]));
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("accounts.csv") && run.stderr.contains("line 1"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn run_sarif(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let output = keyhound_in(dir).args(args).output().unwrap();
+    serde_json::from_slice(&output.stdout).expect("SARIF is JSON")
+}

@@ -357,6 +357,15 @@ fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResu
     if let Some(kind) = &finding.kind {
         extra.insert("kind".to_string(), Value::from(kind.as_str()));
     }
+    if let Some(account) = &finding.aws_account {
+        extra.insert(
+            "aws_account_id".to_string(),
+            Value::from(account.id.as_str()),
+        );
+        if let Some(name) = &account.name {
+            extra.insert("aws_account_name".to_string(), Value::from(name.as_str()));
+        }
+    }
     if let Some(git) = &finding.git {
         // The same object as in the JSON output: commit, occurrences, in_head.
         if let Ok(value) = serde_json::to_value(git) {

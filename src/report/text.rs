@@ -28,11 +28,22 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             _ if finding.severity >= Severity::High => paint(RED),
             _ => paint(YELLOW),
         };
-        let kind = finding
+        let about: Vec<String> = finding
             .kind
-            .as_deref()
-            .map(|k| format!(" ({k})"))
-            .unwrap_or_default();
+            .iter()
+            .cloned()
+            .chain(
+                finding
+                    .aws_account
+                    .iter()
+                    .map(|a| format!("account {}", sanitize(&a.to_string()))),
+            )
+            .collect();
+        let kind = if about.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", about.join(", "))
+        };
         writeln!(
             out,
             "{bold}{path}:{line}:{col}{reset}  {level}{rule}{reset}{kind}  {confidence}  {secret}",
