@@ -48,6 +48,23 @@ pub struct Finding {
     pub git: Option<GitProvenance>,
     /// The AWS account an access key ID belongs to, decoded from the ID itself.
     pub aws_account: Option<AwsAccount>,
+    /// The allow marker on the secret's line, if any (see [`ALLOW_MARKERS`]).
+    pub allow_marker: Option<&'static str>,
+}
+
+/// Comments that mark a line's secret as not a leak. Besides keyhound's own, the markers of
+/// gitleaks and detect-secrets are honoured, so annotations survive a move to keyhound.
+pub const ALLOW_MARKERS: [&str; 3] = [
+    "keyhound:allow",
+    "gitleaks:allow",
+    "pragma: allowlist secret",
+];
+
+/// The first allow marker on `line`.
+fn allow_marker(line: &[u8]) -> Option<&'static str> {
+    ALLOW_MARKERS
+        .into_iter()
+        .find(|marker| memchr::memmem::find(line, marker.as_bytes()).is_some())
 }
 
 /// An AWS account, and the name `--accounts` gives it.
@@ -210,6 +227,12 @@ pub fn locate(
             .filter(|other| rules.get(other.rule as usize).redact)
             .map(|other| other.secret.clone());
         let (snippet, snippet_hidden) = snippet(data, start, end, line_start.unwrap_or(0), hidden);
+        let line_bytes = {
+            let floor = line_start.unwrap_or(0);
+            let lo = memchr::memrchr(b'\n', &data[floor..start]).map_or(floor, |i| floor + i + 1);
+            let hi = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i);
+            &data[lo..hi]
+        };
         out.push(Finding {
             rule_id: rule.id.clone(),
             rule_name: rule.name.clone(),
@@ -234,6 +257,7 @@ pub fn locate(
                 .ok()
                 .and_then(crate::aws::account_id)
                 .map(|id| AwsAccount { id, name: None }),
+            allow_marker: allow_marker(line_bytes),
         });
     }
 }
@@ -415,6 +439,21 @@ mod tests {
             "{token_snippet}"
         );
         assert!(!token_snippet.contains(&body[100..140]));
+    }
+
+    #[test]
+    fn allow_markers_are_found_in_any_comment_syntax() {
+        for line in [
+            "aws_access_key_id = AKIAQYLPMN5HHHFPZAM2  # keyhound:allow",
+            "const id = \"AKIAQYLPMN5HHHFPZAM2\"; // gitleaks:allow",
+            "<!-- keyhound:allow --> AKIAQYLPMN5HHHFPZAM2",
+            "key: AKIAQYLPMN5HHHFPZAM2 # pragma: allowlist secret",
+            "-- keyhound:allow\nAKIAQYLPMN5HHHFPZAM2",
+        ] {
+            let found = find(line.as_bytes(), 1, 0);
+            let expected = !line.contains('\n');
+            assert_eq!(found[0].allow_marker.is_some(), expected, "{line}");
+        }
     }
 
     #[test]

@@ -106,7 +106,8 @@ fn run_git(args: GitArgs) -> Result<u8> {
         eprintln!(
             "keyhound: commit blocked: the staged changes add {count} secret{} (listed above).\n\
              Remove {} from the staged files (edit, then `git add`), and rotate any key that was \
-             ever pushed or shared.\nIf this is a false positive, commit with `git commit --no-verify`.",
+             ever pushed or shared.\nIf it is not a secret, add a `keyhound:allow` comment on its line \
+             (or commit once with `git commit --no-verify`).",
             if count == 1 { "" } else { "s" },
             if count == 1 { "it" } else { "them" },
         );
@@ -147,11 +148,13 @@ fn scan_submodules(
             }
             result.findings.push(finding);
         }
+        result.suppressed.extend(sub.suppressed);
         result.stats.files_scanned += sub.stats.files_scanned;
         result.stats.bytes_scanned += sub.stats.bytes_scanned;
         result.stats.skipped.extend(sub.stats.skipped);
     }
-    keyhound::filter::finalize(&mut result.findings);
+    let allowed = keyhound::filter::finalize(&mut result.findings);
+    result.suppressed.extend(allowed);
     Ok(())
 }
 
@@ -229,6 +232,7 @@ fn finish_keeping(
     }
     let report = Report {
         findings: &result.findings,
+        suppressed: result.suppressed.len(),
         stats: &result.stats,
         rules,
         show_secrets: output.show_secrets,

@@ -1373,3 +1373,45 @@ fn run_sarif(dir: &Path, args: &[&str]) -> serde_json::Value {
     let output = keyhound_in(dir).args(args).output().unwrap();
     serde_json::from_slice(&output.stdout).expect("SARIF is JSON")
 }
+
+#[test]
+fn lines_marked_as_allowed_are_not_reported_but_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "config.py",
+        "AWS_ACCESS_KEY_ID = 'AKIAQYLPMN5HHHFPZAM2'  # keyhound:allow\n\
+         aws_secret_access_key = \"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\"  # gitleaks:allow\n",
+    );
+    write(
+        dir.path(),
+        "deploy.yaml",
+        "aws_access_key_id: AKIAZT4HB6K7WLQX3N5D # pragma: allowlist secret\n",
+    );
+    write(
+        dir.path(),
+        "app.js",
+        "const id = 'AKIA2RMK7TWQDPL5XJ4H'; // keyhound:allow\nconst other = 'AKIAQ3ZK7WMNB2XR5TUV';\n",
+    );
+    let run = run(keyhound_in(dir.path()).args(["scan", ".", "-f", "json"]));
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let json = run.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["secret"], "AKIAQ3ZK7WMNB2XR5TUV");
+    assert_eq!(json["summary"]["suppressed"], 4);
+    let text = run_text(dir.path(), &["scan", ".", "--color", "never"]);
+    assert!(
+        text.1.contains("4 findings on lines marked keyhound:allow"),
+        "{}",
+        text.1
+    );
+}
+
+fn run_text(dir: &Path, args: &[&str]) -> (String, String) {
+    let output = keyhound_in(dir).args(args).output().unwrap();
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -7,7 +7,9 @@ use crate::finding::Finding;
 
 /// Sorts findings by path, line, column and rule, and drops exact repeats (a path given twice on
 /// the command line is scanned twice but reported once).
-pub fn finalize(findings: &mut Vec<Finding>) {
+///
+/// Returns the findings that an allow marker on their line suppresses, in the same order.
+pub fn finalize(findings: &mut Vec<Finding>) -> Vec<Finding> {
     findings.sort_by(|a, b| {
         (
             &a.origin,
@@ -27,4 +29,9 @@ pub fn finalize(findings: &mut Vec<Finding>) {
     findings.dedup_by(|a, b| {
         a.origin == b.origin && a.location.offset == b.location.offset && a.rule_id == b.rule_id
     });
+    let (allowed, kept): (Vec<Finding>, Vec<Finding>) = std::mem::take(findings)
+        .into_iter()
+        .partition(|f| f.allow_marker.is_some());
+    *findings = kept;
+    allowed
 }

@@ -57,6 +57,7 @@ struct Summary {
     elapsed_ms: u128,
     findings: usize,
     failing_findings: usize,
+    suppressed: usize,
     incomplete: bool,
     skipped: Vec<Skipped>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +120,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             bytes_scanned: stats.bytes_scanned,
             elapsed_ms: stats.elapsed.as_millis(),
             findings: report.findings.len(),
+            suppressed: report.suppressed,
             failing_findings: report
                 .findings
                 .iter()

@@ -31,6 +31,8 @@ pub enum Format {
 /// Everything a reporter may draw on.
 pub struct Report<'a> {
     pub findings: &'a [Finding],
+    /// How many findings an allow marker suppressed.
+    pub suppressed: usize,
     pub stats: &'a Stats,
     pub rules: &'a RuleSet,
     pub show_secrets: bool,

@@ -521,6 +521,7 @@ mod tests {
     ) -> (String, Value) {
         let report = Report {
             findings,
+            suppressed: 0,
             stats,
             rules,
             show_secrets,

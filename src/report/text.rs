@@ -166,6 +166,13 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
             parts.join(", ")
         )?;
     }
+    if report.suppressed > 0 {
+        let marked = plural(report.suppressed, "finding");
+        write!(
+            out,
+            " ({marked} on lines marked keyhound:allow or similar, not reported)"
+        )?;
+    }
     if examples > 0 {
         let keys = plural(examples, "documentation example key");
         write!(out, " ({keys}, not counted)")?;
