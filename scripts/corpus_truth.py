@@ -5,12 +5,21 @@ import os
 # IDs of principals (users, roles, groups, ...): not credentials, off by default.
 PRINCIPAL_PREFIXES = {"AIDA", "AROA", "AGPA", "AIPA", "ANPA", "ANVA", "APKA", "ASCA"}
 
-# truth `kind` -> keyhound rules that may report it
+# truth `kind` -> keyhound rules that may report it (a key ID and its secret close together
+# are one `aws-access-key-pair` finding)
 RULE_FOR_KIND = {
-    "aws_access_key_id": {"aws-access-key-id", "aws-access-key-id-legacy"},
-    "aws_secret_access_key": {"aws-secret-access-key"},
+    "aws_access_key_id": {"aws-access-key-id", "aws-access-key-id-legacy", "aws-access-key-pair"},
+    "aws_secret_access_key": {"aws-secret-access-key", "aws-access-key-pair"},
     "aws_session_token": {"aws-session-token"},
 }
+
+
+def located_values(finding):
+    """(offset, value) of each value a finding reports: its secret, and a pair's key ID."""
+    out = [(finding["offset"], finding["secret"])]
+    if finding.get("pair"):
+        out.append((finding["pair"]["offset"], finding["pair"]["key_id"]))
+    return out
 
 
 def truth_paths(corpus, truth=None, decoys=None):

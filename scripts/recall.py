@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from corpus_truth import RULE_FOR_KIND, not_expected, truth_paths
+from corpus_truth import RULE_FOR_KIND, located_values, not_expected, truth_paths
 from collections import Counter
 
 
@@ -32,9 +32,12 @@ def main():
 
     report = json.load(open(a.report))
     found = {}
+    pairs = 0
     for f in report["findings"]:
         path = os.path.relpath(f["path"], corpus)
-        found.setdefault((path, f["offset"]), []).append(f)
+        pairs += f["rule_id"] == "aws-access-key-pair"
+        for offset, _ in located_values(f):
+            found.setdefault((path, offset), []).append(f)
 
     expected = missed = 0
     skipped = Counter()
@@ -54,6 +57,26 @@ def main():
             missed += 1
             misses.append(t)
 
+    # Planted pairs: a key ID and a secret of the same credential at the same site.
+    by_site = {}
+    for line in open(truth_path):
+        t = json.loads(line)
+        if not_expected(t) is None and t["kind"] in ("aws_access_key_id", "aws_secret_access_key"):
+            by_site.setdefault((t["path"], t["site"], t["cred"]), {})[t["kind"]] = t
+    planted_pairs = [s for s in by_site.values() if len(s) == 2]
+    pair_findings = {
+        (os.path.relpath(f["path"], corpus), f["offset"], f["pair"]["offset"])
+        for f in report["findings"] if f.get("pair")
+    }
+    pairs_reported = sum(
+        (s["aws_secret_access_key"]["path"], s["aws_secret_access_key"]["offset"],
+         s["aws_access_key_id"]["offset"]) in pair_findings
+        for s in planted_pairs
+    )
+    unpaired = [s for s in planted_pairs
+                if (s["aws_secret_access_key"]["path"], s["aws_secret_access_key"]["offset"],
+                    s["aws_access_key_id"]["offset"]) not in pair_findings]
+
     false_alarms = []
     decoys = 0
     for line in open(decoy_path):
@@ -70,6 +93,11 @@ def main():
     for why, n in sorted(skipped.items()):
         print(f"not expected in a default scan: {n} {why}")
     print(f"decoys {decoys}, reported above example confidence: {len(false_alarms)}")
+    print(f"key pair findings (an ID and its secret together): {pairs}; "
+          f"planted pairs {len(planted_pairs)}, reported as pairs {pairs_reported}")
+    for s in unpaired[:10]:
+        t = s["aws_secret_access_key"]
+        print(f"  not paired: {t['context']} {t['path']}:{t['line']}")
     print(f"findings at no planted position (above example confidence): {len(unplanned)}")
     for t in misses[:20]:
         print(f"  missed {t['kind']} {t['context']} {t['path']}:{t['line']} layout={t['layout']}")

@@ -38,7 +38,7 @@ git add credentials
 if pre-commit try-repo "$root" keyhound >"$work/blocked.log" 2>&1; then
     cat "$work/blocked.log"; fail "a staged secret was not blocked"
 fi
-grep -q "aws-secret-access-key" "$work/blocked.log" || { cat "$work/blocked.log"; fail "the report does not name the rule"; }
+grep -q "aws-access-key-pair" "$work/blocked.log" || { cat "$work/blocked.log"; fail "the report does not name the rule"; }
 if grep -q "r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD" "$work/blocked.log"; then
     fail "the hook printed the secret unredacted"
 fi

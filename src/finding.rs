@@ -50,6 +50,18 @@ pub struct Finding {
     pub aws_account: Option<AwsAccount>,
     /// The allow marker on the secret's line, if any (see [`ALLOW_MARKERS`]).
     pub allow_marker: Option<&'static str>,
+    /// For a key pair: the access key ID that goes with this secret.
+    pub pair: Option<PairedKey>,
+}
+
+/// The key ID of a key pair finding, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairedKey {
+    pub key_id: String,
+    pub line: u64,
+    pub column: u64,
+    /// Byte offset of the key ID's first byte.
+    pub offset: u64,
 }
 
 /// Comments that mark a line's secret as not a leak. Besides keyhound's own, the markers of
@@ -258,6 +270,7 @@ pub fn locate(
                 .and_then(crate::aws::account_id)
                 .map(|id| AwsAccount { id, name: None }),
             allow_marker: allow_marker(line_bytes),
+            pair: None,
         });
     }
 }

@@ -153,7 +153,7 @@ fn scan_submodules(
         result.stats.bytes_scanned += sub.stats.bytes_scanned;
         result.stats.skipped.extend(sub.stats.skipped);
     }
-    let allowed = keyhound::filter::finalize(&mut result.findings);
+    let allowed = keyhound::filter::finalize(&mut result.findings, rules);
     result.suppressed.extend(allowed);
     Ok(())
 }

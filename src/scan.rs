@@ -75,7 +75,7 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> Result<ScanResult, WalkEr
         })?;
     }
     let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
-    result.suppressed = filter::finalize(&mut result.findings);
+    result.suppressed = filter::finalize(&mut result.findings, rules);
     result.stats.skipped.sort();
     result.stats.elapsed = started.elapsed();
     Ok(result)
@@ -300,7 +300,7 @@ pub fn scan_history(
     })?;
     let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
     attribute_findings(repo, history, &mut result.findings)?;
-    result.suppressed = filter::finalize(&mut result.findings);
+    result.suppressed = filter::finalize(&mut result.findings, rules);
     result.stats.skipped.sort();
     result.stats.git = Some(GitStats {
         refs: plan.refs as u64,
@@ -394,7 +394,7 @@ pub fn scan_changes(
         worker.local.stats.skipped.extend(changes.skipped);
     }
     let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
-    result.suppressed = filter::finalize(&mut result.findings);
+    result.suppressed = filter::finalize(&mut result.findings, rules);
     result.stats.skipped.sort();
     result.stats.git = Some(GitStats {
         refs: 0,

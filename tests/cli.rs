@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use common::{
     crate_root, exact, expected_fixture_findings, fixture_secrets, keyhound, keyhound_in, located,
-    run, scan_jsonl, str_field, u64_field, Exact, Fakes, Part, Planter,
+    reported_values, run, scan_jsonl, str_field, u64_field, Exact, Fakes, Part, Planter,
 };
 
 /// Principal IDs planted in the fixtures (identifiers, reported only when their rule is on).
@@ -268,7 +268,7 @@ fn findings_are_still_reported_when_another_input_cannot_be_read() {
     let run = run(keyhound_in(dir.path()).args(["scan", "app.env", "old.env", "-f", "jsonl"]));
     assert_ne!(run.code, Some(0), "{}", run.stderr);
     let findings = run.jsonl();
-    assert!(findings.iter().any(|f| str_field(f, "secret") == id));
+    assert!(reported_values(&findings).contains(&id));
     assert!(run.stderr.contains("old.env"), "{}", run.stderr);
     assert!(run.stderr.contains("incomplete"), "{}", run.stderr);
 }
@@ -476,19 +476,29 @@ fn secrets_are_redacted_in_every_format_unless_shown() {
 
 #[test]
 fn key_ids_are_shown_in_full() {
+    // Each profile of the credentials file is a key pair: its key ID is shown whole, its secret
+    // redacted.
     let run = scan_jsonl(&["fixtures/positive/.aws"]);
-    let ids: Vec<_> = run
+    let pairs: Vec<_> = run
         .jsonl()
         .into_iter()
-        .filter(|f| str_field(f, "rule_id") == "aws-access-key-id")
+        .filter(|f| str_field(f, "rule_id") == "aws-access-key-pair")
         .collect();
-    assert_eq!(ids.len(), 2);
-    for f in &ids {
-        assert_eq!(f["redacted"], Value::Bool(false));
-        let id = str_field(f, "secret");
+    assert_eq!(pairs.len(), 2);
+    for f in &pairs {
+        assert_eq!(f["redacted"], Value::Bool(true));
+        let id = str_field(&f["pair"], "key_id");
         assert_eq!(id.len(), 20);
         assert!(id.starts_with("AKIA") || id.starts_with("ASIA"), "{id}");
-        assert!(str_field(f, "snippet").contains(&id));
+        assert!(run.stdout_text().contains(&id));
+    }
+    let text = run_text(
+        &crate_root(),
+        &["scan", "fixtures/positive/.aws", "--color", "never"],
+    );
+    for f in &pairs {
+        let id = str_field(&f["pair"], "key_id");
+        assert!(text.0.contains(&format!("with key ID {id}")), "{}", text.0);
     }
 }
 
@@ -686,6 +696,7 @@ fn invalid_utf8_throughout_a_file_does_not_stop_the_scan() {
     let mut content = Vec::new();
     let mut line = 1u64;
     let mut expected = Vec::new();
+    let mut pair_ids: Vec<(u64, String)> = Vec::new();
     for i in 0..40 {
         for _ in 0..20 {
             let junk: Vec<u8> = (0..60)
@@ -704,8 +715,9 @@ fn invalid_utf8_throughout_a_file_does_not_stop_the_scan() {
             content.extend_from_slice(
                 format!("aws_access_key_id = {id}\naws_secret_access_key = {secret}\n").as_bytes(),
             );
-            expected.push(("aws-access-key-id", line, Some(21), id));
-            expected.push(("aws-secret-access-key", line + 1, Some(25), secret));
+            // A key pair: one finding at the secret, carrying the ID.
+            expected.push(("aws-access-key-pair", line + 1, Some(25), secret));
+            pair_ids.push((line + 1, id));
             line += 2;
         } else {
             // After invalid bytes on the same line.
@@ -730,6 +742,9 @@ fn invalid_utf8_throughout_a_file_does_not_stop_the_scan() {
             assert_eq!(u64_field(f, "column"), *column, "{f}");
         }
         assert_eq!(&str_field(f, "secret"), value);
+        if let Some((_, id)) = pair_ids.iter().find(|(l, _)| l == line) {
+            assert_eq!(&str_field(&f["pair"], "key_id"), id, "{f}");
+        }
     }
 }
 
@@ -746,7 +761,7 @@ fn a_fifo_inside_a_tree_is_skipped_without_blocking() {
         .args(["scan", ".", "-f", "jsonl"])
         .timeout(Duration::from_secs(20)));
     run.expect_code(1);
-    assert!(run.jsonl().iter().any(|f| str_field(f, "secret") == id));
+    assert!(reported_values(&run.jsonl()).contains(&id));
     assert!(run.stderr.contains("events.pipe"), "{}", run.stderr);
     assert!(run.stderr.contains("1 special file"), "{}", run.stderr);
 }
@@ -837,12 +852,16 @@ fn a_fifo_named_on_the_command_line_is_read_as_a_stream() {
             )
         })
         .collect();
-    let expected: BTreeSet<_> = [
-        ("creds.pipe".to_string(), 1, id),
-        ("creds.pipe".to_string(), 2, secret),
-    ]
-    .into_iter()
-    .collect();
+    // The ID on line 1 and its secret on line 2 are one key pair finding at the secret.
+    let pairs: Vec<_> = run
+        .jsonl()
+        .iter()
+        .map(|f| str_field(&f["pair"], "key_id"))
+        .collect();
+    assert_eq!(pairs, [id]);
+    let expected: BTreeSet<_> = [("creds.pipe".to_string(), 2, secret)]
+        .into_iter()
+        .collect();
     assert_eq!(found, expected);
 }
 
@@ -866,7 +885,7 @@ fn max_file_size_skips_larger_files_with_a_warning() {
     let run =
         run(keyhound_in(dir.path()).args(["scan", ".", "--max-file-size", "1K", "-f", "jsonl"]));
     run.expect_code(1);
-    let ids: BTreeSet<_> = run.jsonl().iter().map(|f| str_field(f, "secret")).collect();
+    let ids = reported_values(&run.jsonl());
     assert!(ids.contains(&small_id));
     assert!(!ids.contains(&big_id));
     assert!(run.stderr.contains("big.env"), "{}", run.stderr);
@@ -960,11 +979,12 @@ fn standard_input_is_scanned_with_path_dash() {
     assert_eq!(
         found,
         vec![
-            (dash(), 2, 26, "aws-access-key-id".to_string(), id),
-            (dash(), 3, 30, "aws-secret-access-key".to_string(), secret),
+            (dash(), 3, 30, "aws-access-key-pair".to_string(), secret),
             (dash(), 4, 26, "aws-session-token".to_string(), token),
         ]
     );
+    assert_eq!(run.jsonl()[0]["pair"]["key_id"], id.as_str());
+    assert_eq!(run.jsonl()[0]["pair"]["line"], 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1253,7 +1273,8 @@ fn a_file_named_twice_is_reported_once() {
     let once = run(keyhound_in(dir.path()).args(["scan", ".", "-f", "jsonl"]));
     once.expect_code(1);
     let once = once.jsonl();
-    assert_eq!(once.len(), 4);
+    // Two files, each with one key pair.
+    assert_eq!(once.len(), 2);
     for args in [
         &["scan", "app.env", "app.env", "-f", "jsonl"][..],
         &["scan", "app.env", ".", "-f", "jsonl"],

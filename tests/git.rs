@@ -278,11 +278,11 @@ fn findings(run: &Run) -> Vec<Value> {
         .clone()
 }
 
-/// The findings whose secret is `value`.
+/// The findings that report `value`: as their secret, or as the key ID of a key pair.
 fn with_secret(findings: &[Value], value: &str) -> Vec<Value> {
     findings
         .iter()
-        .filter(|f| f["secret"] == value)
+        .filter(|f| f["secret"] == value || f["pair"]["key_id"] == value)
         .cloned()
         .collect()
 }
@@ -312,13 +312,24 @@ fn assert_absent(run: &Run, value: &str) {
     );
 }
 
-/// Panics unless both credentials of `creds` are reported once each.
+/// Panics unless `creds` is reported once, as one key pair finding (its ID on the line before
+/// its secret); returns that finding as (the finding of the ID, the finding of the secret).
 #[track_caller]
 fn assert_reported(run: &Run, creds: &Creds) -> (Value, Value) {
-    (
-        only_finding(run, &creds.id),
-        only_finding(run, &creds.secret),
-    )
+    let id = only_finding(run, &creds.id);
+    let secret = only_finding(run, &creds.secret);
+    assert_eq!(
+        id, secret,
+        "the ID and the secret should be one key pair finding"
+    );
+    assert_eq!(secret["rule_id"], "aws-access-key-pair", "{secret}");
+    assert_eq!(secret["pair"]["key_id"], creds.id.as_str(), "{secret}");
+    assert_eq!(
+        secret["pair"]["line"],
+        secret["line"].as_u64().unwrap() - 1,
+        "{secret}"
+    );
+    (id, secret)
 }
 
 #[track_caller]
@@ -360,11 +371,10 @@ fn deleted_secret_is_attributed_to_the_commit_that_added_it_and_only_in_history(
     let run = keyhound_git(&repo.path, &[]);
     run.expect_code(1);
     let (id, secret) = assert_reported(&run, &creds);
-    assert_eq!(secret["rule_id"], "aws-secret-access-key");
+    assert_eq!(secret["rule_id"], "aws-access-key-pair");
     assert_eq!(secret["path"], "config/credentials.ini");
     assert_eq!(secret["line"], 3);
-    assert_eq!(id["rule_id"], "aws-access-key-id");
-    assert_eq!(id["line"], 2);
+    assert_eq!(id["pair"]["line"], 2);
     for finding in [&id, &secret] {
         let git = &finding["git"];
         assert_eq!(git["in_head"], false, "{finding}");
@@ -573,7 +583,7 @@ fn renamed_file_is_one_finding_listing_every_path_of_its_blob() {
     let run = keyhound_git(&repo.path, &[]);
     run.expect_code(1);
     let (id, secret) = assert_reported(&run, &creds);
-    assert_eq!(findings(&run).len(), 2, "{}", run.stdout_text());
+    assert_eq!(findings(&run).len(), 1, "{}", run.stdout_text());
     for finding in [&id, &secret] {
         let git = &finding["git"];
         assert_eq!(finding["path"], "old/credentials.ini");
@@ -600,7 +610,7 @@ fn unchanged_secret_file_across_many_commits_is_read_and_reported_once() {
 
     let run = keyhound_git(&repo.path, &[]);
     run.expect_code(1);
-    assert_eq!(findings(&run).len(), 2, "{}", run.stdout_text());
+    assert_eq!(findings(&run).len(), 1, "{}", run.stdout_text());
     let (_, secret) = assert_reported(&run, &creds);
     assert_eq!(secret["git"]["commits"], 20);
     assert_eq!(secret["git"]["commit"]["id"], added.as_str());
@@ -984,7 +994,8 @@ fn range_reports_what_the_commits_add_and_not_what_the_base_holds() {
     let run = keyhound_git(&pr.repo.path, &["--range", "main..pr"]);
     run.expect_code(1);
     assert_not_reported(&run, &pr.old);
-    assert_eq!(findings(&run).len(), 4, "{}", run.stdout_text());
+    // The new pair and the added-then-removed pair.
+    assert_eq!(findings(&run).len(), 2, "{}", run.stdout_text());
 
     let (_, new) = assert_reported(&run, &pr.new);
     assert_eq!(new["path"], "services/.env");
@@ -1037,7 +1048,7 @@ fn since_is_the_range_from_a_revision_to_head() {
     named.expect_code(1);
     assert_eq!(findings(&since), findings(&to_head));
     assert_eq!(findings(&since), findings(&named));
-    assert_eq!(findings(&since).len(), 4, "{}", since.stdout_text());
+    assert_eq!(findings(&since).len(), 2, "{}", since.stdout_text());
 }
 
 #[test]
@@ -1146,8 +1157,8 @@ fn staged_secret_blocks_the_commit() {
     let (id, secret) = assert_reported(&run, &creds);
     assert_eq!(secret["path"], "app.env");
     assert_eq!(secret["line"], 3);
-    assert_eq!(secret["rule_id"], "aws-secret-access-key");
-    assert_eq!(id["line"], 2);
+    assert_eq!(secret["rule_id"], "aws-access-key-pair");
+    assert_eq!(id["pair"]["line"], 2);
     assert_eq!(secret["git"]["commit"], Value::Null);
     assert_eq!(
         secret["git"]["blob"],
@@ -1158,7 +1169,7 @@ fn staged_secret_blocks_the_commit() {
     text.expect_code(1);
     let out = text.stdout_text();
     assert!(out.contains("app.env:3:"), "{out}");
-    assert!(out.contains("aws-secret-access-key"), "{out}");
+    assert!(out.contains("aws-access-key-pair"), "{out}");
     assert!(text.stderr.contains("commit blocked"), "{}", text.stderr);
 }
 

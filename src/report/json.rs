@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Report;
-use crate::finding::{Finding, GitProvenance};
+use crate::finding::{Finding, GitProvenance, PairedKey};
 
 /// Version of the JSON shape; bumped on any incompatible change.
 const SCHEMA_VERSION: u32 = 1;
@@ -46,6 +46,8 @@ struct JsonFinding<'a> {
     redacted: bool,
     snippet: String,
     fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pair: Option<&'a PairedKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<&'a GitProvenance>,
 }
@@ -97,6 +99,7 @@ fn finding<'a>(f: &'a Finding, show_secrets: bool) -> JsonFinding<'a> {
         redacted: f.redact && !show_secrets,
         snippet: f.shown_snippet(show_secrets),
         fingerprint: &f.fingerprint,
+        pair: f.pair.as_ref(),
         git: f.git.as_ref(),
     }
 }

@@ -22,7 +22,7 @@ use serde_sarif::sarif::{
 
 use super::Report;
 use crate::finding::{Finding, FINGERPRINT_VERSION};
-use crate::rules::{Confidence, Rule, Severity};
+use crate::rules::{Confidence, PairSpec, Rule, Severity};
 use crate::source::Origin;
 
 /// The schema URL written to `$schema`.
@@ -157,6 +157,18 @@ impl<'a> RuleTable<'a> {
         for rule in report.rules.all().iter().filter(|r| r.enabled) {
             table.push(rule.id.clone(), rule_descriptor(rule));
         }
+        // Pair rules (an ID with its secret) are declared by the rules they join.
+        for rule in report.rules.all().iter().filter(|r| r.enabled) {
+            if let Some(pair) = &rule.pair {
+                if !table.index.contains_key(&pair.id) {
+                    let remediation = report
+                        .rules
+                        .by_id(&pair.with)
+                        .map_or("", |r| r.remediation.as_str());
+                    table.push(pair.id.clone(), pair_descriptor(pair, remediation));
+                }
+            }
+        }
         table
     }
 
@@ -183,23 +195,42 @@ impl<'a> RuleTable<'a> {
 
 /// A rule as SARIF describes it.
 fn rule_descriptor(rule: &Rule) -> ReportingDescriptor {
-    let remediation = rule.remediation.trim();
+    descriptor(
+        &rule.id,
+        &rule.name,
+        &rule.description,
+        &rule.remediation,
+        rule.severity,
+        rule.confidence,
+    )
+}
+
+/// A full descriptor: help from the remediation text (the description when there is none).
+fn descriptor(
+    id: &str,
+    name: &str,
+    description: &str,
+    remediation: &str,
+    severity: Severity,
+    confidence: Confidence,
+) -> ReportingDescriptor {
+    let remediation = remediation.trim();
     let help = if remediation.is_empty() {
-        rule.description.trim()
+        description.trim()
     } else {
         remediation
     };
     ReportingDescriptor::builder()
-        .id(rule.id.clone())
-        .name(pascal_case(&rule.id))
+        .id(id.to_string())
+        .name(pascal_case(id))
         .short_description(
             MultiformatMessageString::builder()
-                .text(rule.name.clone())
+                .text(name.to_string())
                 .build(),
         )
         .full_description(
             MultiformatMessageString::builder()
-                .text(rule.description.trim())
+                .text(description.trim())
                 .build(),
         )
         .help(
@@ -210,11 +241,23 @@ fn rule_descriptor(rule: &Rule) -> ReportingDescriptor {
         )
         .default_configuration(
             ReportingConfiguration::builder()
-                .level(default_level(rule.severity))
+                .level(default_level(severity))
                 .build(),
         )
-        .properties(rule_properties(rule.severity, rule.confidence))
+        .properties(rule_properties(severity, confidence))
         .build()
+}
+
+/// The descriptor of a pair rule, with the remediation of the secret it carries.
+fn pair_descriptor(pair: &PairSpec, remediation: &str) -> ReportingDescriptor {
+    descriptor(
+        &pair.id,
+        &pair.name,
+        &pair.description,
+        remediation,
+        pair.severity,
+        Confidence::High,
+    )
 }
 
 /// A descriptor for a finding whose rule is not in the rule set, built from the finding alone.
@@ -356,6 +399,9 @@ fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResu
     );
     if let Some(kind) = &finding.kind {
         extra.insert("kind".to_string(), Value::from(kind.as_str()));
+    }
+    if let Some(pair) = &finding.pair {
+        extra.insert("key_id".to_string(), Value::from(pair.key_id.as_str()));
     }
     if let Some(account) = &finding.aws_account {
         extra.insert(
@@ -657,12 +703,14 @@ mod tests {
         assert_eq!(run["tool"]["driver"]["version"], env!("CARGO_PKG_VERSION"));
 
         let descriptors = run["tool"]["driver"]["rules"].as_array().unwrap();
-        let enabled: Vec<&str> = rules
+        // Every enabled rule, then the pair rule they declare.
+        let mut enabled: Vec<&str> = rules
             .all()
             .iter()
             .filter(|r| r.enabled)
             .map(|r| r.id.as_str())
             .collect();
+        enabled.push("aws-access-key-pair");
         let listed: Vec<&str> = descriptors
             .iter()
             .map(|d| d["id"].as_str().unwrap())

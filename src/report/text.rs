@@ -63,6 +63,15 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             dim = paint(DIM),
             reset = paint(RESET)
         )?;
+        if let Some(pair) = &finding.pair {
+            writeln!(
+                out,
+                "    with key ID {} at line {}, column {}",
+                sanitize(&pair.key_id),
+                pair.line,
+                pair.column
+            )?;
+        }
         if let Some(git) = &finding.git {
             write_git(git, paint(RED), paint(RESET), out)?;
         }

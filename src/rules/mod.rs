@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
-pub use spec::{ContextSpec, RuleFile, RuleSpec};
+pub use spec::{ContextSpec, PairSpec, RuleFile, RuleSpec};
 
 /// The rule files compiled into the binary: (origin name, TOML text).
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] =
@@ -204,6 +204,8 @@ pub struct Rule {
     pub redact: bool,
     pub context_required: bool,
     pub contexts: Vec<Context>,
+    /// Findings of this rule pair with findings of another (see [`PairSpec`]).
+    pub pair: Option<PairSpec>,
     pub remediation: String,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
@@ -318,6 +320,7 @@ impl Rule {
             redact: spec.redact,
             context_required: spec.context_required,
             contexts,
+            pair: spec.pair,
             remediation: spec.remediation.trim().to_string(),
             examples: spec.examples,
             negative_examples: spec.negative_examples,

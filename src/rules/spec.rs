@@ -45,6 +45,7 @@ pub struct RuleSpec {
     pub context_required: bool,
     #[serde(default)]
     pub context: Vec<ContextSpec>,
+    pub pair: Option<PairSpec>,
     pub remediation: String,
     #[serde(default)]
     pub examples: Vec<String>,
@@ -58,6 +59,22 @@ pub struct RuleSpec {
 pub struct CharsetSpec {
     /// How many of upper case, lower case, digits and other characters the secret must mix.
     pub min_classes: u8,
+}
+
+/// `[rules.pair]`: a finding of this rule and one of rule `with` close together become one
+/// finding of a pair rule (an access key ID and its secret).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairSpec {
+    /// The rule whose findings this rule's findings pair with.
+    pub with: String,
+    /// Id, name, description and severity of the pair finding.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub severity: Severity,
+    /// How many lines apart the two may be.
+    pub max_lines: u32,
 }
 
 /// One `[[rules.context]]` table.

@@ -108,7 +108,8 @@ pub fn parse_jsonl(bytes: &[u8]) -> Vec<Value> {
 }
 
 /// A finding reduced to what the expectations pin: path, line, column, rule and confidence.
-pub type Located = (String, u64, u64, String, String);
+/// Path, line, column, rule, confidence, and for a key pair the line and column of its key ID.
+pub type Located = (String, u64, u64, String, String, Option<(u64, u64)>);
 
 pub fn located(finding: &Value) -> Located {
     (
@@ -117,7 +118,22 @@ pub fn located(finding: &Value) -> Located {
         u64_field(finding, "column"),
         str_field(finding, "rule_id"),
         str_field(finding, "confidence"),
+        finding["pair"]["line"]
+            .as_u64()
+            .zip(finding["pair"]["column"].as_u64()),
     )
+}
+
+/// Every value a list of findings reports: each finding's secret, and the key ID of each key
+/// pair finding.
+pub fn reported_values(findings: &[Value]) -> BTreeSet<String> {
+    findings
+        .iter()
+        .flat_map(|f| {
+            let key_id = f["pair"]["key_id"].as_str().map(str::to_string);
+            std::iter::once(str_field(f, "secret")).chain(key_id)
+        })
+        .collect()
 }
 
 pub fn str_field(value: &Value, name: &str) -> String {
@@ -144,6 +160,7 @@ pub fn expected_fixture_findings() -> BTreeSet<Located> {
 /// values are made of.
 const SECRET_RULES: &[(&str, &str)] = &[
     ("aws-secret-access-key", "/+"),
+    ("aws-access-key-pair", "/+"),
     ("aws-session-token", "/+="),
     ("aws-bedrock-api-key", "/+="),
     ("aws-mws-auth-token", ".-"),
@@ -154,7 +171,7 @@ const SECRET_RULES: &[(&str, &str)] = &[
 /// list does not depend on what the scanner reports.
 pub fn fixture_secrets() -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (path, line, column, rule, _) in expected_fixture_findings() {
+    for (path, line, column, rule, _, _) in expected_fixture_findings() {
         let Some((_, extra)) = SECRET_RULES.iter().find(|(id, _)| *id == rule) else {
             continue;
         };
@@ -173,7 +190,7 @@ pub fn fixture_secrets() -> Vec<(String, String)> {
             value.len() >= 40,
             "no secret at {path}:{line}:{column}: {value:?}"
         );
-        if rule == "aws-secret-access-key" {
+        if rule == "aws-secret-access-key" || rule == "aws-access-key-pair" {
             assert_eq!(value.len(), 40, "{path}:{line}:{column}: {value:?}");
         }
         out.push((rule, value));
@@ -303,6 +320,9 @@ pub struct Plant {
     pub value: String,
     /// Byte offset of the value's first byte.
     pub offset: usize,
+    /// Whether the value is a finding of its own; a key ID next to its secret is reported
+    /// inside the key pair finding instead.
+    pub own_finding: bool,
 }
 
 /// What a finding is compared on when the same input is scanned in different ways:
@@ -414,16 +434,18 @@ impl Planter {
         self.buf.extend_from_slice(
             format!("{head}{id}{secret_name}{secret}{token_name}{token}\n").as_bytes(),
         );
-        for (rule, value, at) in [
-            ("aws-access-key-id", id, id_at),
-            ("aws-secret-access-key", secret, secret_at),
-            ("aws-session-token", token, token_at),
+        // The ID and the secret on consecutive lines are one key pair finding, at the secret.
+        for (rule, value, at, own_finding) in [
+            ("aws-access-key-id", id, id_at, false),
+            ("aws-access-key-pair", secret, secret_at, true),
+            ("aws-session-token", token, token_at, true),
         ] {
             self.plants.push(Plant {
                 rule,
                 confidence: "high",
                 value,
                 offset: start + at,
+                own_finding,
             });
         }
         true
@@ -462,13 +484,19 @@ impl Planter {
             confidence: "medium",
             value: id,
             offset: start + rel,
+            own_finding: true,
         });
         true
     }
 
     /// The expected findings: each plant with its line, column, end and offset.
     pub fn expected(&self) -> Vec<Exact> {
-        let mut plants = self.plants.clone();
+        let mut plants: Vec<Plant> = self
+            .plants
+            .iter()
+            .filter(|p| p.own_finding)
+            .cloned()
+            .collect();
         plants.sort_by_key(|p| p.offset);
         let mut out = Vec::new();
         let (mut pos, mut line, mut line_start) = (0usize, 1u64, 0usize);

@@ -1,0 +1,159 @@
+//! Key pairs: an access key ID and its secret close together are one finding, the whole
+//! credential, rather than two half-findings a reader has to put together.
+//!
+//! Which rules pair, how far apart and under which id is rule data (`[rules.pair]`).
+
+use crate::finding::{fingerprint, Finding, PairedKey};
+use crate::rules::{Confidence, PairSpec, RuleSet};
+
+/// Replaces each (ID, secret) couple within `max_lines` of each other in the same input by one
+/// pair finding. `findings` must be sorted by origin. Documentation examples stay single.
+pub fn pair_up(findings: &mut Vec<Finding>, rules: &RuleSet) {
+    for rule in rules.all().iter().filter(|r| r.enabled) {
+        if let Some(spec) = &rule.pair {
+            pair_rule(findings, &rule.id, spec);
+        }
+    }
+}
+
+fn pair_rule(findings: &mut Vec<Finding>, id_rule: &str, spec: &PairSpec) {
+    let mut taken = vec![false; findings.len()];
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let mut group_start = 0;
+    while group_start < findings.len() {
+        let origin = &findings[group_start].origin;
+        let group_end = findings[group_start..]
+            .iter()
+            .position(|f| &f.origin != origin)
+            .map_or(findings.len(), |n| group_start + n);
+        let pairable =
+            |f: &Finding, rule: &str| f.rule_id == rule && f.confidence != Confidence::Example;
+        for secret in group_start..group_end {
+            if !pairable(&findings[secret], &spec.with) {
+                continue;
+            }
+            let secret_line = findings[secret].location.line;
+            // The closest unpaired ID; at equal distance, the one before the secret.
+            let best = (group_start..group_end)
+                .filter(|&i| !taken[i] && pairable(&findings[i], id_rule))
+                .map(|i| {
+                    (
+                        findings[i].location.line.abs_diff(secret_line),
+                        i > secret,
+                        i,
+                    )
+                })
+                .filter(|&(distance, _, _)| distance <= u64::from(spec.max_lines))
+                .min();
+            if let Some((_, _, id)) = best {
+                taken[id] = true;
+                taken[secret] = true;
+                pairs.push((id, secret));
+            }
+        }
+        group_start = group_end;
+    }
+    if pairs.is_empty() {
+        return;
+    }
+    let joined: Vec<Finding> = pairs
+        .iter()
+        .map(|&(id, secret)| pair_finding(&findings[id], &findings[secret], spec))
+        .collect();
+    let mut index = 0;
+    findings.retain(|_| {
+        index += 1;
+        !taken[index - 1]
+    });
+    findings.extend(joined);
+}
+
+/// The pair finding: the secret's place and value, the ID's kind and account, the ID itself.
+fn pair_finding(id: &Finding, secret: &Finding, spec: &PairSpec) -> Finding {
+    let both = format!("{}:{}", id.secret, secret.secret);
+    Finding {
+        rule_id: spec.id.clone(),
+        rule_name: spec.name.clone(),
+        severity: spec.severity,
+        confidence: Confidence::High,
+        kind: id.kind.clone(),
+        aws_account: id.aws_account.clone(),
+        fingerprint: fingerprint(&spec.id, both.as_bytes(), &secret.origin.display_path()),
+        pair: Some(PairedKey {
+            key_id: id.secret.clone(),
+            line: id.location.line,
+            column: id.location.column,
+            offset: id.location.offset,
+        }),
+        ..secret.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::findings_in;
+    use crate::source::Origin;
+
+    fn paired(text: &str) -> Vec<Finding> {
+        let rules = RuleSet::builtin().unwrap();
+        let mut found = findings_in(&rules, text.as_bytes(), &Origin::Stdin, 1, 0);
+        pair_up(&mut found, &rules);
+        found
+    }
+
+    const ID: &str = "AKIAQYLPMN5HHHFPZAM2";
+    const SECRET: &str = "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";
+
+    #[test]
+    fn an_id_and_its_secret_nearby_become_one_pair() {
+        let found = paired(&format!(
+            "[default]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n"
+        ));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let pair = &found[0];
+        assert_eq!(pair.rule_id, "aws-access-key-pair");
+        assert_eq!(pair.confidence, Confidence::High);
+        assert_eq!(pair.secret, SECRET);
+        assert_eq!(pair.pair.as_ref().unwrap().key_id, ID);
+        assert_eq!(
+            (pair.location.line, pair.pair.as_ref().unwrap().line),
+            (3, 2)
+        );
+        assert_eq!(pair.kind.as_deref(), Some("long-term"));
+    }
+
+    #[test]
+    fn too_far_apart_they_stay_single() {
+        let filler = "x = 1\n".repeat(6);
+        let found = paired(&format!(
+            "aws_access_key_id = {ID}\n{filler}aws_secret_access_key = {SECRET}\n"
+        ));
+        let rules: Vec<&str> = found.iter().map(|f| f.rule_id.as_str()).collect();
+        assert_eq!(rules, ["aws-access-key-id", "aws-secret-access-key"]);
+    }
+
+    #[test]
+    fn each_secret_takes_its_nearest_id() {
+        let other = "AKIAZT4HB6K7WLQX3N5D";
+        let other_secret = "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";
+        let found = paired(&format!(
+            "[a]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n\
+             [b]\naws_access_key_id = {other}\naws_secret_access_key = {other_secret}\n"
+        ));
+        let pairs: Vec<(&str, &str)> = found
+            .iter()
+            .map(|f| (f.pair.as_ref().unwrap().key_id.as_str(), f.secret.as_str()))
+            .collect();
+        assert_eq!(pairs, [(ID, SECRET), (other, other_secret)]);
+    }
+
+    #[test]
+    fn documentation_examples_are_not_paired() {
+        let found = paired(
+            "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+        );
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().all(|f| f.pair.is_none()));
+    }
+}
