@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::Format;
+use crate::rules::Confidence;
 
 /// Finds leaked AWS credentials in files and directories.
 ///
@@ -194,6 +195,10 @@ pub struct OutputArgs {
     /// (`123456789012,prod`).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub accounts: Option<PathBuf>,
+
+    /// Report only findings of this confidence or higher (example < low < medium < high).
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = Confidence::Example, help_heading = "Output")]
+    pub min_confidence: Confidence,
 
     /// Exit status to use when secrets are found.
     #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Output")]

@@ -220,6 +220,17 @@ fn finish_keeping(
     rules: &RuleSet,
     output: &OutputArgs,
 ) -> Result<(u8, ScanResult)> {
+    let below = result.findings.len();
+    result
+        .findings
+        .retain(|f| f.confidence >= output.min_confidence);
+    let below = below - result.findings.len();
+    if below > 0 && !output.quiet {
+        tracing::info!(
+            "{below} findings below --min-confidence {} not reported",
+            output.min_confidence
+        );
+    }
     if let Some(path) = &output.accounts {
         let names = AccountNames::load(path)?;
         for account in result

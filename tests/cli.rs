@@ -1436,3 +1436,61 @@ fn run_text(dir: &Path, args: &[&str]) -> (String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+#[test]
+fn min_confidence_hides_weaker_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("docs")).unwrap();
+    // One finding of each confidence: high (a key name), medium (an ID with no key name),
+    // low (a bare `'secret'` key) and example (the AWS documentation key).
+    write(
+        dir.path(),
+        "mixed.php",
+        "$id = 'AKIAQYLPMN5HHHFPZAM2x';\n\
+         $opts = ['region' => 'us-east-1', 'token' => 'AKIAZT4HB6K7WLQX3N5D'];\n\n\n\n\n\n\n\n\
+         $c = ['secret' => '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'];\n\n\n\n\n\n\n\n\
+         aws_access_key_id = AKIA2RMK7TWQDPL5XJ4H\n",
+    );
+    write(
+        dir.path(),
+        "docs/guide.md",
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n",
+    );
+    let scan = |extra: &[&str]| {
+        let run = run(keyhound_in(dir.path())
+            .args(["scan", ".", "-f", "jsonl"])
+            .args(extra));
+        run.jsonl()
+    };
+    let all = scan(&[]);
+    let levels = ["example", "low", "medium", "high"];
+    for level in levels {
+        assert!(
+            all.iter().any(|f| str_field(f, "confidence") == level),
+            "no {level} finding: {all:?}"
+        );
+    }
+    for (rank, level) in levels.iter().enumerate() {
+        let shown = scan(&["--min-confidence", level]);
+        let expected: Vec<_> = all
+            .iter()
+            .filter(|f| {
+                let confidence = str_field(f, "confidence");
+                levels.iter().position(|l| *l == confidence).unwrap() >= rank
+            })
+            .cloned()
+            .collect();
+        assert_eq!(shown, expected, "--min-confidence {level}");
+    }
+    // Only documentation examples: nothing at or above `low` fails the scan.
+    let docs = run(keyhound_in(dir.path()).args([
+        "scan",
+        "docs",
+        "--min-confidence",
+        "low",
+        "-f",
+        "jsonl",
+    ]));
+    docs.expect_code(0);
+    assert!(docs.jsonl().is_empty());
+}

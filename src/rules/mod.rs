@@ -68,7 +68,19 @@ impl fmt::Display for Severity {
 ///
 /// `Example` marks the documented AWS example keys: they are reported so a reader sees why they
 /// were not flagged, but they never fail a scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     Example,
