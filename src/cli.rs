@@ -200,6 +200,18 @@ pub struct OutputArgs {
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = Confidence::Example, help_heading = "Output")]
     pub min_confidence: Confidence,
 
+    /// Fail only on findings not in this baseline file (see --write-baseline).
+    #[arg(long, value_name = "FILE", help_heading = "Baseline")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write the fingerprints of this scan's findings to FILE, to accept them as a baseline.
+    #[arg(long, value_name = "FILE", help_heading = "Baseline")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// With --baseline: rewrite the baseline file without the entries no longer found.
+    #[arg(long, requires = "baseline", help_heading = "Baseline")]
+    pub prune_baseline: bool,
+
     /// Exit status to use when secrets are found.
     #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Output")]
     pub exit_code: u8,

@@ -52,6 +52,24 @@ pub struct Finding {
     pub allow_marker: Option<&'static str>,
     /// For a key pair: the access key ID that goes with this secret.
     pub pair: Option<PairedKey>,
+    /// With `--baseline`: whether the finding is new or already in the baseline.
+    pub baseline: Option<BaselineState>,
+}
+
+/// Whether a finding was already in the baseline a scan was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineState {
+    New,
+    Unchanged,
+}
+
+impl Finding {
+    /// Whether this finding fails a scan: not a documentation example, not accepted in a
+    /// baseline.
+    pub fn fails_scan(&self) -> bool {
+        self.confidence.fails_scan() && self.baseline != Some(BaselineState::Unchanged)
+    }
 }
 
 /// The key ID of a key pair finding, and where it is.
@@ -271,6 +289,7 @@ pub fn locate(
                 .map(|id| AwsAccount { id, name: None }),
             allow_marker: allow_marker(line_bytes),
             pair: None,
+            baseline: None,
         });
     }
 }

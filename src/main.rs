@@ -14,6 +14,7 @@ use keyhound::cli::{
     RulesCommand, ScanArgs,
 };
 use keyhound::config;
+use keyhound::filter::baseline::Baseline;
 use keyhound::hook::{self, Installed};
 use keyhound::matcher::examples::check_examples;
 use keyhound::report::{self, Report};
@@ -97,7 +98,7 @@ fn run_git(args: GitArgs) -> Result<u8> {
         result
     };
     let (status, result) = finish_keeping(result, &rules, &args.output)?;
-    if args.staged && status != 0 && result.findings.iter().any(|f| f.confidence.fails_scan()) {
+    if args.staged && status != 0 && result.findings.iter().any(|f| f.fails_scan()) {
         let count = result
             .findings
             .iter()
@@ -241,9 +242,28 @@ fn finish_keeping(
             account.name = names.name(&account.id).map(str::to_string);
         }
     }
+    let mut stale_baseline = 0;
+    if let Some(path) = &output.baseline {
+        let baseline = Baseline::load(path)?;
+        let stale = baseline.apply(&mut result.findings);
+        stale_baseline = stale.len();
+        if output.prune_baseline && !stale.is_empty() {
+            baseline.without(&stale).write(path)?;
+            tracing::info!(
+                "removed {} stale entries from {}",
+                stale.len(),
+                path.display()
+            );
+            stale_baseline = 0;
+        }
+    }
+    if let Some(path) = &output.write_baseline {
+        Baseline::of(&result.findings).write(path)?;
+    }
     let report = Report {
         findings: &result.findings,
         suppressed: result.suppressed.len(),
+        stale_baseline,
         stats: &result.stats,
         rules,
         show_secrets: output.show_secrets,
@@ -269,7 +289,8 @@ fn finish_keeping(
         };
         report::write_summary(&summary, &mut io::stderr().lock())?;
     }
-    let failing = result.findings.iter().any(|f| f.confidence.fails_scan());
+    // Writing a baseline accepts this scan's findings: only an incomplete scan fails it.
+    let failing = output.write_baseline.is_none() && result.findings.iter().any(|f| f.fails_scan());
     let status = if failing {
         output.exit_code
     } else if result.stats.incomplete() {

@@ -1494,3 +1494,97 @@ fn min_confidence_hides_weaker_findings() {
     docs.expect_code(0);
     assert!(docs.jsonl().is_empty());
 }
+
+#[test]
+fn a_baseline_gate_fails_only_on_new_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, secret) = credentials_file(dir.path(), "app/.env", 41);
+    let scan = |args: &[&str]| run(keyhound_in(dir.path()).args(["scan", "app"]).args(args));
+
+    // Accepting the current findings writes no secret and exits 0.
+    let written = scan(&["--write-baseline", "baseline.json", "-q"]);
+    written.expect_code(0);
+    let baseline = std::fs::read_to_string(dir.path().join("baseline.json")).unwrap();
+    assert!(!baseline.contains(&secret), "{baseline}");
+    assert!(
+        baseline.contains("aws-access-key-pair") && baseline.contains("app/.env"),
+        "{baseline}"
+    );
+
+    // The same findings, moved down the file: nothing new, exit 0; text hides them.
+    std::fs::write(
+        dir.path().join("app/.env"),
+        format!(
+            "# moved\n\n[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"
+        ),
+    )
+    .unwrap();
+    let gate = scan(&["--baseline", "baseline.json", "--color", "never"]);
+    gate.expect_code(0);
+    assert!(
+        !gate.stdout_text().contains("app/.env"),
+        "{}",
+        gate.stdout_text()
+    );
+    assert!(
+        gate.stderr.contains("1 finding in the baseline"),
+        "{}",
+        gate.stderr
+    );
+
+    // A new secret fails the gate, alone; JSON marks both, SARIF keeps the old one suppressed.
+    let mut fakes = Fakes::new(42);
+    let new_id = fakes.key_id("AKIA");
+    write(
+        dir.path(),
+        "app/config.yaml",
+        format!("aws_access_key_id: {new_id}\n"),
+    );
+    let json = scan(&["--baseline", "baseline.json", "-f", "json"]);
+    json.expect_code(1);
+    let report = json.json();
+    let states: BTreeSet<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (str_field(f, "rule_id"), str_field(f, "baseline_state")))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("aws-access-key-id".to_string(), "new".to_string()),
+            ("aws-access-key-pair".to_string(), "unchanged".to_string()),
+        ]
+        .into_iter()
+        .collect()
+    );
+    let sarif = run_sarif(
+        dir.path(),
+        &["scan", "app", "--baseline", "baseline.json", "-f", "sarif"],
+    );
+    for result in sarif["runs"][0]["results"].as_array().unwrap() {
+        match result["baselineState"].as_str() {
+            Some("unchanged") => assert_eq!(result["suppressions"][0]["kind"], "external"),
+            Some("new") => assert!(result.get("suppressions").is_none()),
+            other => panic!("baselineState {other:?}"),
+        }
+    }
+
+    // The old secret removed: its entry is stale, and --prune-baseline drops it.
+    std::fs::remove_file(dir.path().join("app/.env")).unwrap();
+    let stale = scan(&["--baseline", "baseline.json", "-f", "json"]);
+    assert_eq!(stale.json()["summary"]["stale_baseline_entries"], 1);
+    scan(&["--baseline", "baseline.json", "--prune-baseline", "-q"]);
+    let pruned = std::fs::read_to_string(dir.path().join("baseline.json")).unwrap();
+    assert!(!pruned.contains("aws-access-key-pair"), "{pruned}");
+
+    // A malformed baseline is an error, never an empty baseline.
+    write(
+        dir.path(),
+        "broken.json",
+        "{\"version\": 1, \"findings\": [",
+    );
+    let broken = scan(&["--baseline", "broken.json"]);
+    broken.expect_code(2);
+    assert!(broken.stderr.contains("broken.json"), "{}", broken.stderr);
+}

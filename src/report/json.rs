@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Report;
-use crate::finding::{Finding, GitProvenance, PairedKey};
+use crate::finding::{BaselineState, Finding, GitProvenance, PairedKey};
 
 /// Version of the JSON shape; bumped on any incompatible change.
 const SCHEMA_VERSION: u32 = 1;
@@ -47,6 +47,8 @@ struct JsonFinding<'a> {
     snippet: String,
     fingerprint: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_state: Option<BaselineState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pair: Option<&'a PairedKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<&'a GitProvenance>,
@@ -60,6 +62,7 @@ struct Summary {
     findings: usize,
     failing_findings: usize,
     suppressed: usize,
+    stale_baseline_entries: usize,
     incomplete: bool,
     skipped: Vec<Skipped>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,6 +102,7 @@ fn finding<'a>(f: &'a Finding, show_secrets: bool) -> JsonFinding<'a> {
         redacted: f.redact && !show_secrets,
         snippet: f.shown_snippet(show_secrets),
         fingerprint: &f.fingerprint,
+        baseline_state: f.baseline,
         pair: f.pair.as_ref(),
         git: f.git.as_ref(),
     }
@@ -124,11 +128,8 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             elapsed_ms: stats.elapsed.as_millis(),
             findings: report.findings.len(),
             suppressed: report.suppressed,
-            failing_findings: report
-                .findings
-                .iter()
-                .filter(|f| f.confidence.fails_scan())
-                .count(),
+            stale_baseline_entries: report.stale_baseline,
+            failing_findings: report.findings.iter().filter(|f| f.fails_scan()).count(),
             incomplete: stats.incomplete(),
             git: stats.git.as_ref().map(|g| GitSummary {
                 refs: g.refs,

@@ -33,6 +33,8 @@ pub struct Report<'a> {
     pub findings: &'a [Finding],
     /// How many findings an allow marker suppressed.
     pub suppressed: usize,
+    /// How many baseline entries no finding matched.
+    pub stale_baseline: usize,
     pub stats: &'a Stats,
     pub rules: &'a RuleSet,
     pub show_secrets: bool,

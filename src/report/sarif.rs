@@ -17,11 +17,11 @@ use serde_sarif::sarif::{
     ArtifactContent, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString,
     Notification, NotificationLevel, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
     ReportingConfigurationLevel, ReportingDescriptor, Result as SarifResult, ResultColumnKind,
-    ResultLevel, Run, Sarif, Tool, ToolComponent, Version,
+    ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent, Version,
 };
 
 use super::Report;
-use crate::finding::{Finding, FINGERPRINT_VERSION};
+use crate::finding::{BaselineState, Finding, FINGERPRINT_VERSION};
 use crate::rules::{Confidence, PairSpec, Rule, Severity};
 use crate::source::Origin;
 
@@ -419,7 +419,7 @@ fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResu
         }
     }
 
-    SarifResult::builder()
+    let mut result = SarifResult::builder()
         .rule_id(finding.rule_id.clone())
         .rule_index(to_i64(rule_index as u64))
         .level(result_level(finding))
@@ -427,7 +427,17 @@ fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResu
         .locations(vec![location])
         .partial_fingerprints(fingerprints)
         .properties(PropertyBag::builder().additional_properties(extra).build())
-        .build()
+        .build();
+    // Against a baseline, accepted findings stay in the log as externally suppressed results,
+    // so code scanning keeps their alerts (closed) instead of closing and reopening them.
+    if let Some(state) = finding.baseline {
+        let unchanged = state == BaselineState::Unchanged;
+        result.baseline_state = Some(Value::from(if unchanged { "unchanged" } else { "new" }));
+        if unchanged {
+            result.suppressions = Some(vec![Suppression::builder().kind("external").build()]);
+        }
+    }
+    result
 }
 
 /// Notifications for inputs that should have been scanned but were not (the reasons that make
@@ -568,6 +578,7 @@ mod tests {
         let report = Report {
             findings,
             suppressed: 0,
+            stale_baseline: 0,
             stats,
             rules,
             show_secrets,

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::Report;
-use crate::finding::GitProvenance;
+use crate::finding::{BaselineState, GitProvenance};
 use crate::rules::{Confidence, Severity};
 use crate::source::Stats;
 
@@ -18,7 +18,11 @@ const RESET: &str = "\x1b[0m";
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let paint = |code: &'static str| if report.color { code } else { "" };
     let mut previous = None;
-    for finding in report.findings {
+    let shown = report
+        .findings
+        .iter()
+        .filter(|f| f.baseline != Some(BaselineState::Unchanged));
+    for finding in shown {
         if previous.is_some_and(|p| p != &finding.origin) {
             writeln!(out)?;
         }
@@ -152,13 +156,20 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         let parts: Vec<String> = categories.iter().map(|(c, n)| format!("{n} {c}")).collect();
         writeln!(out, "skipped {}", parts.join(", "))?;
     }
-    let failing: Vec<_> = report
+    let failing: Vec<_> = report.findings.iter().filter(|f| f.fails_scan()).collect();
+    let examples = report
         .findings
         .iter()
-        .filter(|f| f.confidence.fails_scan())
-        .collect();
-    let examples = report.findings.len() - failing.len();
-    if failing.is_empty() {
+        .filter(|f| f.confidence == Confidence::Example)
+        .count();
+    let baselined = report
+        .findings
+        .iter()
+        .filter(|f| f.confidence != Confidence::Example && !f.fails_scan())
+        .count();
+    if failing.is_empty() && baselined > 0 {
+        write!(out, "no new secrets found")?;
+    } else if failing.is_empty() {
         write!(out, "no secrets found")?;
     } else {
         let parts: Vec<String> = Severity::ALL_DESCENDING
@@ -175,6 +186,13 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
             parts.join(", ")
         )?;
     }
+    if baselined > 0 {
+        write!(
+            out,
+            " ({} in the baseline, not shown)",
+            plural(baselined, "finding")
+        )?;
+    }
     if report.suppressed > 0 {
         let marked = plural(report.suppressed, "finding");
         write!(
@@ -187,6 +205,22 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         write!(out, " ({keys}, not counted)")?;
     }
     writeln!(out)?;
+    if report.stale_baseline > 0 {
+        writeln!(
+            out,
+            "{} of the baseline no longer found (--prune-baseline drops {})",
+            if report.stale_baseline == 1 {
+                "1 entry".to_string()
+            } else {
+                format!("{} entries", report.stale_baseline)
+            },
+            if report.stale_baseline == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        )?;
+    }
     if stats.incomplete() {
         writeln!(
             out,
