@@ -228,6 +228,9 @@ fn validate_candidate(rule: &Rule, buf: &[u8], start: usize, end: usize) -> Opti
             return None;
         }
     }
+    if rule.reject_placeholders && validate::looks_like_placeholder(secret) {
+        return None;
+    }
     let mut confidence = if rule.context_required {
         None
     } else {

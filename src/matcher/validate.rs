@@ -33,6 +33,34 @@ pub fn char_classes(secret: &[u8]) -> u8 {
     upper as u8 + lower as u8 + digit as u8 + other as u8
 }
 
+/// Longest run of one repeated character, or of consecutive characters (`ABCDEF`, `234567`,
+/// `fedcba`), that a random key plausibly holds; a longer run marks a placeholder. For a random
+/// 16-character base32 tail a run of 6 has odds of about 1 in 3 million.
+const MAX_RUN: usize = 5;
+
+/// Whether `secret` holds a run of more than [`MAX_RUN`] repeated or consecutive characters.
+pub fn looks_like_placeholder(secret: &[u8]) -> bool {
+    let (mut repeated, mut ascending, mut descending) = (1, 1, 1);
+    for pair in secret.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        repeated = if a == b { repeated + 1 } else { 1 };
+        ascending = if b.wrapping_sub(a) == 1 {
+            ascending + 1
+        } else {
+            1
+        };
+        descending = if a.wrapping_sub(b) == 1 {
+            descending + 1
+        } else {
+            1
+        };
+        if repeated > MAX_RUN || ascending > MAX_RUN || descending > MAX_RUN {
+            return true;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +72,29 @@ mod tests {
         assert!(!at_token_boundary(buf, 1, 6, &set));
         assert!(at_token_boundary(buf, 8, 13, &set));
         assert!(at_token_boundary(b"AKIAQ", 0, 5, &set));
+    }
+
+    #[test]
+    fn runs_mark_placeholders() {
+        for placeholder in [
+            &b"AKIAABCDEFGHIJKLMNOP"[..],
+            b"AKIAQYLPMN5HXXXXXXXX",
+            b"AKIA234567QYLPMN5HHH",
+            b"AKIAZYXWVUTQYLPMN5HH",
+            b"r4ij3uscWHtkZTNzyh0IWx9p5s93q9f000000000",
+        ] {
+            assert!(
+                looks_like_placeholder(placeholder),
+                "{}",
+                String::from_utf8_lossy(placeholder)
+            );
+        }
+        for key in [
+            &b"AKIAQYLPMN5HHHFPZAM2"[..],
+            b"r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD",
+        ] {
+            assert!(!looks_like_placeholder(key));
+        }
     }
 
     #[test]

@@ -208,6 +208,9 @@ pub struct Rule {
     pub min_entropy: Option<f32>,
     /// Minimum number of character classes (upper, lower, digit, other) in the secret.
     pub min_classes: Option<u8>,
+    /// Drop values with a long run of one character or of consecutive characters
+    /// (`AKIAABCDEFGHIJKLMNOP`, `wJalr…XXXXXX`): placeholders, not keys.
+    pub reject_placeholders: bool,
     /// Secrets matching this are documentation examples.
     pub example: Option<Regex>,
     /// Secret prefix → kind (e.g. `AKIA` → `long-term`).
@@ -327,6 +330,7 @@ impl Rule {
             boundary,
             min_entropy: spec.min_entropy,
             min_classes: spec.charset.map(|c| c.min_classes),
+            reject_placeholders: spec.reject_placeholders,
             example,
             kinds,
             redact: spec.redact,

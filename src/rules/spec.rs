@@ -38,6 +38,8 @@ pub struct RuleSpec {
     pub charset: Option<CharsetSpec>,
     pub example_pattern: Option<String>,
     #[serde(default)]
+    pub reject_placeholders: bool,
+    #[serde(default)]
     pub kinds: BTreeMap<String, String>,
     #[serde(default = "yes")]
     pub redact: bool,
