@@ -171,6 +171,10 @@ pub struct RuleArgs {
     /// Turn a rule off (repeatable).
     #[arg(long = "disable-rule", value_name = "ID", help_heading = "Rules")]
     pub disable: Vec<String>,
+
+    /// Config file (default: keyhound.toml or .keyhound.toml at the scan root or repository root).
+    #[arg(long, value_name = "FILE", help_heading = "Rules")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -3,22 +3,157 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::filter::allowlist::Allowlist;
 
 use crate::cli::{ColorChoice, ReadArgs, RuleArgs, ScanArgs};
 use crate::rules::RuleSet;
 use crate::scan::{ReadOptions, ScanOptions};
 use crate::source::files::WalkOptions;
 
-/// Loads the built-in rules, then the user's rule files, then applies enable/disable flags.
-pub fn load_rules(args: &RuleArgs) -> Result<RuleSet> {
+/// The names a config file may have, looked for at the scan root.
+pub const CONFIG_NAMES: [&str; 2] = ["keyhound.toml", ".keyhound.toml"];
+
+/// Rules and allowlists for one run, from the flags and the config file.
+pub struct Settings {
+    pub rules: RuleSet,
+    pub allowlists: Vec<Allowlist>,
+}
+
+/// Loads the built-in rules, then the config file's rule files and the `--rules` files, then
+/// applies the config file's `disabled_rules` and the enable/disable flags. The config file is
+/// `--config`, or `keyhound.toml` / `.keyhound.toml` in `root`.
+pub fn load_settings(args: &RuleArgs, root: &Path) -> Result<Settings> {
     let mut rules = RuleSet::builtin().context("the built-in rules are invalid")?;
+    let config_path = match &args.config {
+        Some(path) => Some(path.clone()),
+        None => CONFIG_NAMES
+            .iter()
+            .map(|name| root.join(name))
+            .find(|p| p.is_file()),
+    };
+    let mut allowlists = Vec::new();
+    let mut disabled = Vec::new();
+    if let Some(path) = &config_path {
+        let file = ConfigFile::load(path)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for rule_file in &file.rules {
+            rules
+                .add_path(&dir.join(rule_file))
+                .context("cannot load rules named in the config file")?;
+        }
+        allowlists = file.allowlists(path, &dir)?;
+        disabled = file.disabled_rules.clone();
+    }
     for path in &args.rule_paths {
         rules.add_path(path).context("cannot load rules")?;
     }
+    rules.disable(&disabled).with_context(|| {
+        format!(
+            "{}: disabled_rules",
+            config_path
+                .as_deref()
+                .unwrap_or(Path::new("config"))
+                .display()
+        )
+    })?;
     rules.enable(&args.enable)?;
     rules.disable(&args.disable)?;
-    Ok(rules)
+    Ok(Settings { rules, allowlists })
+}
+
+/// `keyhound.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Rule ids to turn off.
+    #[serde(default)]
+    disabled_rules: Vec<String>,
+    /// Extra rule files, relative to the config file.
+    #[serde(default)]
+    rules: Vec<PathBuf>,
+    #[serde(default)]
+    allowlist: AllowlistSpec,
+    #[serde(skip)]
+    text: String,
+}
+
+/// `[allowlist]`, and `[allowlist.rules.<rule-id>]` for one rule.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllowlistSpec {
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    #[serde(default)]
+    regexes: Vec<Spanned<String>>,
+    #[serde(default)]
+    secrets: Vec<String>,
+    #[serde(default)]
+    rules: BTreeMap<String, AllowlistSpec>,
+}
+
+impl ConfigFile {
+    fn load(path: &Path) -> Result<ConfigFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let mut file: ConfigFile =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        file.text = text;
+        Ok(file)
+    }
+
+    /// Compiles the allowlists; a glob or regex that does not compile is an error naming the
+    /// file, line and key.
+    fn allowlists(&self, path: &Path, dir: &Path) -> Result<Vec<Allowlist>> {
+        let mut out = Vec::new();
+        let mut specs: Vec<(Option<String>, &AllowlistSpec)> = vec![(None, &self.allowlist)];
+        for (rule, spec) in &self.allowlist.rules {
+            if !spec.rules.is_empty() {
+                anyhow::bail!(
+                    "{}: allowlist.rules.{rule}: rule allowlists cannot nest",
+                    path.display()
+                );
+            }
+            specs.push((Some(rule.clone()), spec));
+        }
+        for (rule, spec) in specs {
+            let key = rule
+                .as_ref()
+                .map_or("allowlist".to_string(), |r| format!("allowlist.rules.{r}"));
+            for (field, values) in [("paths", &spec.paths), ("regexes", &spec.regexes)] {
+                for value in values {
+                    let check = if field == "paths" {
+                        Allowlist::new(dir, None, std::slice::from_ref(value.get_ref()), &[], &[])
+                    } else {
+                        Allowlist::new(dir, None, &[], std::slice::from_ref(value.get_ref()), &[])
+                    };
+                    if let Err(message) = check {
+                        let line = self.text[..value.span().start].matches('\n').count() + 1;
+                        anyhow::bail!("{}: line {line}: {key}.{field}: {message}", path.display());
+                    }
+                }
+            }
+            let strings =
+                |v: &[Spanned<String>]| v.iter().map(|s| s.get_ref().clone()).collect::<Vec<_>>();
+            out.push(
+                Allowlist::new(
+                    dir,
+                    rule,
+                    &strings(&spec.paths),
+                    &strings(&spec.regexes),
+                    &spec.secrets,
+                )
+                .map_err(|m| anyhow::anyhow!("{}: {key}: {m}", path.display()))?,
+            );
+        }
+        Ok(out)
+    }
 }
 
 /// Scan options from the `scan` flags.

@@ -14,6 +14,8 @@ use keyhound::cli::{
     RulesCommand, ScanArgs,
 };
 use keyhound::config;
+use keyhound::config::Settings;
+use keyhound::filter::allowlist;
 use keyhound::filter::baseline::Baseline;
 use keyhound::hook::{self, Installed};
 use keyhound::matcher::examples::check_examples;
@@ -24,6 +26,7 @@ use keyhound::scan::scan;
 use keyhound::scan::{scan_changes, scan_history, Progress, ReadOptions, ScanResult};
 use keyhound::source::git::history::HistoryOptions;
 use keyhound::source::git::{changes, Repo};
+use std::path::{Path, PathBuf};
 
 /// Exit status when the scan could not complete or failed.
 const EXIT_ERROR: u8 = 2;
@@ -57,24 +60,39 @@ fn run(cli: Cli) -> Result<u8> {
 }
 
 fn run_scan(args: ScanArgs) -> Result<u8> {
-    let rules = config::load_rules(&args.rules)?;
+    // The config file is looked for beside what is scanned: in the first directory given.
+    let root = args
+        .paths
+        .iter()
+        .find(|p| p.is_dir())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let settings = config::load_settings(&args.rules, &root)?;
     let options = config::scan_options(&args);
-    let result = scan(&rules, &options)?;
-    finish(result, &rules, &args.output)
+    let result = scan(&settings.rules, &options)?;
+    // Reported paths are as walked, relative to the current directory.
+    finish(result, &settings, Path::new("."), &args.output)
 }
 
 fn run_git(args: GitArgs) -> Result<u8> {
-    let rules = config::load_rules(&args.rules)?;
     let repo = Repo::open(&args.repo)?;
+    // Git paths are relative to the repository's root, where its config file lives too.
+    let root = repo
+        .repo
+        .workdir()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo.git_dir.clone());
+    let settings = config::load_settings(&args.rules, &root)?;
+    let rules = &settings.rules;
     let read = config::read_options(&args.read);
     let range = args
         .range
         .clone()
         .or_else(|| args.since.as_ref().map(|rev| format!("{rev}..HEAD")));
     let result = if args.staged {
-        scan_changes(&rules, &repo, changes::staged(&repo)?, &read)
+        scan_changes(rules, &repo, changes::staged(&repo)?, &read)
     } else if let Some(range) = range {
-        scan_changes(&rules, &repo, changes::range(&repo, &range)?, &read)
+        scan_changes(rules, &repo, changes::range(&repo, &range)?, &read)
     } else {
         let history = HistoryOptions {
             refs: args.branches.clone(),
@@ -83,12 +101,12 @@ fn run_git(args: GitArgs) -> Result<u8> {
         let progress = Progress::default();
         let show = !args.no_progress && !args.output.quiet && io::stderr().is_terminal();
         let mut result = with_progress(&progress, show, || {
-            scan_history(&rules, &repo, &history, &read, args.read.threads, &progress)
+            scan_history(rules, &repo, &history, &read, args.read.threads, &progress)
         })?;
         if args.recurse_submodules {
             scan_submodules(
                 &repo,
-                &rules,
+                rules,
                 &history,
                 &read,
                 args.read.threads,
@@ -97,7 +115,7 @@ fn run_git(args: GitArgs) -> Result<u8> {
         }
         result
     };
-    let (status, result) = finish_keeping(result, &rules, &args.output)?;
+    let (status, result) = finish_keeping(result, &settings, &root, &args.output)?;
     if args.staged && status != 0 && result.findings.iter().any(|f| f.fails_scan()) {
         let count = result
             .findings
@@ -211,16 +229,20 @@ fn install_hook(args: HookInstallArgs) -> Result<u8> {
 }
 
 /// Writes the report and the summary, and turns the result into an exit status.
-fn finish(result: ScanResult, rules: &RuleSet, output: &OutputArgs) -> Result<u8> {
-    finish_keeping(result, rules, output).map(|(status, _)| status)
+fn finish(result: ScanResult, settings: &Settings, base: &Path, output: &OutputArgs) -> Result<u8> {
+    finish_keeping(result, settings, base, output).map(|(status, _)| status)
 }
 
 /// [`finish`], handing the result back to the caller.
 fn finish_keeping(
     mut result: ScanResult,
-    rules: &RuleSet,
+    settings: &Settings,
+    base: &Path,
     output: &OutputArgs,
 ) -> Result<(u8, ScanResult)> {
+    let rules = &settings.rules;
+    let allowed = allowlist::apply(&mut result.findings, &settings.allowlists, base);
+    result.suppressed.extend(allowed);
     let below = result.findings.len();
     result
         .findings
@@ -318,7 +340,7 @@ fn create_report_file(path: &std::path::Path, holds_secrets: bool) -> io::Result
 }
 
 fn list_rules(args: ListArgs) -> Result<u8> {
-    let rules = config::load_rules(&args.rules)?;
+    let rules = config::load_settings(&args.rules, Path::new("."))?.rules;
     let mut out = BufWriter::new(io::stdout().lock());
     let width = rules.all().iter().map(|r| r.id.len()).max().unwrap_or(0);
     for rule in rules.all() {

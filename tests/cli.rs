@@ -1423,7 +1423,8 @@ fn lines_marked_as_allowed_are_not_reported_but_counted() {
     assert_eq!(json["summary"]["suppressed"], 4);
     let text = run_text(dir.path(), &["scan", ".", "--color", "never"]);
     assert!(
-        text.1.contains("4 findings on lines marked keyhound:allow"),
+        text.1
+            .contains("4 findings allowed by keyhound:allow markers"),
         "{}",
         text.1
     );
@@ -1587,4 +1588,106 @@ fn a_baseline_gate_fails_only_on_new_findings() {
     let broken = scan(&["--baseline", "broken.json"]);
     broken.expect_code(2);
     assert!(broken.stderr.contains("broken.json"), "{}", broken.stderr);
+}
+
+#[test]
+fn the_config_file_allowlists_paths_patterns_and_secrets_and_disables_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fakes = Fakes::new(51);
+    let (test_id, kept_id, hashed_id, rule_id) = (
+        fakes.key_id("AKIA"),
+        fakes.key_id("AKIA"),
+        fakes.key_id("AKIA"),
+        fakes.key_id("ASIA"),
+    );
+    let pattern_id = "AKIAQYLPMN5HTESTZAM2".to_string();
+    write(
+        dir.path(),
+        "tests/fixture.env",
+        format!("AWS_ACCESS_KEY_ID={test_id}\n"),
+    );
+    write(
+        dir.path(),
+        "src/app.env",
+        format!("AWS_ACCESS_KEY_ID={kept_id}\n"),
+    );
+    write(
+        dir.path(),
+        "src/ci.env",
+        format!("AWS_ACCESS_KEY_ID={pattern_id}\n"),
+    );
+    write(
+        dir.path(),
+        "src/hashed.env",
+        format!("AWS_ACCESS_KEY_ID={hashed_id}\n"),
+    );
+    write(
+        dir.path(),
+        "src/session.env",
+        format!("AWS_ACCESS_KEY_ID={rule_id}\n"),
+    );
+    write(dir.path(), "src/legacy.env", "key = A3TXQYLPMN5HHHFPZAM2\n");
+    let digest: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(hashed_id.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    write(
+        dir.path(),
+        "keyhound.toml",
+        format!(
+            "disabled_rules = [\"aws-access-key-id-legacy\"]\n\n\
+             [allowlist]\npaths = [\"tests/**\"]\nregexes = [\"TEST\"]\nsecrets = [\"sha256:{digest}\"]\n\n\
+             [allowlist.rules.aws-access-key-id]\nregexes = [\"^ASIA\"]\n"
+        ),
+    );
+    let scanned = run(keyhound_in(dir.path()).args(["scan", ".", "-f", "json"]));
+    scanned.expect_code(1);
+    let json = scanned.json();
+    let secrets: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| str_field(f, "secret"))
+        .collect();
+    assert_eq!(secrets, [kept_id], "{}", scanned.stdout_text());
+    assert_eq!(json["summary"]["suppressed"], 4);
+
+    // Mistakes name the file, the line and the key.
+    write(
+        dir.path(),
+        "keyhound.toml",
+        "[allowlist]\npaths = []\nregexes = [\"ok\", \"(unclosed\"]\n",
+    );
+    let bad = run_text(dir.path(), &["scan", "."]);
+    assert!(
+        bad.1.contains("keyhound.toml: line 3: allowlist.regexes"),
+        "{}",
+        bad.1
+    );
+    write(dir.path(), "keyhound.toml", "[allowlist]\npath = [\"x\"]\n");
+    let unknown = run(keyhound_in(dir.path()).args(["scan", "."]));
+    unknown.expect_code(2);
+    assert!(
+        unknown.stderr.contains("keyhound.toml")
+            && unknown.stderr.contains("line 2")
+            && unknown.stderr.contains("path"),
+        "{}",
+        unknown.stderr
+    );
+    // --config names another file.
+    write(
+        dir.path(),
+        "other.toml",
+        "disabled_rules = [\"no-such-rule\"]\n",
+    );
+    let missing_rule = run(keyhound_in(dir.path()).args(["scan", ".", "--config", "other.toml"]));
+    missing_rule.expect_code(2);
+    assert!(
+        missing_rule.stderr.contains("no-such-rule"),
+        "{}",
+        missing_rule.stderr
+    );
 }

@@ -197,7 +197,7 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         let marked = plural(report.suppressed, "finding");
         write!(
             out,
-            " ({marked} on lines marked keyhound:allow or similar, not reported)"
+            " ({marked} allowed by keyhound:allow markers or the allowlist, not reported)"
         )?;
     }
     if examples > 0 {
