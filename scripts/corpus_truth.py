@@ -1,5 +1,6 @@
 """What the recall scripts share: where a plant.py corpus keeps its ground truth, and which
 planted values a default keyhound scan is expected to report, under which rules."""
+import json
 import os
 
 # IDs of principals (users, roles, groups, ...): not credentials, off by default.
@@ -38,3 +39,14 @@ def not_expected(t):
     if t["kind"] == "aws_access_key_id" and (t.get("prefix") or "")[:4] in PRINCIPAL_PREFIXES:
         return "principal IDs"
     return None
+
+
+def expected_values(truth_path, skipped):
+    """The planted values a default scan should report; counts the others in `skipped` by reason."""
+    for line in open(truth_path):
+        t = json.loads(line)
+        why = not_expected(t)
+        if why:
+            skipped[why] += 1
+            continue
+        yield t

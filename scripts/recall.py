@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from corpus_truth import RULE_FOR_KIND, located_values, not_expected, truth_paths
+from corpus_truth import RULE_FOR_KIND, expected_values, located_values, not_expected, truth_paths
 from collections import Counter
 
 
@@ -43,12 +43,7 @@ def main():
     skipped = Counter()
     misses = []
     matched_keys = set()
-    for line in open(truth_path):
-        t = json.loads(line)
-        why = not_expected(t)
-        if why:
-            skipped[why] += 1
-            continue
+    for t in expected_values(truth_path, skipped):
         expected += 1
         hits = [f for f in found.get((t["path"], t["offset"]), []) if f["rule_id"] in RULE_FOR_KIND[t["kind"]]]
         if hits:

@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-from corpus_truth import RULE_FOR_KIND, located_values, not_expected, truth_paths
+from corpus_truth import RULE_FOR_KIND, expected_values, located_values, truth_paths
 from collections import defaultdict
 
 
@@ -42,12 +42,7 @@ def main():
     expected = found = attributed = head_ok = 0
     problems = []
     skipped = defaultdict(int)
-    for line in open(truth_path):
-        t = json.loads(line)
-        why = not_expected(t)
-        if why:
-            skipped[why] += 1
-            continue
+    for t in expected_values(truth_path, skipped):
         expected += 1
         hits = [f for f in by_value.get(t["value"], []) if f["rule_id"] in RULE_FOR_KIND[t["kind"]]]
         if not hits:

@@ -49,8 +49,7 @@ pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
     } = catfile::list_blobs(repo)?;
     if !options.refs.is_empty() && !options.all_objects {
         let mut args = vec!["rev-list", "--objects", "--no-object-names"];
-        args.extend(options.refs.iter().map(String::as_str));
-        args.push("--");
+        args.extend(revisions(&options.refs));
         let reachable = repo.git_output(&args)?;
         let reachable: HashSet<&[u8]> = reachable.split(|&b| b == b'\n').collect();
         blobs.retain(|b| reachable.contains(b.oid.as_bytes()));
@@ -94,6 +93,14 @@ fn is_partial_clone(repo: &Repo) -> bool {
     any
 }
 
+/// The revision arguments for `refs`: every ref when empty; then `--` so no ref is taken for a path.
+fn revisions(refs: &[String]) -> impl Iterator<Item = &str> {
+    let all = refs.is_empty().then_some("--all");
+    all.into_iter()
+        .chain(refs.iter().map(String::as_str))
+        .chain(std::iter::once("--"))
+}
+
 /// Objects the history of `refs` needs that are not in the local object database.
 fn missing_objects(repo: &Repo, refs: &[String]) -> Result<Vec<String>, GitError> {
     if repo.repo.is_empty()? {
@@ -105,12 +112,7 @@ fn missing_objects(repo: &Repo, refs: &[String]) -> Result<Vec<String>, GitError
         "--no-object-names",
         "--missing=print",
     ];
-    if refs.is_empty() {
-        args.push("--all");
-    } else {
-        args.extend(refs.iter().map(String::as_str));
-    }
-    args.push("--");
+    args.extend(revisions(refs));
     let out = repo.git_output(&args)?;
     Ok(out
         .split(|&b| b == b'\n')
@@ -124,12 +126,7 @@ fn count_commits(repo: &Repo, refs: &[String]) -> Result<u64, GitError> {
         return Ok(0);
     }
     let mut args = vec!["rev-list", "--count"];
-    if refs.is_empty() {
-        args.push("--all");
-    } else {
-        args.extend(refs.iter().map(String::as_str));
-    }
-    args.push("--");
+    args.extend(revisions(refs));
     let out = repo.git_output(&args)?;
     Ok(String::from_utf8_lossy(&out).trim().parse().unwrap_or(0))
 }
@@ -157,12 +154,7 @@ pub fn attribute(
         "--root",
         "--format=%x1e%H %P%x1f%an%x1f%ae%x1f%at",
     ];
-    if refs.is_empty() {
-        args.push("--all");
-    } else {
-        args.extend(refs.iter().map(String::as_str));
-    }
-    args.push("--");
+    args.extend(revisions(refs));
     let mut child = repo
         .git()
         .args(&args)
