@@ -236,22 +236,35 @@ fn validate_candidate(rule: &Rule, buf: &[u8], start: usize, end: usize) -> Opti
     } else {
         Some(rule.confidence)
     };
-    let mut assigned: Option<bool> = None;
+    // The name the candidate is assigned to on its line, looked up once and only if a
+    // context asks for it.
+    let mut assignment: Option<Option<Range<usize>>> = None;
     for context in &rule.contexts {
         if confidence.is_some_and(|c| c >= context.confidence) {
             continue;
         }
-        if context.unassigned_only && *assigned.get_or_insert_with(|| is_assigned(buf, start)) {
-            continue;
-        }
-        let lo = start_of_lines_before(
-            buf,
-            start,
-            context.lines_before,
-            start.saturating_sub(REACH),
-        );
-        let hi = end_of_lines_after(buf, end, context.lines_after, buf.len().min(end + REACH));
-        if context.regex.is_match_at(&buf[..hi], lo) {
+        let name = if context.unassigned_only || context.assigned_name {
+            assignment
+                .get_or_insert_with(|| assigned_name(buf, start))
+                .clone()
+        } else {
+            None
+        };
+        let present = if context.assigned_name {
+            name.is_some_and(|name| context.regex.is_match(&buf[name]))
+        } else if context.unassigned_only && name.is_some() {
+            false
+        } else {
+            let lo = start_of_lines_before(
+                buf,
+                start,
+                context.lines_before,
+                start.saturating_sub(REACH),
+            );
+            let hi = end_of_lines_after(buf, end, context.lines_after, buf.len().min(end + REACH));
+            context.regex.is_match_at(&buf[..hi], lo)
+        };
+        if present {
             confidence = Some(confidence.map_or(context.confidence, |c| c.max(context.confidence)));
         }
     }
@@ -262,19 +275,22 @@ fn validate_candidate(rule: &Rule, buf: &[u8], start: usize, end: usize) -> Opti
     Some(confidence)
 }
 
-/// Whether the candidate at `start` is the value of a named key on its line
-/// (`NAME = value`, `"name": "value"`, `name => 'value'`, `NAME := value`).
-fn is_assigned(buf: &[u8], start: usize) -> bool {
+/// The name the candidate at `start` is assigned to on its line, if it is the value of one:
+/// `NAME = value`, `"name": "value"`, `ENV['NAME'] = 'value'`, `name => 'value'`,
+/// `NAME := value`, `--name value`, `--name=value`.
+fn assigned_name(buf: &[u8], start: usize) -> Option<Range<usize>> {
     static ASSIGNMENT: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
         regex::bytes::RegexBuilder::new(
-            r#"[A-Za-z0-9_.\-]+["'\]]?[ \t]{0,8}(?::=|=>|[:=])[ \t]{0,8}["'`]?$"#,
+            r#"(?:(?P<name>[A-Za-z0-9_.\-]+)["'\]]{0,2}[ \t]{0,8}(?::=|=>|[:=])|(?:^|[ \t])--(?P<flag>[A-Za-z0-9_.\-]+)[ \t]+)[ \t]{0,8}["'`]?$"#,
         )
         .unicode(false)
         .build()
         .expect("valid assignment regex")
     });
     let lo = start_of_lines_before(buf, start, 0, start.saturating_sub(256));
-    ASSIGNMENT.is_match(&buf[lo..start])
+    let captures = ASSIGNMENT.captures(&buf[lo..start])?;
+    let name = captures.name("name").or_else(|| captures.name("flag"))?;
+    Some(lo + name.start()..lo + name.end())
 }
 
 #[cfg(test)]
@@ -353,16 +369,68 @@ mod tests {
     }
 
     #[test]
-    fn assignments_are_recognised() {
-        for (text, assigned) in [
-            ("KEY=", true),
-            ("  \"name\": \"", true),
-            ("'secret' => '", true),
-            ("x := `", true),
-            ("Credentials.new('AKIAQYLPMN5HHHFPZAM2', '", false),
-            ("AKIAQYLPMN5HHHFPZAM2,", false),
+    fn assignments_are_recognised_with_their_name() {
+        for (text, name) in [
+            ("KEY=", Some("KEY")),
+            ("  \"name\": \"", Some("name")),
+            ("'secret' => '", Some("secret")),
+            ("x := `", Some("x")),
+            ("ENV['AWS_ACCESS_KEY_ID'] = '", Some("AWS_ACCESS_KEY_ID")),
+            ("aws s3 ls --aws-access-key-id ", Some("aws-access-key-id")),
+            ("Credentials.new('AKIAQYLPMN5HHHFPZAM2', '", None),
+            ("AKIAQYLPMN5HHHFPZAM2,", None),
+            ("-- comment ", None),
         ] {
-            assert_eq!(is_assigned(text.as_bytes(), text.len()), assigned, "{text}");
+            let found = assigned_name(text.as_bytes(), text.len()).map(|r| &text[r]);
+            assert_eq!(found, name, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_explicit_aws_assignment_gives_high_confidence_and_a_mention_does_not() {
+        let id = "AKIAQYLPMN5HHHFPZAM2";
+        for (text, confidence) in [
+            (format!("aws_access_key_id = {id}"), Confidence::High),
+            (format!("\"AccessKeyId\": \"{id}\""), Confidence::High),
+            (format!("export AWS_ACCESS_KEY_ID={id}"), Confidence::High),
+            (format!("aws_access_key_id:\n  {id}"), Confidence::High),
+            (
+                format!("# rotate the access key below\nbuild_tag = {id}"),
+                Confidence::Medium,
+            ),
+            (format!("rotated: {id}"), Confidence::Medium),
+            (
+                format!("log(\"key rotated for %s\", \"{id}\")"),
+                Confidence::Medium,
+            ),
+            (format!("ids = [{id}]"), Confidence::Medium),
+        ] {
+            let found = matches(&text);
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            assert_eq!(found[0].2, confidence, "{text}");
+        }
+        let secret = "r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD";
+        for (text, confidence) in [
+            (
+                format!("aws_secret_access_key = {secret}"),
+                Confidence::High,
+            ),
+            (
+                format!("<name>fs.s3a.secret.key</name>\n<value>{secret}</value>"),
+                Confidence::High,
+            ),
+            (
+                format!("aws configure set aws_secret_access_key {secret}"),
+                Confidence::High,
+            ),
+            (
+                format!("token = {secret}  # rotate with the aws secret"),
+                Confidence::Medium,
+            ),
+        ] {
+            let found = matches(&text);
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            assert_eq!(found[0].2, confidence, "{text}");
         }
     }
 

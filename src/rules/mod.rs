@@ -180,6 +180,9 @@ pub struct Context {
     /// Applies only when the candidate is not the value of a named key (`NAME = value`): a
     /// value assigned to some other name belongs to that name, not to a nearby key ID.
     pub unassigned_only: bool,
+    /// Matched only against the name the candidate is assigned to on its line (`NAME = value`,
+    /// `"name": "value"`, `--name value`): an explicit assignment, not a mention nearby.
+    pub assigned_name: bool,
 }
 
 /// One compiled rule.
@@ -293,12 +296,20 @@ impl Rule {
         for c in spec.context {
             let regex = compile_regex(&c.pattern, true)
                 .map_err(|e| invalid(format!("invalid context pattern: {e}")))?;
+            if c.assigned_name && (c.unassigned_only || c.lines_before > 0 || c.lines_after > 0) {
+                return Err(invalid(
+                    "a context with `assigned_name` looks at the candidate's own assignment: \
+                     it cannot also set `unassigned_only`, `lines_before` or `lines_after`"
+                        .into(),
+                ));
+            }
             contexts.push(Context {
                 regex,
                 lines_before: c.lines_before,
                 lines_after: c.lines_after,
                 confidence: c.confidence,
                 unassigned_only: c.unassigned_only,
+                assigned_name: c.assigned_name,
             });
         }
         if spec.context_required && contexts.is_empty() {
@@ -539,6 +550,16 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.to_string().contains("invalid pattern"), "{err}");
+    }
+
+    #[test]
+    fn assigned_name_context_with_a_line_range_is_refused() {
+        let err = one_rule(&format!(
+            "{BASE}pattern = '(?P<secret>tok)'\n[[rules.context]]\npattern = 'x'\nassigned_name = true\nlines_before = 1\nconfidence = \"high\""
+        ))
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("assigned_name"), "{err}");
     }
 
     #[test]

@@ -91,6 +91,8 @@ pub struct ContextSpec {
     pub confidence: Confidence,
     #[serde(default)]
     pub unassigned_only: bool,
+    #[serde(default)]
+    pub assigned_name: bool,
 }
 
 fn default_confidence() -> Confidence {
