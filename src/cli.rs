@@ -200,6 +200,12 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub accounts: Option<PathBuf>,
 
+    /// After the report, list on stderr every candidate that was not reported and why:
+    /// the check it failed (entropy, character mix, placeholder, context, longer token), the
+    /// allow marker or allowlist entry, or --min-confidence.
+    #[arg(long, alias = "why", help_heading = "Output")]
+    pub explain: bool,
+
     /// Report only findings of this confidence or higher (example < low < medium < high).
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = Confidence::Example, help_heading = "Output")]
     pub min_confidence: Confidence,

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use crate::filter::allowlist::Allowlist;
 
-use crate::cli::{ColorChoice, ReadArgs, RuleArgs, ScanArgs};
+use crate::cli::{ColorChoice, OutputArgs, ReadArgs, RuleArgs, ScanArgs};
 use crate::rules::RuleSet;
 use crate::scan::{ReadOptions, ScanOptions};
 use crate::source::files::WalkOptions;
@@ -175,15 +175,16 @@ pub fn scan_options(args: &ScanArgs) -> ScanOptions {
             max_file_size: args.max_file_size,
         },
         stdin,
-        read: read_options(&args.read),
+        read: read_options(&args.read, &args.output),
     }
 }
 
 /// Read options from the input flags every source shares.
-pub fn read_options(args: &ReadArgs) -> ReadOptions {
+pub fn read_options(args: &ReadArgs, output: &OutputArgs) -> ReadOptions {
     ReadOptions {
         scan_binary: args.scan_binary,
         chunk_size: args.chunk_size,
+        explain: output.explain,
     }
 }
 

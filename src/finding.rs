@@ -10,7 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::lines::{count_chars, count_newlines};
-use crate::matcher::RawMatch;
+use crate::matcher::{RawMatch, Rejection};
 use crate::rules::{Confidence, RuleSet, Severity};
 use crate::source::{Chunk, Origin};
 
@@ -54,6 +54,8 @@ pub struct Finding {
     pub pair: Option<PairedKey>,
     /// With `--baseline`: whether the finding is new or already in the baseline.
     pub baseline: Option<BaselineState>,
+    /// For a candidate the matcher rejected (`--explain`): why. Such a finding is never reported.
+    pub rejection: Option<Rejection>,
 }
 
 /// Whether a finding was already in the baseline a scan was given.
@@ -290,6 +292,7 @@ pub fn locate(
             allow_marker: allow_marker(line_bytes),
             pair: None,
             baseline: None,
+            rejection: m.rejection,
         });
     }
 }

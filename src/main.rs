@@ -15,8 +15,8 @@ use keyhound::cli::{
 };
 use keyhound::config;
 use keyhound::config::Settings;
-use keyhound::filter::allowlist;
 use keyhound::filter::baseline::Baseline;
+use keyhound::filter::{self, allowlist, Suppression};
 use keyhound::hook::{self, Installed};
 use keyhound::matcher::examples::check_examples;
 use keyhound::report::{self, Report};
@@ -84,7 +84,7 @@ fn run_git(args: GitArgs) -> Result<u8> {
         .unwrap_or_else(|| repo.git_dir.clone());
     let settings = config::load_settings(&args.rules, &root)?;
     let rules = &settings.rules;
-    let read = config::read_options(&args.read);
+    let read = config::read_options(&args.read, &args.output);
     let range = args
         .range
         .clone()
@@ -172,8 +172,8 @@ fn scan_submodules(
         result.stats.bytes_scanned += sub.stats.bytes_scanned;
         result.stats.skipped.extend(sub.stats.skipped);
     }
-    let allowed = keyhound::filter::finalize(&mut result.findings, rules);
-    result.suppressed.extend(allowed);
+    let suppressed = filter::finalize(&mut result.findings, rules);
+    result.suppressed.extend(suppressed);
     Ok(())
 }
 
@@ -241,18 +241,20 @@ fn finish_keeping(
     output: &OutputArgs,
 ) -> Result<(u8, ScanResult)> {
     let rules = &settings.rules;
-    let allowed = allowlist::apply(&mut result.findings, &settings.allowlists, base);
-    result.suppressed.extend(allowed);
-    let below = result.findings.len();
-    result
-        .findings
-        .retain(|f| f.confidence >= output.min_confidence);
-    let below = below - result.findings.len();
+    allowlist::apply(
+        &mut result.findings,
+        &mut result.suppressed,
+        &settings.allowlists,
+        base,
+    );
+    let min = output.min_confidence;
+    let before = result.suppressed.len();
+    filter::suppress(&mut result.findings, &mut result.suppressed, |f| {
+        (f.confidence < min).then_some(Suppression::BelowMinConfidence(min))
+    });
+    let below = result.suppressed.len() - before;
     if below > 0 && !output.quiet {
-        tracing::info!(
-            "{below} findings below --min-confidence {} not reported",
-            output.min_confidence
-        );
+        tracing::info!("{below} findings below --min-confidence {min} not reported");
     }
     if let Some(path) = &output.accounts {
         let names = AccountNames::load(path)?;
@@ -284,7 +286,11 @@ fn finish_keeping(
     }
     let report = Report {
         findings: &result.findings,
-        suppressed: result.suppressed.len(),
+        suppressed: result
+            .suppressed
+            .iter()
+            .filter(|s| s.why.is_allowed())
+            .count(),
         stale_baseline,
         stats: &result.stats,
         rules,
@@ -310,6 +316,13 @@ fn finish_keeping(
             ..report
         };
         report::write_summary(&summary, &mut io::stderr().lock())?;
+    }
+    if output.explain {
+        report::write_explanation(
+            &result.suppressed,
+            output.show_secrets,
+            &mut io::stderr().lock(),
+        )?;
     }
     // Writing a baseline accepts this scan's findings: only an incomplete scan fails it.
     let failing = output.write_baseline.is_none() && result.findings.iter().any(|f| f.fails_scan());

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::filter;
+use crate::filter::{self, Suppressed};
 use crate::finding::{fingerprint, locate, Finding, GitProvenance};
 use crate::matcher::{Matcher, RawMatch, Scratch};
 use crate::rules::RuleSet;
@@ -39,6 +39,8 @@ pub struct ReadOptions {
     pub scan_binary: bool,
     /// Bytes each chunk owns; tests shrink it to prove chunk boundaries lose nothing.
     pub chunk_size: usize,
+    /// Keep the candidates the validators reject, with the reason (`--explain`).
+    pub explain: bool,
 }
 
 impl Default for ReadOptions {
@@ -46,6 +48,7 @@ impl Default for ReadOptions {
         ReadOptions {
             scan_binary: false,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            explain: false,
         }
     }
 }
@@ -54,15 +57,16 @@ impl Default for ReadOptions {
 #[derive(Debug, Default)]
 pub struct ScanResult {
     pub findings: Vec<Finding>,
-    /// Findings an allow marker on their line suppresses (not reported, counted).
-    pub suppressed: Vec<Finding>,
+    /// What is not reported, and why: findings an allow marker on their line suppresses
+    /// (counted in the summary) and, with `--explain`, the candidates the matcher rejected.
+    pub suppressed: Vec<Suppressed>,
     pub stats: Stats,
 }
 
 /// Scans the inputs of `options` with the enabled rules of `rules`.
 pub fn scan(rules: &RuleSet, options: &ScanOptions) -> Result<ScanResult, WalkError> {
     let started = Instant::now();
-    let matcher = Matcher::new(rules);
+    let matcher = Matcher::new(rules).explaining(options.read.explain);
     let collected = Mutex::new(ScanResult::default());
     if options.stdin {
         let mut worker = Worker::new(&matcher, &options.read, &collected);
@@ -213,7 +217,7 @@ pub fn scan_history(
     progress
         .bytes_total
         .store(plan.blobs.iter().map(|b| b.size).sum(), Ordering::Relaxed);
-    let matcher = Matcher::new(rules);
+    let matcher = Matcher::new(rules).explaining(read.explain);
     let collected = Mutex::new(ScanResult::default());
     let workers = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -359,7 +363,7 @@ pub fn scan_changes(
     read: &ReadOptions,
 ) -> ScanResult {
     let started = Instant::now();
-    let matcher = Matcher::new(rules);
+    let matcher = Matcher::new(rules).explaining(read.explain);
     let collected = Mutex::new(ScanResult::default());
     {
         let mut worker = Worker::new(&matcher, read, &collected);

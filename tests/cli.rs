@@ -1691,3 +1691,115 @@ fn the_config_file_allowlists_paths_patterns_and_secrets_and_disables_rules() {
         missing_rule.stderr
     );
 }
+
+#[test]
+fn explain_says_why_each_candidate_was_not_reported_without_showing_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fakes = Fakes::new(77);
+    let (reported, allowed, marked, low) = (
+        fakes.key_id("AKIA"),
+        fakes.key_id("AKIA"),
+        fakes.key_id("AKIA"),
+        fakes.secret_key(),
+    );
+    let (glued, unrelated) = (fakes.secret_key(), fakes.secret_key());
+    write(
+        dir.path(),
+        "app.env",
+        format!(
+            "AWS_ACCESS_KEY_ID={reported}\n\
+             aws_access_key_id = AKIAABCDEFGHIJKLMNOP\n\
+             aws_secret_access_key = {glued}Extra\n\
+             WEBHOOK_SECRET = {unrelated}\n\
+             aws_secret_access_key = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\
+             backup = {marked}  # keyhound:allow\n\
+             \n\n\n\n\n\n\
+             {{'secret': '{low}'}}\n"
+        ),
+    );
+    write(
+        dir.path(),
+        "vendor/keys.env",
+        format!("AWS_ACCESS_KEY_ID={allowed}\n"),
+    );
+    write(
+        dir.path(),
+        "keyhound.toml",
+        "[allowlist]\npaths = [\"vendor/**\"]\n",
+    );
+    let run = run(keyhound_in(dir.path()).args([
+        "scan",
+        ".",
+        "-f",
+        "json",
+        "--explain",
+        "--min-confidence",
+        "medium",
+    ]));
+    run.expect_code(1);
+    let secrets: Vec<String> = run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| str_field(f, "secret"))
+        .collect();
+    assert_eq!(secrets, [reported]);
+    let explained: Vec<&str> = run
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("explain:"))
+        .collect();
+    assert_eq!(
+        explained[0], "explain: 7 candidates not reported:",
+        "{}",
+        run.stderr
+    );
+    let expect = [
+        ("app.env:2:21", "aws-access-key-id", "a placeholder"),
+        (
+            "app.env:3:25",
+            "aws-secret-access-key",
+            "part of a longer token",
+        ),
+        (
+            "app.env:4:18",
+            "aws-secret-access-key",
+            "no required context nearby",
+        ),
+        (
+            "app.env:5:25",
+            "aws-secret-access-key",
+            "mixes 1 of upper case",
+        ),
+        (
+            "app.env:6:10",
+            "aws-access-key-id",
+            "`keyhound:allow` on its line",
+        ),
+        (
+            "app.env:13:13",
+            "aws-secret-access-key",
+            "confidence below --min-confidence medium",
+        ),
+        (
+            "vendor/keys.env:1:19",
+            "aws-access-key-id",
+            "allowed by [allowlist] paths glob `vendor/**`",
+        ),
+    ];
+    for (line, (place, rule, why)) in explained[1..].iter().zip(expect) {
+        assert!(
+            line.contains(place) && line.contains(rule) && line.contains(why),
+            "{line:?} should say {place} {rule} {why}"
+        );
+    }
+    for secret in [&glued[..40], &unrelated, &low] {
+        assert!(
+            !run.stderr.contains(secret),
+            "a secret leaked: {}",
+            run.stderr
+        );
+    }
+    let quiet = run_text(dir.path(), &["scan", "."]);
+    assert!(!quiet.1.contains("explain:"), "{}", quiet.1);
+}

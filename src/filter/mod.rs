@@ -7,26 +7,93 @@ pub mod allowlist;
 pub mod baseline;
 mod pair;
 
+use std::fmt;
+
 use crate::finding::Finding;
-use crate::rules::RuleSet;
+use crate::matcher::Rejection;
+use crate::rules::{Confidence, RuleSet};
+
+/// A candidate that is not reported, and why.
+#[derive(Debug, Clone)]
+pub struct Suppressed {
+    pub finding: Finding,
+    pub why: Suppression,
+}
+
+/// Why a candidate is not reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Suppression {
+    /// The rule's validators rejected it (known only with `--explain`).
+    Rejected(Rejection),
+    /// An allow marker on its line.
+    AllowMarker(&'static str),
+    /// An allowlist entry of the config file, described.
+    Allowlist(String),
+    /// Its confidence is below `--min-confidence`.
+    BelowMinConfidence(Confidence),
+}
+
+impl Suppression {
+    /// Whether a person marked the candidate as not a leak (a marker or the allowlist), as
+    /// opposed to keyhound judging it not to be one.
+    pub fn is_allowed(&self) -> bool {
+        matches!(
+            self,
+            Suppression::AllowMarker(_) | Suppression::Allowlist(_)
+        )
+    }
+}
+
+impl fmt::Display for Suppression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Suppression::Rejected(rejection) => rejection.fmt(f),
+            Suppression::AllowMarker(marker) => write!(f, "`{marker}` on its line"),
+            Suppression::Allowlist(entry) => write!(f, "allowed by {entry}"),
+            Suppression::BelowMinConfidence(min) => {
+                write!(f, "confidence below --min-confidence {min}")
+            }
+        }
+    }
+}
 
 /// Sorts findings by path, line, column and rule, drops exact repeats (a path given twice on
 /// the command line is scanned twice but reported once), and joins each access key ID and its
 /// secret close together into one key pair finding (rule data `[rules.pair]`).
 ///
-/// Returns the findings that an allow marker on their line suppresses, in the same order.
-pub fn finalize(findings: &mut Vec<Finding>, rules: &RuleSet) -> Vec<Finding> {
+/// Returns what is not reported, in the same order: the candidates the matcher rejected (with
+/// `--explain`) and the findings an allow marker on their line suppresses.
+pub fn finalize(findings: &mut Vec<Finding>, rules: &RuleSet) -> Vec<Suppressed> {
     sort(findings);
     findings.dedup_by(|a, b| {
         a.origin == b.origin && a.location.offset == b.location.offset && a.rule_id == b.rule_id
     });
-    let (allowed, kept): (Vec<Finding>, Vec<Finding>) = std::mem::take(findings)
-        .into_iter()
-        .partition(|f| f.allow_marker.is_some());
-    *findings = kept;
+    let mut suppressed = Vec::new();
+    suppress(findings, &mut suppressed, |f| {
+        match (f.rejection, f.allow_marker) {
+            (Some(rejection), _) => Some(Suppression::Rejected(rejection)),
+            (None, Some(marker)) => Some(Suppression::AllowMarker(marker)),
+            (None, None) => None,
+        }
+    });
     pair::pair_up(findings, rules);
     sort(findings);
-    allowed
+    suppressed
+}
+
+/// Moves the findings that `why` has a reason to suppress from `findings` to `suppressed`.
+pub fn suppress(
+    findings: &mut Vec<Finding>,
+    suppressed: &mut Vec<Suppressed>,
+    mut why: impl FnMut(&Finding) -> Option<Suppression>,
+) {
+    let all = std::mem::replace(findings, Vec::with_capacity(findings.len()));
+    for finding in all {
+        match why(&finding) {
+            Some(why) => suppressed.push(Suppressed { finding, why }),
+            None => findings.push(finding),
+        }
+    }
 }
 
 /// Path, then position, then rule.

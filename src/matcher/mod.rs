@@ -34,7 +34,8 @@ pub const LEAD: usize = 2 * REACH + MAX_KEYWORD_LEN;
 /// Bytes after an owned position that a chunk must carry for the match there to be found.
 pub const TAIL: usize = 3 * REACH + MAX_KEYWORD_LEN;
 
-/// A validated match of one rule in a buffer.
+/// A validated match of one rule in a buffer, or, from an explaining matcher, a candidate the
+/// validators rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMatch {
     /// Index of the rule in the [`RuleSet`].
@@ -42,6 +43,49 @@ pub struct RawMatch {
     /// Byte range of the secret in the buffer.
     pub secret: Range<usize>,
     pub confidence: Confidence,
+    /// Why the validators rejected the candidate; only an explaining matcher reports these.
+    pub rejection: Option<Rejection>,
+}
+
+/// Why a candidate that a rule's regex matched is not a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// It touches a character of the rule's `boundary` set: part of a longer token.
+    Boundary,
+    /// It mixes fewer character classes than the rule's `charset.min_classes`.
+    CharClasses { found: u8, min: u8 },
+    /// Its Shannon entropy, in hundredths of a bit per character, is below the rule's minimum.
+    Entropy { found: u16, min: u16 },
+    /// It holds a long run of repeated or consecutive characters.
+    Placeholder,
+    /// The rule requires a context and none of its context entries applies.
+    NoContext,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::Boundary => f.write_str("part of a longer token"),
+            Rejection::CharClasses { found, min } => write!(
+                f,
+                "mixes {found} of upper case, lower case, digits and symbols; the rule needs {min}"
+            ),
+            Rejection::Entropy { found, min } => write!(
+                f,
+                "entropy {}.{:02} bits per character, below the rule's {}.{:02}",
+                found / 100,
+                found % 100,
+                min / 100,
+                min % 100
+            ),
+            Rejection::Placeholder => {
+                f.write_str("a placeholder: a long run of repeated or consecutive characters")
+            }
+            Rejection::NoContext => f.write_str(
+                "no required context nearby: none of the rule's context patterns applies",
+            ),
+        }
+    }
 }
 
 /// The compiled matcher for one set of rules; shared by all scanning threads.
@@ -50,6 +94,8 @@ pub struct Matcher<'r> {
     /// Indices of the enabled rules.
     enabled: Vec<u32>,
     prefilter: Prefilter,
+    /// Also report rejected candidates, with the reason (`--explain`).
+    explain: bool,
 }
 
 /// Per-thread reusable state for [`Matcher::find`].
@@ -85,7 +131,15 @@ impl<'r> Matcher<'r> {
             rules,
             enabled,
             prefilter,
+            explain: false,
         }
+    }
+
+    /// Makes the matcher also report the candidates its validators reject, each with its
+    /// [`Rejection`], so a user can see why a value was not reported.
+    pub fn explaining(mut self, explain: bool) -> Self {
+        self.explain = explain;
+        self
     }
 
     /// The rules this matcher was built from.
@@ -152,7 +206,7 @@ impl<'r> Matcher<'r> {
             let rule = rules.get(r as usize);
             let locs = &mut captures[r as usize];
             for window in windows[r as usize].drain(..) {
-                search_window(rule, r, locs, buf, window, &owned, out);
+                search_window(rule, r, locs, buf, window, &owned, self.explain, out);
             }
         }
         active.clear();
@@ -164,7 +218,9 @@ impl<'r> Matcher<'r> {
     }
 }
 
-/// Runs one rule's regex over one window and validates each capture.
+/// Runs one rule's regex over one window and validates each capture; with `explain`, the
+/// rejected captures are reported too.
+#[allow(clippy::too_many_arguments)]
 fn search_window(
     rule: &Rule,
     index: u32,
@@ -172,6 +228,7 @@ fn search_window(
     buf: &[u8],
     window: Range<usize>,
     owned: &Range<usize>,
+    explain: bool,
     out: &mut Vec<RawMatch>,
 ) {
     let haystack = &buf[..window.end];
@@ -199,37 +256,52 @@ fn search_window(
         if !owned.contains(&start) {
             continue;
         }
-        if let Some(confidence) = validate_candidate(rule, buf, start, end) {
-            out.push(RawMatch {
-                rule: index,
-                secret: start..end,
-                confidence,
-            });
-        }
+        let (confidence, rejection) = match validate_candidate(rule, buf, start, end) {
+            Ok(confidence) => (confidence, None),
+            Err(rejection) if explain => (rule.confidence, Some(rejection)),
+            Err(_) => continue,
+        };
+        out.push(RawMatch {
+            rule: index,
+            secret: start..end,
+            confidence,
+            rejection,
+        });
     }
 }
 
 /// Applies a rule's validators to the secret at `start..end`; returns its confidence if it
-/// passes them all.
-fn validate_candidate(rule: &Rule, buf: &[u8], start: usize, end: usize) -> Option<Confidence> {
+/// passes them all, or the first check it fails.
+fn validate_candidate(
+    rule: &Rule,
+    buf: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<Confidence, Rejection> {
     let secret = &buf[start..end];
     if let Some(boundary) = &rule.boundary {
         if !validate::at_token_boundary(buf, start, end, boundary) {
-            return None;
+            return Err(Rejection::Boundary);
         }
     }
     if let Some(min) = rule.min_classes {
-        if validate::char_classes(secret) < min {
-            return None;
+        let found = validate::char_classes(secret);
+        if found < min {
+            return Err(Rejection::CharClasses { found, min });
         }
     }
     if let Some(min) = rule.min_entropy {
-        if validate::entropy(secret) < min {
-            return None;
+        let found = validate::entropy(secret);
+        if found < min {
+            let hundredths = |bits: f32| (bits * 100.0).floor() as u16;
+            return Err(Rejection::Entropy {
+                found: hundredths(found),
+                min: hundredths(min),
+            });
         }
     }
     if rule.reject_placeholders && validate::looks_like_placeholder(secret) {
-        return None;
+        return Err(Rejection::Placeholder);
     }
     let mut confidence = if rule.context_required {
         None
@@ -268,11 +340,11 @@ fn validate_candidate(rule: &Rule, buf: &[u8], start: usize, end: usize) -> Opti
             confidence = Some(confidence.map_or(context.confidence, |c| c.max(context.confidence)));
         }
     }
-    let confidence = confidence?;
+    let confidence = confidence.ok_or(Rejection::NoContext)?;
     if rule.example.as_ref().is_some_and(|re| re.is_match(secret)) {
-        return Some(Confidence::Example);
+        return Ok(Confidence::Example);
     }
-    Some(confidence)
+    Ok(confidence)
 }
 
 /// The name the candidate at `start` is assigned to on its line, if it is the value of one:

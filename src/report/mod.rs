@@ -13,7 +13,7 @@ use crate::finding::Finding;
 use crate::rules::RuleSet;
 use crate::source::Stats;
 
-pub use text::{sanitize, write_summary};
+pub use text::{sanitize, write_explanation, write_summary};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

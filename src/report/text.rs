@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::Report;
+use crate::filter::Suppressed;
 use crate::finding::{BaselineState, GitProvenance};
 use crate::rules::{Confidence, Severity};
 use crate::source::Stats;
@@ -225,6 +226,41 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         writeln!(
             out,
             "the scan is incomplete: some inputs could not be read (see the warnings above)"
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes, for `--explain`, every candidate that was not reported and why, in path order.
+pub fn write_explanation(
+    suppressed: &[Suppressed],
+    show_secrets: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if suppressed.is_empty() {
+        return writeln!(out, "explain: every candidate was reported");
+    }
+    let mut sorted: Vec<&Suppressed> = suppressed.iter().collect();
+    sorted.sort_by(|a, b| {
+        let (a, b) = (&a.finding, &b.finding);
+        (&a.origin, a.location.offset, &a.rule_id).cmp(&(&b.origin, b.location.offset, &b.rule_id))
+    });
+    writeln!(
+        out,
+        "explain: {} not reported:",
+        plural(sorted.len(), "candidate")
+    )?;
+    for s in sorted {
+        let f = &s.finding;
+        writeln!(
+            out,
+            "  {}:{}:{}  {}  {}  {}",
+            sanitize(&f.origin.display_path()),
+            f.location.line,
+            f.location.column,
+            f.rule_id,
+            sanitize(&f.shown_secret(show_secrets)),
+            sanitize(&s.why.to_string()),
         )?;
     }
     Ok(())
