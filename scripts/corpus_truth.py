@@ -15,6 +15,14 @@ RULE_FOR_KIND = {
 }
 
 
+def places(findings):
+    """One finding per place: each finding of a report repeated with each of its `locations`
+    (a secret found in many places is one finding listing them all)."""
+    for f in findings:
+        for location in f.get("locations") or [f]:
+            yield {**f, **location}
+
+
 def located_values(finding):
     """(offset, value) of each value a finding reports: its secret, and a pair's key ID."""
     out = [(finding["offset"], finding["secret"])]

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from corpus_truth import RULE_FOR_KIND, expected_values, located_values, not_expected, truth_paths
+from corpus_truth import RULE_FOR_KIND, expected_values, located_values, places, not_expected, truth_paths
 from collections import Counter
 
 
@@ -31,9 +31,10 @@ def main():
     truth_path, decoy_path = truth_paths(corpus, a.truth, a.decoys)
 
     report = json.load(open(a.report))
+    findings = list(places(report["findings"]))
     found = {}
     pairs = 0
-    for f in report["findings"]:
+    for f in findings:
         path = os.path.relpath(f["path"], corpus)
         pairs += f["rule_id"] == "aws-access-key-pair"
         for offset, _ in located_values(f):
@@ -61,7 +62,7 @@ def main():
     planted_pairs = [s for s in by_site.values() if len(s) == 2]
     pair_findings = {
         (os.path.relpath(f["path"], corpus), f["offset"], f["pair"]["offset"])
-        for f in report["findings"] if f.get("pair")
+        for f in findings if f.get("pair")
     }
     pairs_reported = sum(
         (s["aws_secret_access_key"]["path"], s["aws_secret_access_key"]["offset"],

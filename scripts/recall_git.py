@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-from corpus_truth import RULE_FOR_KIND, expected_values, located_values, truth_paths
+from corpus_truth import RULE_FOR_KIND, expected_values, located_values, places, truth_paths
 from collections import defaultdict
 
 
@@ -32,8 +32,9 @@ def main():
     truth_path, decoy_path = truth_paths(a.repo, a.truth, a.decoys)
 
     report = json.load(open(a.report))
+    findings = list(places(report["findings"]))
     by_value = defaultdict(list)
-    for f in report["findings"]:
+    for f in findings:
         if f.get("redacted"):
             sys.exit("the report is redacted: make it with --show-secrets")
         for _, value in located_values(f):

@@ -59,7 +59,7 @@ pub struct Finding {
 }
 
 /// Whether a finding was already in the baseline a scan was given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BaselineState {
     New,

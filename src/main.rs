@@ -20,7 +20,6 @@ use keyhound::filter::{self, allowlist, Suppression};
 use keyhound::hook::{self, Installed};
 use keyhound::matcher::examples::check_examples;
 use keyhound::report::{self, Report};
-use keyhound::rules::Confidence;
 use keyhound::rules::RuleSet;
 use keyhound::scan::scan;
 use keyhound::scan::{scan_changes, scan_history, Progress, ReadOptions, ScanResult};
@@ -117,10 +116,9 @@ fn run_git(args: GitArgs) -> Result<u8> {
     };
     let (status, result) = finish_keeping(result, &settings, &root, &args.output)?;
     if args.staged && status != 0 && result.findings.iter().any(|f| f.fails_scan()) {
-        let count = result
-            .findings
+        let count = report::group(&result.findings)
             .iter()
-            .filter(|f| f.confidence > Confidence::Example)
+            .filter(|g| g.fails_scan())
             .count();
         eprintln!(
             "keyhound: commit blocked: the staged changes add {count} secret{} (listed above).\n\

@@ -1803,3 +1803,62 @@ fn explain_says_why_each_candidate_was_not_reported_without_showing_secrets() {
     let quiet = run_text(dir.path(), &["scan", "."]);
     assert!(!quiet.1.contains("explain:"), "{}", quiet.1);
 }
+
+#[test]
+fn one_secret_copied_into_many_files_is_one_finding_listing_every_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fakes = Fakes::new(88);
+    let (shared, single) = (fakes.key_id("AKIA"), fakes.key_id("AKIA"));
+    for name in ["a.env", "b/b.env", "c.env"] {
+        write(dir.path(), name, format!("AWS_ACCESS_KEY_ID={shared}\n"));
+    }
+    write(
+        dir.path(),
+        "d.env",
+        format!("build = {single}\nagain = {shared}\n"),
+    );
+
+    let json = run(keyhound_in(dir.path()).args(["scan", ".", "-f", "json"]));
+    json.expect_code(1);
+    let doc = json.json();
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    let grouped = &findings[0];
+    assert_eq!(grouped["secret"], shared.as_str());
+    assert_eq!(grouped["occurrences"], 4);
+    let places: Vec<String> = grouped["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| format!("{}:{}", str_field(l, "path"), u64_field(l, "line")))
+        .collect();
+    assert_eq!(places, ["a.env:1", "b/b.env:1", "c.env:1", "d.env:2"]);
+    assert_eq!(findings[1]["secret"], single.as_str());
+    assert_eq!(findings[1]["occurrences"], 1);
+    assert_eq!(doc["summary"]["findings"], 2);
+    assert_eq!(doc["summary"]["occurrences"], 5);
+
+    let (out, err) = run_text(dir.path(), &["scan", ".", "--color", "never"]);
+    assert!(
+        out.contains("    also at b/b.env:1:19, c.env:1:19, d.env:2:9\n"),
+        "{out}"
+    );
+    assert!(err.contains("2 findings in 5 places: 2 high"), "{err}");
+
+    // A baseline accepts every place; a new copy is a new finding on its own.
+    let baseline = dir.path().join("baseline.json");
+    let baseline = baseline.to_str().unwrap();
+    run(keyhound_in(dir.path()).args(["scan", ".", "--write-baseline", baseline])).expect_code(0);
+    write(dir.path(), "e.env", format!("AWS_ACCESS_KEY_ID={shared}\n"));
+    let gated =
+        run(keyhound_in(dir.path()).args(["scan", ".", "-f", "json", "--baseline", baseline]));
+    gated.expect_code(1);
+    let findings = gated.json()["findings"].as_array().unwrap().clone();
+    let new: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["baseline_state"] == "new")
+        .collect();
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0]["path"], "e.env");
+    assert_eq!(new[0]["occurrences"], 1);
+}

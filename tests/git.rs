@@ -1369,3 +1369,71 @@ fn hook_install_replaces_a_foreign_hook_only_with_force() {
     let script = std::fs::read_to_string(&hook).unwrap();
     assert!(script.contains("keyhound git --staged"), "{script}");
 }
+
+#[test]
+fn a_secret_kept_through_many_revisions_is_one_finding_attributed_to_its_first_commit() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(61);
+    repo.write(
+        "deploy.env",
+        &format!("REGION=eu-west-1\n{}", creds.dotenv()),
+    );
+    let added = repo.commit_as(&ADA, "Add deploy settings");
+    for (i, region) in ["us-east-1", "eu-central-1", "ap-south-1", "sa-east-1"]
+        .iter()
+        .enumerate()
+    {
+        repo.write(
+            "deploy.env",
+            &format!("REGION={region}\n{}", creds.dotenv()),
+        );
+        repo.commit_as(&BOB, &format!("Move to {region} ({i})"));
+    }
+    repo.write("copy/deploy.env", &creds.dotenv());
+    repo.commit_as(&BOB, "Keep a copy");
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    let finding = only_finding(&run, &creds.secret);
+    assert_eq!(finding["rule_id"], "aws-access-key-pair");
+    // Five revisions of deploy.env and the copy: six blobs, one secret.
+    assert_eq!(finding["occurrences"], 6);
+    let locations = finding["locations"].as_array().unwrap();
+    assert_eq!(locations.len(), 6);
+    assert_eq!(finding["git"]["commit"]["id"], added.as_str());
+    assert_eq!(locations[0]["git"]["commit"]["id"], added.as_str());
+    let blobs: std::collections::BTreeSet<&str> = locations
+        .iter()
+        .map(|l| l["git"]["blob"].as_str().unwrap())
+        .collect();
+    assert_eq!(blobs.len(), 6);
+    // The first revision's blob is gone from HEAD, but the secret is not.
+    assert_eq!(finding["git"]["in_head"], false);
+    assert_eq!(finding["in_head"], true);
+    assert_eq!(run.json()["summary"]["findings"], 1);
+    assert_eq!(run.json()["summary"]["occurrences"], 6);
+
+    let text = keyhound_git_format(&repo.path, "text", &[]);
+    text.expect_code(1);
+    let out = text.stdout_text();
+    assert_eq!(out.matches("aws-access-key-pair").count(), 1, "{out}");
+    assert!(out.contains("also at "), "{out}");
+    assert!(!out.contains("only in history"), "{out}");
+    assert!(
+        out.contains(" and 2 more (the JSON and SARIF formats list them all)"),
+        "{out}"
+    );
+    assert!(
+        text.stderr.contains("1 finding in 6 places: 1 critical"),
+        "{}",
+        text.stderr
+    );
+
+    let sarif = keyhound_git_format(&repo.path, "sarif", &[]);
+    let log = sarif.json();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["locations"].as_array().unwrap().len(), 6);
+    assert_eq!(results[0]["properties"]["in_head"], true);
+}

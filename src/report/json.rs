@@ -6,11 +6,12 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::Report;
-use crate::finding::{BaselineState, Finding, GitProvenance, PairedKey};
+use super::{Group, Report};
+use crate::finding::{BaselineState, GitProvenance, PairedKey};
 
-/// Version of the JSON shape; bumped on any incompatible change.
-const SCHEMA_VERSION: u32 = 1;
+/// Version of the JSON shape; bumped on any incompatible change. Version 2: one finding per
+/// secret, with every place it occurs in `locations`.
+const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -52,6 +53,32 @@ struct JsonFinding<'a> {
     pair: Option<&'a PairedKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<&'a GitProvenance>,
+    /// For git findings: whether HEAD still holds the secret in any of its places.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_head: Option<bool>,
+    /// How many places the secret occurs in.
+    occurrences: usize,
+    /// Every place, this finding's own first.
+    locations: Vec<JsonLocation<'a>>,
+}
+
+/// One place a secret occurs.
+#[derive(Serialize)]
+struct JsonLocation<'a> {
+    path: String,
+    line: u64,
+    column: u64,
+    end_line: u64,
+    end_column: u64,
+    offset: u64,
+    snippet: String,
+    fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_state: Option<BaselineState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pair: Option<&'a PairedKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    git: Option<&'a GitProvenance>,
 }
 
 #[derive(Serialize)]
@@ -59,7 +86,10 @@ struct Summary {
     files_scanned: u64,
     bytes_scanned: u64,
     elapsed_ms: u128,
+    /// Findings: distinct secrets.
     findings: usize,
+    /// Places those secrets occur in.
+    occurrences: usize,
     failing_findings: usize,
     suppressed: usize,
     stale_baseline_entries: usize,
@@ -83,7 +113,8 @@ struct Skipped {
     reason: String,
 }
 
-fn finding<'a>(f: &'a Finding, show_secrets: bool) -> JsonFinding<'a> {
+fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
+    let f = group.primary();
     JsonFinding {
         rule_id: &f.rule_id,
         rule_name: &f.rule_name,
@@ -105,31 +136,51 @@ fn finding<'a>(f: &'a Finding, show_secrets: bool) -> JsonFinding<'a> {
         baseline_state: f.baseline,
         pair: f.pair.as_ref(),
         git: f.git.as_ref(),
+        in_head: group.in_head(),
+        occurrences: group.occurrences.len(),
+        locations: group
+            .occurrences
+            .iter()
+            .map(|f| JsonLocation {
+                path: f.origin.display_path(),
+                line: f.location.line,
+                column: f.location.column,
+                end_line: f.location.end_line,
+                end_column: f.location.end_column,
+                offset: f.location.offset,
+                snippet: f.shown_snippet(show_secrets),
+                fingerprint: &f.fingerprint,
+                baseline_state: f.baseline,
+                pair: f.pair.as_ref(),
+                git: f.git.as_ref(),
+            })
+            .collect(),
     }
 }
 
 /// Writes one JSON document.
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let stats = report.stats;
+    let groups = report.groups();
     let document = Document {
         version: SCHEMA_VERSION,
         tool: Tool {
             name: "keyhound",
             version: env!("CARGO_PKG_VERSION"),
         },
-        findings: report
-            .findings
+        findings: groups
             .iter()
-            .map(|f| finding(f, report.show_secrets))
+            .map(|g| finding(g, report.show_secrets))
             .collect(),
         summary: Summary {
             files_scanned: stats.files_scanned,
             bytes_scanned: stats.bytes_scanned,
             elapsed_ms: stats.elapsed.as_millis(),
-            findings: report.findings.len(),
+            findings: groups.len(),
+            occurrences: report.findings.len(),
             suppressed: report.suppressed,
             stale_baseline_entries: report.stale_baseline,
-            failing_findings: report.findings.iter().filter(|f| f.fails_scan()).count(),
+            failing_findings: groups.iter().filter(|g| g.fails_scan()).count(),
             incomplete: stats.incomplete(),
             git: stats.git.as_ref().map(|g| GitSummary {
                 refs: g.refs,
@@ -153,8 +204,8 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
 
 /// Writes one finding per line.
 pub fn write_lines(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    for f in report.findings {
-        serde_json::to_writer(&mut *out, &finding(f, report.show_secrets))?;
+    for group in report.groups() {
+        serde_json::to_writer(&mut *out, &finding(&group, report.show_secrets))?;
         writeln!(out)?;
     }
     Ok(())

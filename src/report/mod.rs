@@ -3,6 +3,7 @@
 //! Every reporter shows secrets through [`Finding::shown_secret`](crate::finding::Finding), so
 //! redaction is decided in one place; `--show-secrets` is the only way to see a raw secret.
 
+mod group;
 mod json;
 mod sarif;
 mod text;
@@ -13,6 +14,7 @@ use crate::finding::Finding;
 use crate::rules::RuleSet;
 use crate::source::Stats;
 
+pub use group::{group, Group};
 pub use text::{sanitize, write_explanation, write_summary};
 
 /// An output format.
@@ -40,6 +42,13 @@ pub struct Report<'a> {
     pub show_secrets: bool,
     /// Colour the text format (only the text format uses it).
     pub color: bool,
+}
+
+impl Report<'_> {
+    /// The findings grouped by secret, as every format reports them.
+    pub fn groups(&self) -> Vec<Group<'_>> {
+        group::group(self.findings)
+    }
 }
 
 /// Writes `report` in `format` to `out`.

@@ -20,7 +20,7 @@ use serde_sarif::sarif::{
     ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent, Version,
 };
 
-use super::Report;
+use super::{Group, Report};
 use crate::finding::{BaselineState, Finding, FINGERPRINT_VERSION};
 use crate::rules::{Confidence, PairSpec, Rule, Severity};
 use crate::source::Origin;
@@ -44,9 +44,10 @@ const RULE_TAGS: [&str; 3] = ["security", "secret", "external/cwe/cwe-798"];
 
 /// Writes the SARIF log, within GitHub's limits on result count and compressed size.
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let groups = report.groups();
     let mut limit = MAX_RESULTS;
     loop {
-        let mut bytes = serde_json::to_vec_pretty(&build_log(report, limit))?;
+        let mut bytes = serde_json::to_vec_pretty(&build_log(report, &groups, limit))?;
         bytes.push(b'\n');
         // Compressing costs time only for logs that could be over the limit at all.
         let gzipped = if bytes.len() > MAX_GZIPPED_BYTES {
@@ -54,7 +55,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         } else {
             0
         };
-        let kept = report.findings.len().min(limit);
+        let kept = groups.len().min(limit);
         if gzipped <= MAX_GZIPPED_BYTES || kept == 0 {
             return out.write_all(&bytes);
         }
@@ -76,17 +77,16 @@ fn gzipped_len(bytes: &[u8]) -> io::Result<usize> {
 }
 
 /// The SARIF log holding the first `limit` findings.
-fn build_log(report: &Report<'_>, limit: usize) -> Sarif {
-    let findings = report.findings;
-    let kept = &findings[..findings.len().min(limit)];
-    let dropped = findings.len() - kept.len();
+fn build_log(report: &Report<'_>, groups: &[Group<'_>], limit: usize) -> Sarif {
+    let kept = &groups[..groups.len().min(limit)];
+    let dropped = groups.len() - kept.len();
 
     let mut rules = RuleTable::new(report);
     let results: Vec<SarifResult> = kept
         .iter()
-        .map(|f| {
-            let index = rules.index_of(f);
-            result(f, index, report.show_secrets)
+        .map(|g| {
+            let index = rules.index_of(g.primary());
+            result(g, index, report.show_secrets)
         })
         .collect();
 
@@ -96,7 +96,7 @@ fn build_log(report: &Report<'_>, limit: usize) -> Sarif {
             "SARIF output holds the first {} of {} findings; {dropped} dropped (GitHub code scanning \
              accepts at most {MAX_RESULTS} results and {MAX_GZIPPED_BYTES} gzipped bytes per run)",
             kept.len(),
-            findings.len()
+            groups.len()
         );
         notifications.push(
             Notification::builder()
@@ -104,7 +104,7 @@ fn build_log(report: &Report<'_>, limit: usize) -> Sarif {
                 .message(text_message(format!(
                     "{dropped} of {} findings were dropped: this log holds the first {}, to stay within what \
                      GitHub code scanning accepts in one run. Use the JSON output to see them all.",
-                    findings.len(),
+                    groups.len(),
                     kept.len()
                 )))
                 .build(),
@@ -348,8 +348,11 @@ fn pascal_case(id: &str) -> String {
         .collect()
 }
 
-/// One finding as a SARIF result.
-fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResult {
+/// Most locations GitHub code scanning accepts on one result.
+pub const MAX_LOCATIONS: usize = 1000;
+
+/// Where a finding is, as a SARIF location with its snippet.
+fn location(finding: &Finding, show_secrets: bool) -> Location {
     let loc = &finding.location;
     let region = Region::builder()
         .start_line(to_i64(loc.line))
@@ -363,14 +366,26 @@ fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResu
                 .build(),
         )
         .build();
-    let location = Location::builder()
+    Location::builder()
         .physical_location(
             PhysicalLocation::builder()
                 .artifact_location(artifact_location(&finding.origin))
                 .region(region)
                 .build(),
         )
-        .build();
+        .build()
+}
+
+/// One secret as a SARIF result: its primary occurrence first among the locations, then the
+/// others (up to [`MAX_LOCATIONS`]).
+fn result(group: &Group<'_>, rule_index: usize, show_secrets: bool) -> SarifResult {
+    let finding = group.primary();
+    let locations: Vec<Location> = group
+        .occurrences
+        .iter()
+        .take(MAX_LOCATIONS)
+        .map(|f| location(f, show_secrets))
+        .collect();
 
     let mut text = format!(
         "{} found (confidence {}): {}.",
@@ -380,6 +395,12 @@ fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResu
     );
     if let Some(kind) = &finding.kind {
         text.push_str(&format!(" Credential kind: {kind}."));
+    }
+    if group.occurrences.len() > 1 {
+        text.push_str(&format!(
+            " The same value occurs in {} places.",
+            group.occurrences.len()
+        ));
     }
     if finding.confidence == Confidence::Example {
         text.push_str(" The value is a documented example, so it does not fail the scan.");
@@ -399,6 +420,13 @@ fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResu
     );
     if let Some(kind) = &finding.kind {
         extra.insert("kind".to_string(), Value::from(kind.as_str()));
+    }
+    extra.insert(
+        "occurrences".to_string(),
+        Value::from(group.occurrences.len()),
+    );
+    if let Some(in_head) = group.in_head() {
+        extra.insert("in_head".to_string(), Value::from(in_head));
     }
     if let Some(pair) = &finding.pair {
         extra.insert("key_id".to_string(), Value::from(pair.key_id.as_str()));
@@ -424,7 +452,7 @@ fn result(finding: &Finding, rule_index: usize, show_secrets: bool) -> SarifResu
         .rule_index(to_i64(rule_index as u64))
         .level(result_level(finding))
         .message(text_message(text))
-        .locations(vec![location])
+        .locations(locations)
         .partial_fingerprints(fingerprints)
         .properties(PropertyBag::builder().additional_properties(extra).build())
         .build();
@@ -842,10 +870,46 @@ mod tests {
     }
 
     #[test]
+    fn one_value_in_many_places_is_one_result_with_every_location() {
+        let rules = RuleSet::builtin().unwrap();
+        let mut findings = find(&rules, text().as_bytes(), &origin());
+        findings.extend(find(
+            &rules,
+            text().as_bytes(),
+            &Origin::File(PathBuf::from("copy.env")),
+        ));
+        let single = findings.len() / 2;
+        let (_, log) = sarif(&findings, &rules, &Stats::default(), false);
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), single);
+        for result in results {
+            let uris: Vec<&str> = result["locations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    l["physicalLocation"]["artifactLocation"]["uri"]
+                        .as_str()
+                        .unwrap()
+                })
+                .collect();
+            assert_eq!(uris, ["config%20dir/creds%231.env", "copy.env"]);
+            assert_eq!(result["properties"]["occurrences"], 2);
+        }
+    }
+
+    #[test]
     fn results_are_capped_for_github() {
         let rules = RuleSet::builtin().unwrap();
         let findings = find(&rules, text().as_bytes(), &origin());
-        let many = vec![findings[1].clone(); MAX_RESULTS + 7];
+        // Distinct values: copies of one value would be one result with many locations.
+        let many: Vec<Finding> = (0..MAX_RESULTS + 7)
+            .map(|i| {
+                let mut f = findings[1].clone();
+                f.secret = format!("{}{i}", f.secret);
+                f
+            })
+            .collect();
         let (text, log) = sarif(&many, &rules, &Stats::default(), false);
         assert!(!text.contains(SECRET));
         let run = &log["runs"][0];

@@ -3,9 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::Report;
+use super::{Group, Report};
 use crate::filter::Suppressed;
-use crate::finding::{BaselineState, GitProvenance};
+use crate::finding::{BaselineState, Finding, GitProvenance};
 use crate::rules::{Confidence, Severity};
 use crate::source::Stats;
 
@@ -15,15 +15,20 @@ const DIM: &str = "\x1b[2m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
-/// Writes the findings, a blank line between files.
+/// How many other places of a secret the text format names before it just counts them.
+const OTHERS_SHOWN: usize = 3;
+
+/// Writes the findings, one per secret with the other places it occurs, a blank line between
+/// files.
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let paint = |code: &'static str| if report.color { code } else { "" };
     let mut previous = None;
-    let shown = report
-        .findings
+    let groups = report.groups();
+    let shown = groups
         .iter()
-        .filter(|f| f.baseline != Some(BaselineState::Unchanged));
-    for finding in shown {
+        .filter(|g| g.primary().baseline != Some(BaselineState::Unchanged));
+    for group in shown {
+        let finding = group.primary();
         if previous.is_some_and(|p| p != &finding.origin) {
             writeln!(out)?;
         }
@@ -78,14 +83,55 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             )?;
         }
         if let Some(git) = &finding.git {
-            write_git(git, paint(RED), paint(RESET), out)?;
+            write_git(git, group.in_head(), paint(RED), paint(RESET), out)?;
         }
+        write_others(group.others(), out)?;
     }
     Ok(())
 }
 
-/// The history lines under a git finding: who added it when, and whether HEAD still has it.
-fn write_git(git: &GitProvenance, red: &str, reset: &str, out: &mut dyn Write) -> io::Result<()> {
+/// The line naming the other places a secret occurs: the first few, then a count.
+fn write_others(others: &[&Finding], out: &mut dyn Write) -> io::Result<()> {
+    if others.is_empty() {
+        return Ok(());
+    }
+    let places: Vec<String> = others
+        .iter()
+        .take(OTHERS_SHOWN)
+        .map(|f| {
+            let mut place = format!(
+                "{}:{}:{}",
+                sanitize(&f.origin.display_path()),
+                f.location.line,
+                f.location.column
+            );
+            if let Some(commit) = f.git.as_ref().and_then(|g| g.commit.as_ref()) {
+                place.push_str(&format!(
+                    " (added in {})",
+                    &commit.id[..commit.id.len().min(12)]
+                ));
+            }
+            place
+        })
+        .collect();
+    let more = others.len() - places.len();
+    let tail = if more > 0 {
+        format!(" and {more} more (the JSON and SARIF formats list them all)")
+    } else {
+        String::new()
+    };
+    writeln!(out, "    also at {}{tail}", places.join(", "))
+}
+
+/// The history lines under a git finding: who added it when, and whether HEAD still has the
+/// secret (`in_head`: in any of its places).
+fn write_git(
+    git: &GitProvenance,
+    in_head: Option<bool>,
+    red: &str,
+    reset: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     if let Some(commit) = &git.commit {
         let short = &commit.id[..commit.id.len().min(12)];
         writeln!(
@@ -111,7 +157,7 @@ fn write_git(git: &GitProvenance, red: &str, reset: &str, out: &mut dyn Write) -
     }
     if git.unreachable {
         writeln!(out, "    {red}in an unreachable object: no ref holds it, but the object database does{reset}")?;
-    } else if git.in_head == Some(false) {
+    } else if in_head == Some(false) {
         writeln!(
             out,
             "    {red}only in history (not in HEAD): still leaked to anyone with the repository; rotate the key{reset}"
@@ -157,16 +203,15 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         let parts: Vec<String> = categories.iter().map(|(c, n)| format!("{n} {c}")).collect();
         writeln!(out, "skipped {}", parts.join(", "))?;
     }
-    let failing: Vec<_> = report.findings.iter().filter(|f| f.fails_scan()).collect();
-    let examples = report
-        .findings
+    let groups = report.groups();
+    let failing: Vec<&Group<'_>> = groups.iter().filter(|g| g.fails_scan()).collect();
+    let examples = groups
         .iter()
-        .filter(|f| f.confidence == Confidence::Example)
+        .filter(|g| g.primary().confidence == Confidence::Example)
         .count();
-    let baselined = report
-        .findings
+    let baselined = groups
         .iter()
-        .filter(|f| f.confidence != Confidence::Example && !f.fails_scan())
+        .filter(|g| g.primary().confidence != Confidence::Example && !g.fails_scan())
         .count();
     if failing.is_empty() && baselined > 0 {
         write!(out, "no new secrets found")?;
@@ -176,13 +221,22 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         let parts: Vec<String> = Severity::ALL_DESCENDING
             .iter()
             .filter_map(|s| {
-                let n = failing.iter().filter(|f| f.severity == *s).count();
+                let n = failing
+                    .iter()
+                    .filter(|g| g.primary().severity == *s)
+                    .count();
                 (n > 0).then(|| format!("{n} {s}"))
             })
             .collect();
+        let places: usize = failing.iter().map(|g| g.occurrences.len()).sum();
+        let spread = if places > failing.len() {
+            format!(" in {}", plural(places, "place"))
+        } else {
+            String::new()
+        };
         write!(
             out,
-            "{}: {}",
+            "{}{spread}: {}",
             plural(failing.len(), "finding"),
             parts.join(", ")
         )?;
