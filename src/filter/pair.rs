@@ -149,6 +149,27 @@ mod tests {
     }
 
     #[test]
+    fn an_id_and_a_secret_in_different_files_stay_single() {
+        let rules = RuleSet::builtin().unwrap();
+        let mut found = Vec::new();
+        for (path, text) in [
+            ("a.env", format!("AWS_ACCESS_KEY_ID={ID}\n")),
+            ("b.env", format!("AWS_SECRET_ACCESS_KEY={SECRET}\n")),
+        ] {
+            found.extend(findings_in(
+                &rules,
+                text.as_bytes(),
+                &Origin::File(path.into()),
+                1,
+                0,
+            ));
+        }
+        pair_up(&mut found, &rules);
+        let rules: Vec<&str> = found.iter().map(|f| f.rule_id.as_str()).collect();
+        assert_eq!(rules, ["aws-access-key-id", "aws-secret-access-key"]);
+    }
+
+    #[test]
     fn documentation_examples_are_not_paired() {
         let found = paired(
             "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",

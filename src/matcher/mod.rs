@@ -507,6 +507,38 @@ mod tests {
     }
 
     #[test]
+    fn placeholders_of_every_kind_are_dropped() {
+        for value in [
+            "AKIAXXXXXXXXXXXXXXXX",
+            "AKIA${AWS_KEY_ID}",
+            "<AKIA_YOUR_KEY_ID_HERE>",
+            "AKIA-your-key-here",
+            "AKIAQQQQQQQQQQQQQQQQ",
+            "AKIAABCDEFGHIJKLMNOP",
+            "AKIAQYLPMN5H23456777",
+        ] {
+            let text = format!("aws_access_key_id = {value}");
+            assert_eq!(matches(&text), [], "{text}");
+        }
+        for value in [
+            "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            "${AWS_SECRET_ACCESS_KEY}",
+            "<your-aws-secret-access-key-goes-here..>",
+            "your-secret-access-key-here",
+            "r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4m000000",
+            "r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mlmnopq",
+            "abcdefghijabcdefghijabcdefghijabcdefghij",
+        ] {
+            let text = format!("aws_secret_access_key = {value}");
+            assert_eq!(matches(&text), [], "{text}");
+        }
+        // Ending in EXAMPLE marks a documentation example: shown, never failing a scan.
+        let found = matches("aws_access_key_id = AKIAQYLPMN5HHEXAMPLE");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].2, Confidence::Example);
+    }
+
+    #[test]
     fn documentation_examples_are_marked() {
         let found = matches("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
         assert_eq!(found.len(), 2);
