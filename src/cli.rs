@@ -152,6 +152,11 @@ pub struct ReadArgs {
     )]
     pub threads: usize,
 
+    /// Layers of encoding to look through around keywords: base64, %XX, \u escapes, HTML
+    /// references, split string literals (0: none).
+    #[arg(long, value_name = "N", default_value_t = crate::matcher::DEFAULT_DECODE_DEPTH, value_parser = clap::value_parser!(u8).range(0..=4), help_heading = "Input")]
+    pub max_decode_depth: u8,
+
     /// Bytes each read chunk owns (for testing chunk boundaries).
     #[arg(long, hide = true, default_value_t = crate::source::DEFAULT_CHUNK_SIZE)]
     pub chunk_size: usize,

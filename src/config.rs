@@ -185,6 +185,7 @@ pub fn read_options(args: &ReadArgs, output: &OutputArgs) -> ReadOptions {
         scan_binary: args.scan_binary,
         chunk_size: args.chunk_size,
         explain: output.explain,
+        decode_depth: args.max_decode_depth,
     }
 }
 

@@ -9,6 +9,7 @@ use std::ops::Range;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::decode::Encoding;
 use crate::lines::{count_chars, count_newlines};
 use crate::matcher::{RawMatch, Rejection};
 use crate::rules::{Confidence, RuleSet, Severity};
@@ -56,6 +57,9 @@ pub struct Finding {
     pub baseline: Option<BaselineState>,
     /// For a candidate the matcher rejected (`--explain`): why. Such a finding is never reported.
     pub rejection: Option<Rejection>,
+    /// For a secret found encoded: the decodings that revealed it, outermost first (empty for
+    /// a plain one). `location` is then the encoded region.
+    pub decoded: Vec<Encoding>,
 }
 
 /// Whether a finding was already in the baseline a scan was given.
@@ -254,6 +258,8 @@ pub fn locate(
             None => (line, column + count_chars(secret) as u64 - 1),
         };
         let rule = rules.get(m.rule as usize);
+        // A decoded match reports the value it decoded to, at the encoded region.
+        let value: &[u8] = m.decoded.as_ref().map_or(secret, |d| &d.value);
         let hidden = matches
             .iter()
             .filter(|other| rules.get(other.rule as usize).redact)
@@ -270,8 +276,8 @@ pub fn locate(
             rule_name: rule.name.clone(),
             severity: rule.severity,
             confidence: m.confidence,
-            kind: rule.kind_of(secret).map(str::to_string),
-            secret: String::from_utf8_lossy(secret).into_owned(),
+            kind: rule.kind_of(value).map(str::to_string),
+            secret: String::from_utf8_lossy(value).into_owned(),
             redact: rule.redact,
             origin: origin.clone(),
             location: Location {
@@ -283,9 +289,9 @@ pub fn locate(
             },
             snippet,
             snippet_hidden,
-            fingerprint: fingerprint(&rule.id, secret, &path),
+            fingerprint: fingerprint(&rule.id, value, &path),
             git: None,
-            aws_account: std::str::from_utf8(secret)
+            aws_account: std::str::from_utf8(value)
                 .ok()
                 .and_then(crate::aws::account_id)
                 .map(|id| AwsAccount { id, name: None }),
@@ -293,6 +299,11 @@ pub fn locate(
             pair: None,
             baseline: None,
             rejection: m.rejection,
+            decoded: m
+                .decoded
+                .as_ref()
+                .map(|d| d.chain.clone())
+                .unwrap_or_default(),
         });
     }
 }

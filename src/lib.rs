@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod decode;
 pub mod filter;
 pub mod finding;
 pub mod hook;

@@ -41,6 +41,8 @@ pub struct ReadOptions {
     pub chunk_size: usize,
     /// Keep the candidates the validators reject, with the reason (`--explain`).
     pub explain: bool,
+    /// Layers of encoding the matcher decodes around keyword hits.
+    pub decode_depth: u8,
 }
 
 impl Default for ReadOptions {
@@ -49,6 +51,7 @@ impl Default for ReadOptions {
             scan_binary: false,
             chunk_size: DEFAULT_CHUNK_SIZE,
             explain: false,
+            decode_depth: crate::matcher::DEFAULT_DECODE_DEPTH,
         }
     }
 }
@@ -66,7 +69,9 @@ pub struct ScanResult {
 /// Scans the inputs of `options` with the enabled rules of `rules`.
 pub fn scan(rules: &RuleSet, options: &ScanOptions) -> Result<ScanResult, WalkError> {
     let started = Instant::now();
-    let matcher = Matcher::new(rules).explaining(options.read.explain);
+    let matcher = Matcher::new(rules)
+        .explaining(options.read.explain)
+        .decoding(options.read.decode_depth);
     let collected = Mutex::new(ScanResult::default());
     if options.stdin {
         let mut worker = Worker::new(&matcher, &options.read, &collected);
@@ -217,7 +222,9 @@ pub fn scan_history(
     progress
         .bytes_total
         .store(plan.blobs.iter().map(|b| b.size).sum(), Ordering::Relaxed);
-    let matcher = Matcher::new(rules).explaining(read.explain);
+    let matcher = Matcher::new(rules)
+        .explaining(read.explain)
+        .decoding(read.decode_depth);
     let collected = Mutex::new(ScanResult::default());
     let workers = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -363,7 +370,9 @@ pub fn scan_changes(
     read: &ReadOptions,
 ) -> ScanResult {
     let started = Instant::now();
-    let matcher = Matcher::new(rules).explaining(read.explain);
+    let matcher = Matcher::new(rules)
+        .explaining(read.explain)
+        .decoding(read.decode_depth);
     let collected = Mutex::new(ScanResult::default());
     {
         let mut worker = Worker::new(&matcher, read, &collected);

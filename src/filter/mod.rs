@@ -96,7 +96,8 @@ pub fn suppress(
     }
 }
 
-/// Path, then position, then rule.
+/// Path, then position, then rule; at one position, a finding before a rejected candidate (a
+/// value rejected as it stands may be found once decoded), so deduplication keeps the finding.
 fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         (
@@ -105,6 +106,7 @@ fn sort(findings: &mut [Finding]) {
             a.location.column,
             &a.rule_id,
             a.location.offset,
+            a.rejection.is_some(),
         )
             .cmp(&(
                 &b.origin,
@@ -112,6 +114,7 @@ fn sort(findings: &mut [Finding]) {
                 b.location.column,
                 &b.rule_id,
                 b.location.offset,
+                b.rejection.is_some(),
             ))
     });
 }

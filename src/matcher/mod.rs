@@ -20,6 +20,7 @@ use std::ops::Range;
 
 use regex::bytes::CaptureLocations;
 
+use crate::decode::{self, Encoding, View};
 use crate::lines::{end_of_lines_after, start_of_lines_before};
 use crate::rules::{Confidence, Rule, RuleSet, MAX_KEYWORD_LEN};
 
@@ -45,7 +46,28 @@ pub struct RawMatch {
     pub confidence: Confidence,
     /// Why the validators rejected the candidate; only an explaining matcher reports these.
     pub rejection: Option<Rejection>,
+    /// For a match in decoded text: the decoded value and how it was encoded. `secret` is then
+    /// the encoded region in the buffer.
+    pub decoded: Option<Box<DecodedMatch>>,
 }
+
+/// The decoded value of a match found in a decoded view, and the decodings that led to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedMatch {
+    pub value: Vec<u8>,
+    /// Outermost decoding first: `[Base64, Percent]` is the base64 of a percent-encoded value.
+    pub chain: Vec<Encoding>,
+}
+
+/// How many layers of encoding the matcher decodes by default (`--max-decode-depth`).
+pub const DEFAULT_DECODE_DEPTH: u8 = 2;
+
+/// Prefilter owner of the base64 spellings of keywords, which open a region to decode rather
+/// than a rule's window.
+const DECODE_TRIGGER: u32 = u32::MAX;
+
+/// Lines around a base64-spelled keyword that are decoded, so the key's context decodes too.
+const TRIGGER_LINES: u32 = 4;
 
 /// Why a candidate that a rule's regex matched is not a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +118,8 @@ pub struct Matcher<'r> {
     prefilter: Prefilter,
     /// Also report rejected candidates, with the reason (`--explain`).
     explain: bool,
+    /// How many layers of encoding to decode around keyword hits (0: none).
+    decode_depth: u8,
 }
 
 /// Per-thread reusable state for [`Matcher::find`].
@@ -106,6 +130,20 @@ pub struct Scratch {
     active: Vec<u32>,
     /// Per rule: capture slots for its regex.
     captures: Vec<CaptureLocations>,
+    /// Per decoding depth: the regions to decode and their views.
+    layers: Vec<Layer>,
+    /// Bytes of decoded views matched so far (what decoding added to the matcher's work).
+    pub decoded_bytes: u64,
+}
+
+/// The state of one decoding depth.
+#[derive(Default)]
+struct Layer {
+    /// Regions of the buffer to decode: merged keyword windows.
+    regions: Vec<Range<usize>>,
+    view: View,
+    /// Matches in the current view.
+    found: Vec<RawMatch>,
 }
 
 impl<'r> Matcher<'r> {
@@ -123,16 +161,54 @@ impl<'r> Matcher<'r> {
         let enabled: Vec<u32> = (0..rules.all().len() as u32)
             .filter(|&i| wanted(rules.get(i as usize)))
             .collect();
-        let prefilter = Prefilter::new(enabled.iter().map(|&i| {
-            let rule = rules.get(i as usize);
-            (i, rule.keywords.as_slice(), rule.exact_keywords.as_slice())
-        }));
+        let prefilter = Self::prefilter(rules, &enabled, DEFAULT_DECODE_DEPTH > 0);
         Matcher {
             rules,
             enabled,
             prefilter,
             explain: false,
+            decode_depth: DEFAULT_DECODE_DEPTH,
         }
+    }
+
+    /// The keyword automaton of the `enabled` rules; with `decoding`, it also looks for the
+    /// base64 spellings of their keywords (see [`decode::base64_spellings`]), whose hits open
+    /// regions to decode.
+    fn prefilter(rules: &RuleSet, enabled: &[u32], decoding: bool) -> Prefilter {
+        let mut triggers: Vec<String> = Vec::new();
+        if decoding {
+            for &i in enabled {
+                let rule = rules.get(i as usize);
+                let literals = rule
+                    .keywords
+                    .iter()
+                    .flat_map(|k| [k.to_ascii_lowercase(), k.to_ascii_uppercase()])
+                    .chain(rule.exact_keywords.iter().cloned());
+                for literal in literals {
+                    triggers.extend(decode::base64_spellings(literal.as_bytes()));
+                }
+            }
+            triggers.sort();
+            triggers.dedup();
+        }
+        let keywords = enabled.iter().map(|&i| {
+            let rule = rules.get(i as usize);
+            (i, rule.keywords.as_slice(), rule.exact_keywords.as_slice())
+        });
+        Prefilter::new(keywords.chain(std::iter::once((
+            DECODE_TRIGGER,
+            &[][..],
+            triggers.as_slice(),
+        ))))
+    }
+
+    /// Sets how many layers of encoding the matcher decodes around keyword hits (0: none).
+    pub fn decoding(mut self, depth: u8) -> Self {
+        if (depth > 0) != (self.decode_depth > 0) {
+            self.prefilter = Self::prefilter(self.rules, &self.enabled, depth > 0);
+        }
+        self.decode_depth = depth;
+        self
     }
 
     /// Makes the matcher also report the candidates its validators reject, each with its
@@ -158,10 +234,13 @@ impl<'r> Matcher<'r> {
                 .iter()
                 .map(|r| r.regex.capture_locations())
                 .collect(),
+            layers: Vec::new(),
+            decoded_bytes: 0,
         }
     }
 
-    /// Appends to `out` every match in `buf` whose secret starts inside `owned`.
+    /// Appends to `out` every match in `buf` whose secret starts inside `owned`, including
+    /// those in decoded views of the text around keyword hits.
     ///
     /// `buf` may carry context before and after `owned` (see [`LEAD`] and [`TAIL`]); matches
     /// starting outside `owned` belong to a neighbouring chunk and are not reported here.
@@ -172,25 +251,48 @@ impl<'r> Matcher<'r> {
         owned: Range<usize>,
         out: &mut Vec<RawMatch>,
     ) {
+        self.find_at_depth(scratch, buf, owned, out, 0);
+    }
+
+    /// [`Matcher::find`] in a buffer that is `depth` decodings away from the input.
+    fn find_at_depth(
+        &self,
+        scratch: &mut Scratch,
+        buf: &[u8],
+        owned: Range<usize>,
+        out: &mut Vec<RawMatch>,
+        depth: usize,
+    ) {
         debug_assert!(scratch.active.is_empty());
+        let decode = depth < usize::from(self.decode_depth);
+        if decode && scratch.layers.len() <= depth {
+            scratch.layers.resize_with(depth + 1, Layer::default);
+        }
+        let first = out.len();
         let rules = self.rules;
         let Scratch {
             windows,
             active,
             captures,
+            layers,
+            ..
         } = scratch;
+        let mut regions = decode.then(|| &mut layers[depth].regions);
         self.prefilter.for_each_hit(buf, |start, end, owners| {
             for &r in owners {
-                let rule = rules.get(r as usize);
-                let lo = start_of_lines_before(
-                    buf,
-                    start,
-                    rule.window_lines,
-                    start.saturating_sub(REACH),
-                );
-                let hi =
-                    end_of_lines_after(buf, end, rule.window_lines, buf.len().min(end + REACH))
-                        .max(end);
+                let lines = if r == DECODE_TRIGGER {
+                    TRIGGER_LINES
+                } else {
+                    rules.get(r as usize).window_lines
+                };
+                let lo = start_of_lines_before(buf, start, lines, start.saturating_sub(REACH));
+                let hi = end_of_lines_after(buf, end, lines, buf.len().min(end + REACH)).max(end);
+                if let Some(regions) = regions.as_deref_mut() {
+                    regions.push(lo..hi);
+                }
+                if r == DECODE_TRIGGER {
+                    continue;
+                }
                 let list = &mut windows[r as usize];
                 match list.last_mut() {
                     Some(last) if lo <= last.end => last.end = last.end.max(hi),
@@ -210,12 +312,88 @@ impl<'r> Matcher<'r> {
             }
         }
         active.clear();
+        if decode {
+            self.find_decoded(scratch, buf, &owned, out, first, depth);
+        }
+    }
+
+    /// Decodes the regions around this buffer's keyword hits and matches the views, adding to
+    /// `out` what they hold that the buffer itself (its matches from `first` on) did not.
+    fn find_decoded(
+        &self,
+        scratch: &mut Scratch,
+        buf: &[u8],
+        owned: &Range<usize>,
+        out: &mut Vec<RawMatch>,
+        first: usize,
+        depth: usize,
+    ) {
+        let mut layer = std::mem::take(&mut scratch.layers[depth]);
+        let Layer {
+            regions,
+            view,
+            found,
+        } = &mut layer;
+        merge(regions);
+        for region in regions.drain(..) {
+            if region.end <= owned.start || region.start >= owned.end {
+                continue;
+            }
+            if !view.decode(buf, region) {
+                continue;
+            }
+            scratch.decoded_bytes += view.bytes.len() as u64;
+            found.clear();
+            self.find_at_depth(scratch, &view.bytes, 0..view.bytes.len(), found, depth + 1);
+            for m in found.drain(..) {
+                let span = view.encoded_range(m.secret.clone());
+                if !owned.contains(&span.start)
+                    || out[first..]
+                        .iter()
+                        .any(|p| p.rule == m.rule && p.secret == span)
+                {
+                    continue;
+                }
+                let mut chain = Vec::new();
+                view.encodings_of(m.secret.clone(), &mut chain);
+                let value = match m.decoded {
+                    Some(inner) => {
+                        chain.extend(inner.chain);
+                        inner.value
+                    }
+                    None => view.bytes[m.secret.clone()].to_vec(),
+                };
+                out.push(RawMatch {
+                    rule: m.rule,
+                    secret: span,
+                    confidence: m.confidence,
+                    rejection: m.rejection,
+                    decoded: Some(Box::new(DecodedMatch { value, chain })),
+                });
+            }
+        }
+        scratch.layers[depth] = layer;
     }
 
     /// Indices of the enabled rules.
     pub fn enabled(&self) -> &[u32] {
         &self.enabled
     }
+}
+
+/// Sorts `regions` and merges the ones that overlap or touch.
+fn merge(regions: &mut Vec<Range<usize>>) {
+    regions.sort_unstable_by_key(|r| r.start);
+    let mut merged = 0;
+    for i in 0..regions.len() {
+        if merged > 0 && regions[i].start <= regions[merged - 1].end {
+            regions[merged - 1].end = regions[merged - 1].end.max(regions[i].end);
+        } else {
+            regions[merged] = regions[i].clone();
+            merged += 1;
+        }
+    }
+    regions.truncate(merged);
 }
 
 /// Runs one rule's regex over one window and validates each capture; with `explain`, the
@@ -266,6 +444,7 @@ fn search_window(
             secret: start..end,
             confidence,
             rejection,
+            decoded: None,
         });
     }
 }

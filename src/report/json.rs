@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Group, Report};
-use crate::finding::{BaselineState, GitProvenance, PairedKey};
+use crate::finding::{BaselineState, Finding, GitProvenance, PairedKey};
 
 /// Version of the JSON shape; bumped on any incompatible change. Version 2: one finding per
 /// secret, with every place it occurs in `locations`.
@@ -53,6 +53,9 @@ struct JsonFinding<'a> {
     pair: Option<&'a PairedKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<&'a GitProvenance>,
+    /// How the secret was encoded, outermost first (absent for a plain one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    decoded: Vec<&'static str>,
     /// For git findings: whether HEAD still holds the secret in any of its places.
     #[serde(skip_serializing_if = "Option::is_none")]
     in_head: Option<bool>,
@@ -79,6 +82,8 @@ struct JsonLocation<'a> {
     pair: Option<&'a PairedKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<&'a GitProvenance>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    decoded: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -136,6 +141,7 @@ fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
         baseline_state: f.baseline,
         pair: f.pair.as_ref(),
         git: f.git.as_ref(),
+        decoded: chain(f),
         in_head: group.in_head(),
         occurrences: group.occurrences.len(),
         locations: group
@@ -153,9 +159,15 @@ fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
                 baseline_state: f.baseline,
                 pair: f.pair.as_ref(),
                 git: f.git.as_ref(),
+                decoded: chain(f),
             })
             .collect(),
     }
+}
+
+/// The names of a finding's decodings.
+fn chain(f: &Finding) -> Vec<&'static str> {
+    f.decoded.iter().map(|e| e.as_str()).collect()
 }
 
 /// Writes one JSON document.

@@ -396,6 +396,13 @@ fn result(group: &Group<'_>, rule_index: usize, show_secrets: bool) -> SarifResu
     if let Some(kind) = &finding.kind {
         text.push_str(&format!(" Credential kind: {kind}."));
     }
+    if !finding.decoded.is_empty() {
+        let chain: Vec<&str> = finding.decoded.iter().map(|e| e.as_str()).collect();
+        text.push_str(&format!(
+            " Found encoded: decoded from {}.",
+            chain.join(" → ")
+        ));
+    }
     if group.occurrences.len() > 1 {
         text.push_str(&format!(
             " The same value occurs in {} places.",
@@ -425,6 +432,14 @@ fn result(group: &Group<'_>, rule_index: usize, show_secrets: bool) -> SarifResu
         "occurrences".to_string(),
         Value::from(group.occurrences.len()),
     );
+    if !finding.decoded.is_empty() {
+        let chain: Vec<Value> = finding
+            .decoded
+            .iter()
+            .map(|e| Value::from(e.as_str()))
+            .collect();
+        extra.insert("decoded".to_string(), Value::from(chain));
+    }
     if let Some(in_head) = group.in_head() {
         extra.insert("in_head".to_string(), Value::from(in_head));
     }

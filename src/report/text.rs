@@ -48,6 +48,10 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                     .iter()
                     .map(|a| format!("account {}", sanitize(&a.to_string()))),
             )
+            .chain((!finding.decoded.is_empty()).then(|| {
+                let chain: Vec<&str> = finding.decoded.iter().map(|e| e.as_str()).collect();
+                format!("decoded from {}", chain.join(" → "))
+            }))
             .collect();
         let kind = if about.is_empty() {
             String::new()
