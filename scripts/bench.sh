@@ -48,12 +48,13 @@ bytes=$(du -sb "$corpus" | cut -f1)
 files=$(find "$corpus" -type f | wc -l)
 
 # Names and command lines of the measured commands, in the order they alternate.
-names=(keyhound "rg AKIA" "rg AKIA|ASIA")
+names=(keyhound "keyhound depth 0" "rg AKIA" "rg AKIA|ASIA")
 run_cmd() {
     case $1 in
     0) "$keyhound" scan "$corpus" -q -f json -o /dev/null -j "$threads" ;;
-    1) rg -c AKIA --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
-    2) rg -c 'AKIA|ASIA' --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
+    1) "$keyhound" scan "$corpus" -q -f json -o /dev/null -j "$threads" --max-decode-depth 0 ;;
+    2) rg -c AKIA --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
+    3) rg -c 'AKIA|ASIA' --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
     esac
 }
 
@@ -107,7 +108,7 @@ echo "corpus:   $corpus, $files files, $bytes bytes ($(awk -v b="$bytes" 'BEGIN 
 echo "found:    keyhound ${findings:-?} findings; rg $rg_lines lines with AKIA"
 echo "runs:     $runs of each, alternating, after one warm-up run each"
 echo
-printf '%-14s %10s %10s %16s\n' command "median s" "MB/s" "keyhound/rg"
+printf '%-18s %10s %10s %16s\n' command "median s" "MB/s" "keyhound/this"
 # shellcheck disable=SC2086 # each entry is a space-separated list of times
 kh_median=$(median ${times[0]})
 for i in "${!names[@]}"; do
@@ -119,8 +120,9 @@ for i in "${!names[@]}"; do
     else
         ratio=$(awk -v rg="$m" -v kh="$kh_median" 'BEGIN { printf "%.2f", rg / kh }')
     fi
-    printf '%-14s %10.3f %10s %16s\n' "${names[i]}" "$m" "$mbps" "$ratio"
+    printf '%-18s %10.3f %10s %16s\n' "${names[i]}" "$m" "$mbps" "$ratio"
 done
 echo
-echo "keyhound/rg: keyhound's throughput over rg's (rg's median time / keyhound's);"
-echo "1.00 means as fast as that rg command, 0.25 a quarter of its speed."
+echo "keyhound/this: keyhound's throughput over that command's (its median time / keyhound's);"
+echo "1.00 means as fast as that command, 0.25 a quarter of its speed. 'keyhound depth 0' is"
+echo "keyhound without decoding (--max-decode-depth 0): its row is what decoding costs."

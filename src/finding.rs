@@ -299,11 +299,11 @@ pub fn locate(
             pair: None,
             baseline: None,
             rejection: m.rejection,
-            decoded: m
-                .decoded
-                .as_ref()
-                .map(|d| d.chain.clone())
-                .unwrap_or_default(),
+            decoded: chunk
+                .transcoded
+                .into_iter()
+                .chain(m.decoded.iter().flat_map(|d| d.chain.iter().copied()))
+                .collect(),
         });
     }
 }
@@ -396,6 +396,7 @@ pub(crate) fn findings_in(
         offset: 0,
         line,
         column,
+        transcoded: None,
     };
     let mut out = Vec::new();
     locate(&chunk, origin, rules, &mut raw, &mut out);

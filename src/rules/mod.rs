@@ -200,6 +200,9 @@ pub struct Rule {
     pub keywords: Vec<String>,
     /// Prefilter literals matched exactly as written (prefixes such as `AKIA`).
     pub exact_keywords: Vec<String>,
+    /// Literals whose base64 spellings open a region to decode: for values that are often
+    /// base64-encoded with no plain keyword near them (a key ID in a Kubernetes `Secret`).
+    pub encoded_keywords: Vec<String>,
     /// Lines around a keyword hit that the regex searches.
     pub window_lines: u32,
     pub regex: Regex,
@@ -280,6 +283,11 @@ impl Rule {
                  each of 3 to {MAX_KEYWORD_LEN} bytes"
             )));
         }
+        if spec.encoded_keywords.iter().any(|k| k.len() < 3) {
+            return Err(invalid(
+                "`encoded_keywords` must each be at least 3 bytes long".into(),
+            ));
+        }
         let boundary = spec
             .boundary
             .as_deref()
@@ -334,6 +342,7 @@ impl Rule {
             enabled: spec.enabled,
             keywords,
             exact_keywords,
+            encoded_keywords: spec.encoded_keywords,
             window_lines: spec.window_lines,
             regex,
             secret_group,

@@ -31,6 +31,8 @@ pub struct RuleSpec {
     #[serde(default)]
     pub exact_keywords: Vec<String>,
     #[serde(default)]
+    pub encoded_keywords: Vec<String>,
+    #[serde(default)]
     pub window_lines: u32,
     pub pattern: String,
     pub boundary: Option<String>,

@@ -9,6 +9,7 @@
 pub mod files;
 pub mod git;
 mod reader;
+mod utf16;
 
 use std::fmt;
 use std::path::PathBuf;

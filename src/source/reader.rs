@@ -3,6 +3,8 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
+use super::utf16::{self, Utf16Reader};
+use crate::decode::Encoding;
 use crate::lines::{ceil_char_boundary, count_chars, count_newlines, floor_char_boundary};
 use crate::matcher::{LEAD, TAIL};
 
@@ -24,6 +26,9 @@ pub struct Chunk<'a> {
     pub line: u64,
     /// Characters between the start of that line and `data[0]`.
     pub column: u64,
+    /// How the whole input was decoded before chunking (UTF-16 text is transcoded to UTF-8;
+    /// offsets then count bytes of the transcoding, lines and columns characters of the input).
+    pub transcoded: Option<Encoding>,
 }
 
 /// How a read ended.
@@ -52,30 +57,59 @@ impl ChunkReader {
 
     /// Reads `input` to its end, calling `on_chunk` for each chunk in order.
     ///
-    /// With `skip_binary`, an input with a NUL byte in its first 8 KiB is not scanned. Memory is
-    /// bounded by the chunk size plus the overlap, whatever the input's size or line lengths.
+    /// UTF-16 text is transcoded to UTF-8 first. Otherwise, with `skip_binary`, an input with a
+    /// NUL byte in its first 8 KiB is not scanned. Memory is bounded by the chunk size plus the
+    /// overlap, whatever the input's size or line lengths. The byte count of the outcome is of
+    /// the input as read.
     pub fn read<R: Read>(
         &mut self,
         mut input: R,
         skip_binary: bool,
-        mut on_chunk: impl FnMut(Chunk<'_>),
+        on_chunk: impl FnMut(Chunk<'_>),
     ) -> io::Result<ReadOutcome> {
         let capacity = self.chunk_size + LEAD + TAIL;
         if self.buf.len() != capacity {
             self.buf = vec![0; capacity];
         }
-        let buf = &mut self.buf;
         let mut filled = 0;
+        fill(&mut input, &mut self.buf, &mut filled)?;
+        let probe = &self.buf[..filled.min(BINARY_PROBE)];
+        // UTF-16 text has a byte order mark or zero bytes; most inputs have neither, and the
+        // NUL search is what the binary check needs anyway.
+        let has_nul = memchr::memchr(0, probe).is_some();
+        let utf16 =
+            if has_nul || probe.starts_with(&[0xFF, 0xFE]) || probe.starts_with(&[0xFE, 0xFF]) {
+                utf16::detect(probe)
+            } else {
+                None
+            };
+        if let Some(order) = utf16 {
+            let start = io::Cursor::new(self.buf[..filled].to_vec());
+            let mut text = Utf16Reader::new(start.chain(input), order);
+            self.chunks(&mut text, 0, Some(Encoding::Utf16), on_chunk)?;
+            return Ok(ReadOutcome::Complete(text.consumed));
+        }
+        if skip_binary && has_nul {
+            return Ok(ReadOutcome::Binary);
+        }
+        self.chunks(&mut input, filled, None, on_chunk)
+    }
+
+    /// Chunks `input`, whose first `filled` bytes are already in the buffer.
+    fn chunks<R: Read>(
+        &mut self,
+        input: &mut R,
+        mut filled: usize,
+        transcoded: Option<Encoding>,
+        mut on_chunk: impl FnMut(Chunk<'_>),
+    ) -> io::Result<ReadOutcome> {
+        let buf = &mut self.buf;
         let mut offset = 0u64;
         let mut line = 1u64;
         let mut column = 0u64;
         let mut first = true;
         loop {
-            let eof = fill(&mut input, buf, &mut filled)?;
-            if first && skip_binary && memchr::memchr(0, &buf[..filled.min(BINARY_PROBE)]).is_some()
-            {
-                return Ok(ReadOutcome::Binary);
-            }
+            let eof = fill(input, buf, &mut filled)?;
             let owned_start = if first { 0 } else { LEAD };
             let owned_end = if eof { filled } else { filled - TAIL };
             if owned_start < owned_end {
@@ -85,6 +119,7 @@ impl ChunkReader {
                     offset,
                     line,
                     column,
+                    transcoded,
                 });
             }
             if eof {
