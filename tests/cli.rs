@@ -11,8 +11,9 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 use common::{
-    crate_root, exact, expected_fixture_findings, fixture_secrets, keyhound, keyhound_in, located,
-    reported_values, run, scan_jsonl, str_field, u64_field, Exact, Fakes, Part, Planter,
+    crate_root, decoded_value, exact, expected_fixture_entries, expected_fixture_findings,
+    fixture_secrets, keyhound, keyhound_in, located, reported_values, run, scan_jsonl, str_field,
+    u64_field, Exact, Fakes, Part, Planter,
 };
 
 /// Principal IDs planted in the fixtures (identifiers, reported only when their rule is on).
@@ -81,6 +82,66 @@ fn fixture_findings_match_the_expected_list_exactly() {
     assert!(
         missing.is_empty() && unexpected.is_empty(),
         "findings differ from fixtures/expected.jsonl\nmissing: {missing:#?}\nunexpected: {unexpected:#?}"
+    );
+}
+
+#[test]
+fn encoded_fixtures_are_found_at_the_encoded_region_with_their_decode_chain() {
+    let run = scan_jsonl(&["fixtures/positive/encoded", "--show-secrets"]);
+    run.expect_code(1);
+    let describe = |f: &Value, value: String| {
+        format!(
+            "{}:{}:{}-{}:{} {} {} {value} {}",
+            str_field(f, "path"),
+            u64_field(f, "line"),
+            u64_field(f, "column"),
+            u64_field(f, "end_line"),
+            u64_field(f, "end_column"),
+            str_field(f, "rule_id"),
+            f["decoded"],
+            f["pair"]["line"],
+        )
+    };
+    let found: BTreeSet<String> = run
+        .jsonl()
+        .iter()
+        .map(|f| describe(f, str_field(f, "secret")))
+        .collect();
+    let expected: BTreeSet<String> = expected_fixture_entries()
+        .iter()
+        .filter(|e| e.get("decoded").is_some())
+        .map(|e| describe(e, decoded_value(e)))
+        .collect();
+    assert_eq!(found, expected);
+    let chains: BTreeSet<String> = expected_fixture_entries()
+        .iter()
+        .filter_map(|e| e.get("decoded").map(|d| d.to_string()))
+        .collect();
+    for chain in [
+        r#"["base64"]"#,
+        r#"["percent"]"#,
+        r#"["escape"]"#,
+        r#"["html"]"#,
+        r#"["split"]"#,
+        r#"["utf-16"]"#,
+        r#"["base64","percent"]"#,
+        r#"["utf-16","base64"]"#,
+    ] {
+        assert!(chains.contains(chain), "no fixture decodes {chain}");
+    }
+    // Without decoding, none of them is found.
+    let plain = scan_jsonl(&["fixtures/positive/encoded", "--max-decode-depth", "0"]);
+    let found: Vec<String> = plain
+        .jsonl()
+        .iter()
+        .filter(|f| f["rule_id"] != "aws-access-key-id")
+        .map(|f| describe(f, str_field(f, "secret")))
+        .collect();
+    assert!(
+        found
+            .iter()
+            .all(|f| f.contains("web.config") || f.contains("settings.reg")),
+        "{found:#?}"
     );
 }
 

@@ -92,6 +92,8 @@ impl View {
         let text = &input[region.clone()];
         let mut blocks = split::YamlBlocks::default();
         let mut verbatim_from = 0;
+        // Where the last split-literal separator ended.
+        let mut joined_at = usize::MAX;
         let mut i = 0;
         while i < text.len() {
             let b = text[i];
@@ -110,6 +112,13 @@ impl View {
                 b'"' | b'\'' => split::separator(text, i),
                 b'\n' | b'\r' => blocks.join(text, i),
                 _ => match base64::run(text, i, &mut self.bytes) {
+                    // A piece of a split literal is decoded once the next layer has joined it.
+                    Ok(Some((len, _))) if i == joined_at || split::follows(text, i + len) => {
+                        self.bytes.truncate(out_start);
+                        verbatim_from = i;
+                        i += len;
+                        continue;
+                    }
                     Ok(decoded) => decoded,
                     Err(skip) => {
                         // A run that is not base64 text: copy it whole, never look inside.
@@ -122,6 +131,9 @@ impl View {
             };
             match decoded {
                 Some((consumed, encoding)) => {
+                    if encoding == Encoding::Split {
+                        joined_at = i + consumed;
+                    }
                     self.segments.push(Segment {
                         decoded: out_start..self.bytes.len(),
                         encoded: region.start + i..region.start + i + consumed,

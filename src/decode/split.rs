@@ -60,6 +60,15 @@ pub fn separator(text: &[u8], i: usize) -> Decoded {
     None
 }
 
+/// Whether a separator or a line continuation starts at `text[i]` (a split literal continues).
+pub fn follows(text: &[u8], i: usize) -> bool {
+    match text.get(i) {
+        Some(b'"' | b'\'') => separator(text, i).is_some(),
+        Some(b'\\') => continuation(text, i).is_some(),
+        _ => false,
+    }
+}
+
 /// Tracks YAML block scalars across the line breaks of one region.
 #[derive(Debug, Default)]
 pub struct YamlBlocks {

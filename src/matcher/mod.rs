@@ -731,3 +731,219 @@ mod tests {
         assert_eq!(out[0].secret, 3..23);
     }
 }
+
+/// Property tests of decoding: keys planted under random chains of encodings in random text are
+/// found, and decoding never adds more than `depth` times the input to the matcher's work.
+#[cfg(test)]
+mod decoding_properties {
+    use super::*;
+    use crate::decode::Encoding;
+
+    /// xorshift64*, seeded: the cases are random but the same on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            self.0 = x;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        fn string(&mut self, alphabet: &[u8], len: usize) -> String {
+            (0..len)
+                .map(|_| alphabet[self.below(alphabet.len())] as char)
+                .collect()
+        }
+    }
+
+    const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    /// A fake secret access key: mixed classes, with `/` and `+`, no placeholder runs.
+    fn secret(rng: &mut Rng) -> String {
+        loop {
+            let s = rng.string(BASE64, 40);
+            let lower = s.to_ascii_lowercase();
+            if s.contains('/')
+                && s.contains('+')
+                && s.bytes().any(|b| b.is_ascii_digit())
+                && !validate::looks_like_placeholder(s.as_bytes())
+                && validate::entropy(s.as_bytes()) >= 4.3
+                && !["akia", "asia", "secret", "example", "token"]
+                    .iter()
+                    .any(|k| lower.contains(k))
+            {
+                return s;
+            }
+        }
+    }
+
+    fn base64(text: &str) -> String {
+        let mut out = String::new();
+        for group in text.as_bytes().chunks(3) {
+            let n = u32::from(group[0]) << 16
+                | u32::from(*group.get(1).unwrap_or(&0)) << 8
+                | u32::from(*group.get(2).unwrap_or(&0));
+            for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+                out.push(if k <= group.len() {
+                    BASE64[(n >> shift & 63) as usize] as char
+                } else {
+                    '='
+                });
+            }
+        }
+        out
+    }
+
+    /// Encodes `text` one layer: the characters a layer must escape are the ones outside
+    /// `[A-Za-z0-9]` (a key's `/` and `+`, base64 padding).
+    fn encode(text: &str, encoding: Encoding, rng: &mut Rng) -> String {
+        let escape_each = |f: &dyn Fn(char) -> String| {
+            text.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_string()
+                    } else {
+                        f(c)
+                    }
+                })
+                .collect::<String>()
+        };
+        match encoding {
+            Encoding::Base64 => base64(text),
+            Encoding::Percent => escape_each(&|c| format!("%{:02X}", c as u32)),
+            Encoding::Escape => escape_each(&|c| format!("\\u{:04X}", c as u32)),
+            Encoding::Html => escape_each(&|c| format!("&#x{:X};", c as u32)),
+            Encoding::Split => {
+                // Cut between characters, never inside an escape.
+                let units = regex::Regex::new(r"\\u[0-9A-F]{4}|%[0-9A-F]{2}|&#x[0-9A-F]+;|.")
+                    .unwrap()
+                    .find_iter(text)
+                    .map(|m| m.end())
+                    .collect::<Vec<_>>();
+                let cut = units[2 + rng.below(units.len() - 4)];
+                let glue = [" + ", "\n    + ", " ", "\n    "][rng.below(4)];
+                format!("{}\"{glue}\"{}", &text[..cut], &text[cut..])
+            }
+            Encoding::Utf16 => unreachable!("a whole-file encoding"),
+        }
+    }
+
+    /// Lines of random text with no keyword in them: words, numbers, base64 noise.
+    fn noise(rng: &mut Rng, lines: usize) -> String {
+        let words = [
+            "let", "value", "count", "path", "name", "=", ":", "{", "}", "//", "#",
+        ];
+        let mut out = String::new();
+        for _ in 0..lines {
+            for _ in 0..rng.below(8) {
+                match rng.below(4) {
+                    0 => {
+                        let len = 1 + rng.below(9);
+                        out.push_str(&rng.string(b"abcdefghijklmnopqrstuvwxyz_", len))
+                    }
+                    1 => out.push_str(&rng.below(100_000).to_string()),
+                    2 => {
+                        let len = 8 + rng.below(60);
+                        out.push_str(&rng.string(BASE64, len))
+                    }
+                    _ => out.push_str(words[rng.below(words.len())]),
+                }
+                out.push(' ');
+            }
+            out.push('\n');
+        }
+        out.replace("akia", "akka")
+            .replace("AKIA", "AKKA")
+            .replace("secret", "secrat")
+            .replace("token", "tokan")
+    }
+
+    #[test]
+    fn keys_under_random_chains_of_two_encodings_are_found() {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(&rules);
+        let mut scratch = matcher.scratch();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let kinds = [
+            Encoding::Base64,
+            Encoding::Percent,
+            Encoding::Escape,
+            Encoding::Html,
+            Encoding::Split,
+        ];
+        for case in 0..500 {
+            let key = secret(&mut rng);
+            let depth = 1 + rng.below(2);
+            let mut chain: Vec<Encoding> =
+                (0..depth).map(|_| kinds[rng.below(kinds.len())]).collect();
+            // A literal split twice is still one split literal.
+            chain.dedup_by(|a, b| *a == Encoding::Split && *b == Encoding::Split);
+            // Encode innermost first: the chain is outermost first, as findings report it.
+            let mut encoded = key.clone();
+            for &encoding in chain.iter().rev() {
+                encoded = encode(&encoded, encoding, &mut rng);
+            }
+            let (before, after) = (rng.below(6), rng.below(6));
+            let text = format!(
+                "{}aws_secret_access_key = \"{encoded}\"\n{}",
+                noise(&mut rng, before),
+                noise(&mut rng, after)
+            );
+            let mut out = Vec::new();
+            matcher.find(&mut scratch, text.as_bytes(), 0..text.len(), &mut out);
+            let found = out.iter().find(|m| {
+                let value = m
+                    .decoded
+                    .as_ref()
+                    .map_or(&text.as_bytes()[m.secret.clone()], |d| &d.value[..]);
+                value == key.as_bytes()
+            });
+            let Some(found) = found else {
+                panic!("case {case}: {chain:?} of {key} not found in:\n{text}\n{out:?}");
+            };
+            if let Some(decoded) = &found.decoded {
+                assert!(
+                    decoded.chain.iter().all(|e| chain.contains(e)),
+                    "case {case}: reported {:?} for {chain:?}",
+                    decoded.chain
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn decoding_adds_at_most_depth_times_the_input() {
+        let rules = RuleSet::builtin().unwrap();
+        let mut rng = Rng(42);
+        for depth in [1u8, 2, 3] {
+            let matcher = Matcher::new(&rules).decoding(depth);
+            for _ in 0..50 {
+                // Hostile text: keywords everywhere, every line encoded in layers.
+                let mut text = String::new();
+                for _ in 0..rng.below(40) {
+                    let mut line = format!("secret = {} ", noise(&mut rng, 1).trim_end());
+                    for _ in 0..rng.below(4) {
+                        line = base64(&line);
+                    }
+                    text.push_str(&format!("AKIA {line} %41%42 \\u0041 &#65; \"a\" + \"b\"\n"));
+                }
+                let mut scratch = matcher.scratch();
+                let mut out = Vec::new();
+                matcher.find(&mut scratch, text.as_bytes(), 0..text.len(), &mut out);
+                assert!(
+                    scratch.decoded_bytes <= u64::from(depth) * text.len() as u64,
+                    "depth {depth}: decoded {} bytes of a {}-byte input",
+                    scratch.decoded_bytes,
+                    text.len()
+                );
+            }
+        }
+    }
+}
