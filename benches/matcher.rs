@@ -367,6 +367,58 @@ impl Gen {
     }
 }
 
+impl Gen {
+    /// A credential pair as it sits encoded: base64 in a Kubernetes `Secret`, percent-encoded in
+    /// a URL, or `\u`-escaped in minified JavaScript; returns the values planted.
+    fn encoded_credential_entry(&mut self) -> usize {
+        let prefix = if self.below(3) == 0 { "ASIA" } else { "AKIA" };
+        let mut id = Gen::new(self.next());
+        id.key_id(prefix);
+        let id = String::from_utf8(id.out).unwrap();
+        let mut secret = Gen::new(self.next());
+        secret.chars(B64, 40);
+        let secret = String::from_utf8(secret.out).unwrap();
+        match self.below(3) {
+            0 => {
+                self.s("data:\n  AWS_ACCESS_KEY_ID: ");
+                self.s(&base64(&id));
+                self.s("\n  AWS_SECRET_ACCESS_KEY: ");
+                self.s(&base64(&secret));
+                self.s("\n");
+            }
+            1 => {
+                let escaped = secret.replace('/', "%2F").replace('+', "%2B");
+                self.s(&format!("REMOTE=s3://{id}:{escaped}@bucket/path\n"));
+            }
+            _ => {
+                let escaped = secret.replace('/', "\\u002F").replace('+', "\\u002B");
+                self.s(&format!(
+                    "var c={{accessKeyId:\"{id}\",secretAccessKey:\"{escaped}\"}};\n"
+                ));
+            }
+        }
+        2
+    }
+}
+
+/// Standard base64 with padding.
+fn base64(text: &str) -> String {
+    let mut out = String::new();
+    for group in text.as_bytes().chunks(3) {
+        let n = u32::from(group[0]) << 16
+            | u32::from(*group.get(1).unwrap_or(&0)) << 8
+            | u32::from(*group.get(2).unwrap_or(&0));
+        for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            out.push(if k <= group.len() {
+                B64[(n >> shift & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
 fn no_keywords() -> Vec<u8> {
     let mut g = Gen::new(0x9e37_79b9_7f4a_7c15);
     while !g.full() {
@@ -393,6 +445,19 @@ fn dense_credentials() -> (Vec<u8>, usize) {
     let mut planted = 0;
     while !g.full() {
         planted += g.credential_entry();
+        for _ in 0..1 + g.below(3) {
+            g.code_line();
+        }
+    }
+    (g.out, planted)
+}
+
+/// The buffer and the number of encoded credential values planted in it.
+fn encoded_credentials() -> (Vec<u8>, usize) {
+    let mut g = Gen::new(0x4f6c_dd1d_2545_f491);
+    let mut planted = 0;
+    while !g.full() {
+        planted += g.encoded_credential_entry();
         for _ in 0..1 + g.below(3) {
             g.code_line();
         }
@@ -460,6 +525,13 @@ fn bench_matcher(c: &mut Criterion) {
         "dense_credentials: {found} of {planted} planted values found"
     );
 
+    let (encoded, planted) = encoded_credentials();
+    let found = count_matches(&encoded);
+    assert!(
+        found * 100 >= planted * 99,
+        "encoded_credentials: {found} of {planted} planted values found"
+    );
+
     let mut group = c.benchmark_group("matcher");
     // Flat sampling: the slower cases take tens of milliseconds per call, too long for
     // criterion's default linear sampling to fit 20 samples in the measurement time.
@@ -467,16 +539,27 @@ fn bench_matcher(c: &mut Criterion) {
     group.sample_size(20);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(5));
+    // Each case with decoding (the default) and without, to show what decoding costs.
+    let plain_matcher = Matcher::new(&rules).decoding(0);
+    let mut plain_scratch = plain_matcher.scratch();
     for (name, buf) in [
         ("no_keywords", &plain),
         ("near_misses", &near),
         ("dense_credentials", &dense),
+        ("encoded_credentials", &encoded),
     ] {
         group.throughput(Throughput::Bytes(buf.len() as u64));
         group.bench_function(name, |b| {
             b.iter(|| {
                 out.clear();
                 matcher.find(&mut scratch, black_box(buf), 0..buf.len(), &mut out);
+                black_box(out.len())
+            })
+        });
+        group.bench_function(format!("{name}_no_decoding"), |b| {
+            b.iter(|| {
+                out.clear();
+                plain_matcher.find(&mut plain_scratch, black_box(buf), 0..buf.len(), &mut out);
                 black_box(out.len())
             })
         });

@@ -92,18 +92,60 @@ pub fn run(text: &[u8], i: usize, out: &mut Vec<u8>) -> Result<Decoded, usize> {
     let start = out.len();
     let mut acc: u32 = 0;
     let mut bits = 0;
+    let mut text_so_far = TextCheck::default();
     for &b in &text[i..i + usable] {
         acc = (acc << 6) | u32::from(VALUES[b as usize]);
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            out.push((acc >> bits) as u8);
+            let byte = (acc >> bits) as u8;
+            // Random base64 decodes to a control byte or broken UTF-8 within a few bytes:
+            // stop there rather than decode the whole run.
+            if !text_so_far.accepts(byte) {
+                return Err(span);
+            }
+            out.push(byte);
         }
     }
     if is_text(&out[start..]) {
         Ok(Some((span, Encoding::Base64)))
     } else {
         Err(span)
+    }
+}
+
+/// A byte-at-a-time check that decoded bytes can still be text: no ASCII control byte but tab
+/// and line breaks, and UTF-8 lead and continuation bytes where they belong. [`is_text`] has the
+/// last word.
+#[derive(Default)]
+struct TextCheck {
+    /// Continuation bytes the current character still needs.
+    pending: u8,
+}
+
+impl TextCheck {
+    #[inline]
+    fn accepts(&mut self, byte: u8) -> bool {
+        if self.pending > 0 {
+            self.pending -= 1;
+            return byte & 0xC0 == 0x80;
+        }
+        match byte {
+            b'\t' | b'\n' | b'\r' | 0x20..=0x7E => true,
+            0xC2..=0xDF => {
+                self.pending = 1;
+                true
+            }
+            0xE0..=0xEF => {
+                self.pending = 2;
+                true
+            }
+            0xF0..=0xF4 => {
+                self.pending = 3;
+                true
+            }
+            _ => false,
+        }
     }
 }
 

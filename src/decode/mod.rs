@@ -206,25 +206,35 @@ impl View {
         }
     }
 
-    /// The encodings of the decoded runs that `range` overlaps, in order, each once; all of the
-    /// view's encodings when it overlaps none (a value found thanks to its decoded surroundings).
+    /// The decoded runs of the view, in order.
+    pub fn decoded_runs(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        self.segments.iter().map(|s| s.decoded.clone())
+    }
+
+    /// The encodings of the decoded runs that `range` overlaps, in order, each once; the
+    /// nearest run's when it overlaps none (a value found thanks to its decoded surroundings).
     pub fn encodings_of(&self, range: Range<usize>, out: &mut Vec<Encoding>) {
-        let overlapping = self.segments.iter().filter(|s| {
-            s.decoded.start < range.end.max(range.start + 1)
-                && range.start < s.decoded.end.max(s.decoded.start + 1)
-        });
+        // Runs that end before the range cannot overlap it; an empty run (a separator) counts
+        // as one byte wide.
+        let first = self
+            .segments
+            .partition_point(|s| s.decoded.end.max(s.decoded.start + 1) <= range.start);
         let before = out.len();
-        for segment in overlapping {
+        for segment in self.segments[first..]
+            .iter()
+            .take_while(|s| s.decoded.start < range.end.max(range.start + 1))
+        {
             if !out[before..].contains(&segment.encoding) {
                 out.push(segment.encoding);
             }
         }
         if out.len() == before {
-            for segment in &self.segments {
-                if !out[before..].contains(&segment.encoding) {
-                    out.push(segment.encoding);
-                }
-            }
+            // The nearest run, before or after: what made the difference.
+            let nearest = self
+                .segments
+                .get(first)
+                .or_else(|| first.checked_sub(1).map(|i| &self.segments[i]));
+            out.extend(nearest.map(|s| s.encoding));
         }
     }
 }

@@ -330,6 +330,9 @@ impl<'r> Matcher<'r> {
             found,
         } = &mut layer;
         merge(regions);
+        // The plain matches of this buffer, to tell what only a view holds; sorted once, when
+        // a view first yields a match.
+        let mut plain: Option<Vec<(u32, usize, usize)>> = None;
         for region in regions.drain(..) {
             if region.end <= owned.start || region.start >= owned.end {
                 continue;
@@ -337,16 +340,52 @@ impl<'r> Matcher<'r> {
             if !view.decode(buf, region) {
                 continue;
             }
-            scratch.decoded_bytes += view.bytes.len() as u64;
             found.clear();
-            self.find_at_depth(scratch, &view.bytes, 0..view.bytes.len(), found, depth + 1);
+            // Only the text near decoded runs can hold something new: match the lines around
+            // each run, with the lines around those as context. Slices whose context overlaps
+            // are merged, so one layer never matches a byte twice.
+            let text = &view.bytes;
+            let mut slices: Vec<(Range<usize>, Range<usize>)> = Vec::new();
+            for run in view.decoded_runs() {
+                let owned = lines_around(text, run);
+                let slice = lines_around(text, owned.clone());
+                match slices.last_mut() {
+                    Some((last, last_owned)) if slice.start <= last.end => {
+                        last.end = last.end.max(slice.end);
+                        last_owned.end = last_owned.end.max(owned.end);
+                    }
+                    _ => slices.push((slice, owned)),
+                }
+            }
+            for (slice, part) in slices {
+                let (lo, hi) = (slice.start, slice.end);
+                scratch.decoded_bytes += (hi - lo) as u64;
+                let before = found.len();
+                self.find_at_depth(
+                    scratch,
+                    &text[lo..hi],
+                    part.start - lo..part.end - lo,
+                    found,
+                    depth + 1,
+                );
+                for m in &mut found[before..] {
+                    m.secret = m.secret.start + lo..m.secret.end + lo;
+                }
+            }
             for m in found.drain(..) {
                 let span = view.encoded_range(m.secret.clone());
-                if !owned.contains(&span.start)
-                    || out[first..]
+                if !owned.contains(&span.start) {
+                    continue;
+                }
+                let plain = plain.get_or_insert_with(|| {
+                    let mut keys: Vec<_> = out[first..]
                         .iter()
-                        .any(|p| p.rule == m.rule && p.secret == span)
-                {
+                        .map(|p| (p.rule, p.secret.start, p.secret.end))
+                        .collect();
+                    keys.sort_unstable();
+                    keys
+                });
+                if plain.binary_search(&(m.rule, span.start, span.end)).is_ok() {
                     continue;
                 }
                 let mut chain = Vec::new();
@@ -374,6 +413,24 @@ impl<'r> Matcher<'r> {
     pub fn enabled(&self) -> &[u32] {
         &self.enabled
     }
+}
+
+/// The lines around `range` in `text` that a decoded run's matches may need: [`TRIGGER_LINES`]
+/// each way, at most [`REACH`] bytes.
+fn lines_around(text: &[u8], range: Range<usize>) -> Range<usize> {
+    let lo = start_of_lines_before(
+        text,
+        range.start,
+        TRIGGER_LINES,
+        range.start.saturating_sub(REACH),
+    );
+    let hi = end_of_lines_after(
+        text,
+        range.end,
+        TRIGGER_LINES,
+        text.len().min(range.end + REACH),
+    );
+    lo..hi.max(range.end)
 }
 
 /// Sorts `regions` and merges the ones that overlap or touch.
