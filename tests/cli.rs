@@ -129,6 +129,19 @@ fn encoded_fixtures_are_found_at_the_encoded_region_with_their_decode_chain() {
     ] {
         assert!(chains.contains(chain), "no fixture decodes {chain}");
     }
+    // Chunk boundaries through encoded regions lose nothing.
+    let small = scan_jsonl(&[
+        "fixtures/positive/encoded",
+        "--show-secrets",
+        "--chunk-size",
+        "64",
+    ]);
+    let found_small: BTreeSet<String> = small
+        .jsonl()
+        .iter()
+        .map(|f| describe(f, str_field(f, "secret")))
+        .collect();
+    assert_eq!(found_small, expected);
     // Without decoding, none of them is found.
     let plain = scan_jsonl(&["fixtures/positive/encoded", "--max-decode-depth", "0"]);
     let found: Vec<String> = plain

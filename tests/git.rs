@@ -1437,3 +1437,54 @@ fn a_secret_kept_through_many_revisions_is_one_finding_attributed_to_its_first_c
     assert_eq!(results[0]["locations"].as_array().unwrap().len(), 6);
     assert_eq!(results[0]["properties"]["in_head"], true);
 }
+
+#[test]
+fn a_base64_encoded_secret_in_history_and_in_the_index_is_found_decoded() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(71);
+    let b64 = |text: &str| {
+        let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for g in text.as_bytes().chunks(3) {
+            let n = (g[0] as u32) << 16
+                | (*g.get(1).unwrap_or(&0) as u32) << 8
+                | *g.get(2).unwrap_or(&0) as u32;
+            for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+                out.push(if k <= g.len() {
+                    table[(n >> shift & 63) as usize] as char
+                } else {
+                    '='
+                });
+            }
+        }
+        out
+    };
+    let manifest = format!(
+        "apiVersion: v1\nkind: Secret\ndata:\n  AWS_ACCESS_KEY_ID: {}\n  AWS_SECRET_ACCESS_KEY: {}\n",
+        b64(&creds.id),
+        b64(&creds.secret)
+    );
+    repo.write("deploy/secret.yaml", &manifest);
+    let added = repo.commit("Add the uploader secret");
+    repo.remove("deploy/secret.yaml");
+    repo.commit("Use the external secret store");
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    let finding = only_finding(&run, &creds.secret);
+    assert_eq!(finding["rule_id"], "aws-access-key-pair");
+    assert_eq!(finding["pair"]["key_id"], creds.id.as_str());
+    assert_eq!(strs(&finding["decoded"]), ["base64"]);
+    assert_eq!(finding["line"], 5);
+    assert_eq!(finding["column"], 26);
+    assert_eq!(finding["git"]["commit"]["id"], added.as_str());
+    assert_eq!(finding["in_head"], false);
+
+    repo.write("deploy/secret.yaml", &manifest);
+    repo.git(&["add", "deploy/secret.yaml"]);
+    let staged = keyhound_git(&repo.path, &["--staged"]);
+    staged.expect_code(1);
+    let finding = only_finding(&staged, &creds.secret);
+    assert_eq!(strs(&finding["decoded"]), ["base64"]);
+}
