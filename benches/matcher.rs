@@ -21,6 +21,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use keyhound::decode::base64_encode;
 use keyhound::matcher::{spellings, Matcher, RawMatch};
 use keyhound::rules::RuleSet;
 
@@ -381,9 +382,9 @@ impl Gen {
         match self.below(3) {
             0 => {
                 self.s("data:\n  AWS_ACCESS_KEY_ID: ");
-                self.s(&base64(&id));
+                self.s(&base64_encode(id.as_bytes()));
                 self.s("\n  AWS_SECRET_ACCESS_KEY: ");
-                self.s(&base64(&secret));
+                self.s(&base64_encode(secret.as_bytes()));
                 self.s("\n");
             }
             1 => {
@@ -399,24 +400,6 @@ impl Gen {
         }
         2
     }
-}
-
-/// Standard base64 with padding.
-fn base64(text: &str) -> String {
-    let mut out = String::new();
-    for group in text.as_bytes().chunks(3) {
-        let n = u32::from(group[0]) << 16
-            | u32::from(*group.get(1).unwrap_or(&0)) << 8
-            | u32::from(*group.get(2).unwrap_or(&0));
-        for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            out.push(if k <= group.len() {
-                B64[(n >> shift & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 fn no_keywords() -> Vec<u8> {

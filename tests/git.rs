@@ -1443,23 +1443,7 @@ fn a_base64_encoded_secret_in_history_and_in_the_index_is_found_decoded() {
     let tmp = sandbox();
     let repo = Repo::init(tmp.path(), "repo");
     let creds = Creds::new(71);
-    let b64 = |text: &str| {
-        let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for g in text.as_bytes().chunks(3) {
-            let n = (g[0] as u32) << 16
-                | (*g.get(1).unwrap_or(&0) as u32) << 8
-                | *g.get(2).unwrap_or(&0) as u32;
-            for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-                out.push(if k <= g.len() {
-                    table[(n >> shift & 63) as usize] as char
-                } else {
-                    '='
-                });
-            }
-        }
-        out
-    };
+    let b64 = |text: &str| keyhound::decode::base64_encode(text.as_bytes());
     let manifest = format!(
         "apiVersion: v1\nkind: Secret\ndata:\n  AWS_ACCESS_KEY_ID: {}\n  AWS_SECRET_ACCESS_KEY: {}\n",
         b64(&creds.id),

@@ -40,19 +40,11 @@ fn in_alphabet(b: u8) -> bool {
 /// encoded text: the characters that depend on the literal alone, when there are at least four,
 /// in the standard and the URL-safe alphabet.
 pub fn spellings_of(literal: &[u8]) -> Vec<String> {
-    const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::new();
     for align in 0..3 {
         let mut bytes = vec![0u8; align];
         bytes.extend_from_slice(literal);
-        bytes.extend_from_slice(&[0, 0, 0]);
-        let mut encoded = String::new();
-        for group in bytes.chunks_exact(3) {
-            let n = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
-            for shift in [18, 12, 6, 0] {
-                encoded.push(STANDARD[(n >> shift & 63) as usize] as char);
-            }
-        }
+        let encoded = encode(&bytes);
         // Sextet k covers bits 6k..6k+6; the literal covers bits 8·align..8·(align+len).
         let first = (8 * align).div_ceil(6);
         let last = (8 * (align + literal.len())) / 6;
@@ -63,6 +55,24 @@ pub fn spellings_of(literal: &[u8]) -> Vec<String> {
                 out.push(url_safe);
             }
             out.push(standard);
+        }
+    }
+    out
+}
+
+/// Standard base64 of `bytes`, padded.
+pub fn encode(bytes: &[u8]) -> String {
+    const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let byte = |i: usize| u32::from(group.get(i).copied().unwrap_or(0));
+        let n = byte(0) << 16 | byte(1) << 8 | byte(2);
+        for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            out.push(if k <= group.len() {
+                STANDARD[(n >> shift & 63) as usize] as char
+            } else {
+                '='
+            });
         }
     }
     out
@@ -190,21 +200,7 @@ mod tests {
     fn literals_have_a_spelling_for_each_alignment() {
         assert_eq!(spellings_of(b"AKIA"), ["QUtJQ", "FLSU", "BS0lB"]);
         for prefix in ["", "x", "xy"] {
-            let encoded = {
-                let text = format!("{prefix}AKIAQYLPMN5HHHFPZAM2");
-                let mut out = String::new();
-                let b = text.as_bytes();
-                let table = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-                for g in b.chunks(3) {
-                    let n = (g[0] as u32) << 16
-                        | (*g.get(1).unwrap_or(&0) as u32) << 8
-                        | *g.get(2).unwrap_or(&0) as u32;
-                    for s in [18, 12, 6, 0] {
-                        out.push(table[(n >> s & 63) as usize] as char);
-                    }
-                }
-                out
-            };
+            let encoded = encode(format!("{prefix}AKIAQYLPMN5HHHFPZAM2").as_bytes());
             assert!(
                 spellings_of(b"AKIA")
                     .iter()
@@ -212,6 +208,9 @@ mod tests {
                 "{prefix:?}: {encoded}"
             );
         }
+        assert_eq!(encode(b"key"), "a2V5");
+        assert_eq!(encode(b"ke"), "a2U=");
+        assert_eq!(encode(b"k"), "aw==");
     }
 
     #[test]

@@ -841,23 +841,6 @@ mod decoding_properties {
         }
     }
 
-    fn base64(text: &str) -> String {
-        let mut out = String::new();
-        for group in text.as_bytes().chunks(3) {
-            let n = u32::from(group[0]) << 16
-                | u32::from(*group.get(1).unwrap_or(&0)) << 8
-                | u32::from(*group.get(2).unwrap_or(&0));
-            for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-                out.push(if k <= group.len() {
-                    BASE64[(n >> shift & 63) as usize] as char
-                } else {
-                    '='
-                });
-            }
-        }
-        out
-    }
-
     /// Encodes `text` one layer: the characters a layer must escape are the ones outside
     /// `[A-Za-z0-9]` (a key's `/` and `+`, base64 padding).
     fn encode(text: &str, encoding: Encoding, rng: &mut Rng) -> String {
@@ -873,7 +856,7 @@ mod decoding_properties {
                 .collect::<String>()
         };
         match encoding {
-            Encoding::Base64 => base64(text),
+            Encoding::Base64 => decode::base64_encode(text.as_bytes()),
             Encoding::Percent => escape_each(&|c| format!("%{:02X}", c as u32)),
             Encoding::Escape => escape_each(&|c| format!("\\u{:04X}", c as u32)),
             Encoding::Html => escape_each(&|c| format!("&#x{:X};", c as u32)),
@@ -987,7 +970,7 @@ mod decoding_properties {
                 for _ in 0..rng.below(40) {
                     let mut line = format!("secret = {} ", noise(&mut rng, 1).trim_end());
                     for _ in 0..rng.below(4) {
-                        line = base64(&line);
+                        line = decode::base64_encode(line.as_bytes());
                     }
                     text.push_str(&format!("AKIA {line} %41%42 \\u0041 &#65; \"a\" + \"b\"\n"));
                 }

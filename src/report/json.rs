@@ -27,7 +27,8 @@ struct Tool {
     version: &'static str,
 }
 
-/// One finding as scripts see it.
+/// One finding as scripts see it: what the secret is, then where its first place is (the
+/// fields of [`JsonLocation`]), then every place.
 #[derive(Serialize)]
 struct JsonFinding<'a> {
     rule_id: &'a str,
@@ -37,31 +38,16 @@ struct JsonFinding<'a> {
     kind: Option<&'a str>,
     aws_account_id: Option<&'a str>,
     aws_account_name: Option<&'a str>,
-    path: String,
-    line: u64,
-    column: u64,
-    end_line: u64,
-    end_column: u64,
-    offset: u64,
     secret: String,
     redacted: bool,
-    snippet: String,
-    fingerprint: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    baseline_state: Option<BaselineState>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pair: Option<&'a PairedKey>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    git: Option<&'a GitProvenance>,
-    /// How the secret was encoded, outermost first (absent for a plain one).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    decoded: Vec<&'static str>,
+    #[serde(flatten)]
+    first: JsonLocation<'a>,
     /// For git findings: whether HEAD still holds the secret in any of its places.
     #[serde(skip_serializing_if = "Option::is_none")]
     in_head: Option<bool>,
     /// How many places the secret occurs in.
     occurrences: usize,
-    /// Every place, this finding's own first.
+    /// Every place, the first one first.
     locations: Vec<JsonLocation<'a>>,
 }
 
@@ -82,6 +68,7 @@ struct JsonLocation<'a> {
     pair: Option<&'a PairedKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<&'a GitProvenance>,
+    /// How the secret was encoded here, outermost first (absent for a plain one).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     decoded: Vec<&'static str>,
 }
@@ -128,46 +115,34 @@ fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
         kind: f.kind.as_deref(),
         aws_account_id: f.aws_account.as_ref().map(|a| a.id.as_str()),
         aws_account_name: f.aws_account.as_ref().and_then(|a| a.name.as_deref()),
+        secret: f.shown_secret(show_secrets),
+        redacted: f.redact && !show_secrets,
+        first: location(f, show_secrets),
+        in_head: group.in_head(),
+        occurrences: group.occurrences.len(),
+        locations: group
+            .occurrences
+            .iter()
+            .map(|f| location(f, show_secrets))
+            .collect(),
+    }
+}
+
+fn location(f: &Finding, show_secrets: bool) -> JsonLocation<'_> {
+    JsonLocation {
         path: f.origin.display_path(),
         line: f.location.line,
         column: f.location.column,
         end_line: f.location.end_line,
         end_column: f.location.end_column,
         offset: f.location.offset,
-        secret: f.shown_secret(show_secrets),
-        redacted: f.redact && !show_secrets,
         snippet: f.shown_snippet(show_secrets),
         fingerprint: &f.fingerprint,
         baseline_state: f.baseline,
         pair: f.pair.as_ref(),
         git: f.git.as_ref(),
-        decoded: chain(f),
-        in_head: group.in_head(),
-        occurrences: group.occurrences.len(),
-        locations: group
-            .occurrences
-            .iter()
-            .map(|f| JsonLocation {
-                path: f.origin.display_path(),
-                line: f.location.line,
-                column: f.location.column,
-                end_line: f.location.end_line,
-                end_column: f.location.end_column,
-                offset: f.location.offset,
-                snippet: f.shown_snippet(show_secrets),
-                fingerprint: &f.fingerprint,
-                baseline_state: f.baseline,
-                pair: f.pair.as_ref(),
-                git: f.git.as_ref(),
-                decoded: chain(f),
-            })
-            .collect(),
+        decoded: f.decoded.iter().map(|e| e.as_str()).collect(),
     }
-}
-
-/// The names of a finding's decodings.
-fn chain(f: &Finding) -> Vec<&'static str> {
-    f.decoded.iter().map(|e| e.as_str()).collect()
 }
 
 /// Writes one JSON document.
