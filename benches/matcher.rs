@@ -422,25 +422,13 @@ fn near_misses() -> Vec<u8> {
     g.out
 }
 
-/// The buffer and the number of credential values planted in it.
-fn dense_credentials() -> (Vec<u8>, usize) {
-    let mut g = Gen::new(0x2545_f491_4f6c_dd1d);
+/// A buffer of credential entries written by `entry`, one to three code lines apart, and the
+/// number of values planted in it.
+fn credentials(seed: u64, entry: fn(&mut Gen) -> usize) -> (Vec<u8>, usize) {
+    let mut g = Gen::new(seed);
     let mut planted = 0;
     while !g.full() {
-        planted += g.credential_entry();
-        for _ in 0..1 + g.below(3) {
-            g.code_line();
-        }
-    }
-    (g.out, planted)
-}
-
-/// The buffer and the number of encoded credential values planted in it.
-fn encoded_credentials() -> (Vec<u8>, usize) {
-    let mut g = Gen::new(0x4f6c_dd1d_2545_f491);
-    let mut planted = 0;
-    while !g.full() {
-        planted += g.encoded_credential_entry();
+        planted += entry(&mut g);
         for _ in 0..1 + g.below(3) {
             g.code_line();
         }
@@ -501,14 +489,14 @@ fn bench_matcher(c: &mut Criterion) {
         );
     }
 
-    let (dense, planted) = dense_credentials();
+    let (dense, planted) = credentials(0x2545_f491_4f6c_dd1d, Gen::credential_entry);
     let found = count_matches(&dense);
     assert!(
         found * 100 >= planted * 99,
         "dense_credentials: {found} of {planted} planted values found"
     );
 
-    let (encoded, planted) = encoded_credentials();
+    let (encoded, planted) = credentials(0x4f6c_dd1d_2545_f491, Gen::encoded_credential_entry);
     let found = count_matches(&encoded);
     assert!(
         found * 100 >= planted * 99,
