@@ -105,7 +105,7 @@ impl AccountNames {
     /// `[accounts]`) or, for any other extension, CSV lines `123456789012,prod-payments`
     /// (`#` comments and a header line are allowed).
     pub fn load(path: &std::path::Path) -> Result<AccountNames, AccountsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| AccountsError::Read {
+        let text = crate::textfile::read(path).map_err(|source| AccountsError::Read {
             path: path.to_path_buf(),
             source,
         })?;

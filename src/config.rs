@@ -100,7 +100,7 @@ struct AllowlistSpec {
 
 impl ConfigFile {
     fn load(path: &Path) -> Result<ConfigFile> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::textfile::read(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         let mut file: ConfigFile =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -1936,3 +1936,16 @@ fn one_secret_copied_into_many_files_is_one_finding_listing_every_place() {
     assert_eq!(new[0]["path"], "e.env");
     assert_eq!(new[0]["occurrences"], 1);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_config_naming_a_device_as_a_rule_file_is_refused_not_read_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "keyhound.toml", "rules = [\"/dev/zero\"]\n");
+    let run = run(keyhound_in(dir.path()).args(["scan", "."]));
+    run.expect_code(2);
+    assert!(run.stderr.contains("/dev/zero"), "{}", run.stderr);
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    let config = run_text(dir.path(), &["scan", ".", "--config", "/dev/null"]);
+    assert!(config.1.contains("not a regular file"), "{}", config.1);
+}

@@ -61,7 +61,7 @@ pub enum BaselineError {
 impl Baseline {
     /// Loads a baseline file.
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
-        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
+        let text = crate::textfile::read(path).map_err(|source| BaselineError::Read {
             path: path.to_path_buf(),
             source,
         })?;

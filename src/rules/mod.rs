@@ -461,7 +461,7 @@ impl RuleSet {
             }
             return Ok(());
         }
-        let text = std::fs::read_to_string(path).map_err(read_err)?;
+        let text = crate::textfile::read(path).map_err(read_err)?;
         self.add_toml(&text, &path.display().to_string())
     }
 
