@@ -88,7 +88,7 @@ const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 /// Parses `--raw -z` output: `:<old mode> <new mode> <old id> <new id> <status>\0<path>\0`,
 /// with a second path (the new one) after a rename or copy.
-fn parse_raw_diff(raw: &[u8]) -> Vec<FileChange> {
+pub fn parse_raw_diff(raw: &[u8]) -> Vec<FileChange> {
     let mut files = Vec::new();
     let mut tokens = raw.split(|&b| b == 0);
     while let Some(header) = tokens.next() {
@@ -126,7 +126,7 @@ fn is_regular_file(mode: &str) -> bool {
 }
 
 /// One file in a diff, as far as scanning cares.
-struct FileChange {
+pub struct FileChange {
     added_or_changed: bool,
     path: PathBuf,
     /// The file's previous content, when it was a regular file.
@@ -270,7 +270,7 @@ fn keep_lines_new_to(
         ) else {
             continue;
         };
-        if let Ok(added) = added_lines(&old, &new) {
+        if let Ok(added) = added_lines(old.content(), new.content()) {
             changed.added = intersect(&changed.added, &added);
         }
     }
@@ -346,7 +346,7 @@ fn collect(
             // A new file, or a binary one (no line hunks): all of it counts as added.
             None => Vec::from([WHOLE_FILE]),
             Some(_) if new_blob.is_binary() => Vec::from([WHOLE_FILE]),
-            Some(old_blob) => match added_lines(old_blob, &new_blob) {
+            Some(old_blob) => match added_lines(old_blob.content(), new_blob.content()) {
                 Ok(added) => added,
                 Err(e) => {
                     let error = format!("cannot diff: {}", e.message());
@@ -378,14 +378,8 @@ fn collect(
 /// Diffed as plain buffers: diffing blobs would make libgit2 look up diff drivers in
 /// gitattributes, which loads (and checksums) the whole index, the largest cost of a staged
 /// scan in a big repository.
-fn added_lines(old: &git2::Blob<'_>, new: &git2::Blob<'_>) -> Result<Vec<Range<u64>>, git2::Error> {
-    let patch = git2::Patch::from_buffers(
-        old.content(),
-        None,
-        new.content(),
-        None,
-        Some(&mut diff_options()),
-    )?;
+pub fn added_lines(old: &[u8], new: &[u8]) -> Result<Vec<Range<u64>>, git2::Error> {
+    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut diff_options()))?;
     let mut added = Vec::new();
     for h in 0..patch.num_hunks() {
         let (hunk, _) = patch.hunk(h)?;

@@ -1,0 +1,135 @@
+//! The bodies of the fuzz targets in `fuzz/`, shared with `tests/fuzz_regressions.rs`, which
+//! runs every saved input through them in `cargo test`. Each body panics when keyhound breaks
+//! one of its promises on the input, which is how libFuzzer learns of a failure.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use keyhound::matcher::{Matcher, RawMatch};
+use keyhound::rules::RuleSet;
+use keyhound::source::ChunkReader;
+
+fn builtin() -> &'static RuleSet {
+    static RULES: OnceLock<RuleSet> = OnceLock::new();
+    RULES.get_or_init(|| RuleSet::builtin().expect("built-in rules compile"))
+}
+
+/// What the matcher finds in `input` read in chunks of `chunk_size`: absolute offset, rule and
+/// value of each match.
+fn matches_in_chunks(input: &[u8], chunk_size: usize) -> BTreeSet<(u64, u32, Vec<u8>)> {
+    let rules = builtin();
+    let matcher = Matcher::new(rules);
+    let mut scratch = matcher.scratch();
+    let mut reader = ChunkReader::new(chunk_size);
+    let mut raw: Vec<RawMatch> = Vec::new();
+    let mut found = BTreeSet::new();
+    reader
+        .read(input, false, |chunk| {
+            raw.clear();
+            matcher.find(&mut scratch, chunk.data, chunk.owned.clone(), &mut raw);
+            for m in &raw {
+                assert!(
+                    m.secret.start < m.secret.end && m.secret.end <= chunk.data.len(),
+                    "match {:?} outside a chunk of {} bytes",
+                    m.secret,
+                    chunk.data.len()
+                );
+                assert!(chunk.owned.contains(&m.secret.start));
+                let value = match &m.decoded {
+                    Some(decoded) => decoded.value.clone(),
+                    None => chunk.data[m.secret.clone()].to_vec(),
+                };
+                found.insert((chunk.offset + m.secret.start as u64, m.rule, value));
+            }
+        })
+        .expect("reading from memory cannot fail");
+    found
+}
+
+/// The matcher over arbitrary bytes: no panic, every match inside its buffer, and the same
+/// matches whatever the chunk size (the first byte picks a small one).
+pub fn matcher(data: &[u8]) {
+    let Some((&pick, input)) = data.split_first() else {
+        return;
+    };
+    let whole = matches_in_chunks(input, 1 << 20);
+    let small = matches_in_chunks(input, 1 + usize::from(pick) * 7);
+    assert_eq!(
+        whole,
+        small,
+        "chunk size {} changed the matches",
+        1 + usize::from(pick) * 7
+    );
+}
+
+/// Rule files from arbitrary text: refused with an error or compiled into rules that run.
+pub fn rules(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut rules = RuleSet::empty();
+    if rules.add_toml(&text, "fuzz.toml").is_err() {
+        return;
+    }
+    let matcher = Matcher::with_every_rule(&rules);
+    let mut scratch = matcher.scratch();
+    let mut out = Vec::new();
+    let sample = format!("aws_access_key_id = AKIAQYLPMN5HHHFPZAM2\n{text}\n");
+    matcher.find(&mut scratch, sample.as_bytes(), 0..sample.len(), &mut out);
+    let _ = keyhound::matcher::examples::check_examples(&rules);
+}
+
+/// A scratch directory for the settings files of one fuzzing process.
+fn scratch_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("keyhound-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        dir
+    })
+}
+
+/// The config file, a baseline and an accounts file (TOML and CSV) from arbitrary bytes: each
+/// loads or is refused with an error, never a panic.
+pub fn settings(data: &[u8]) {
+    let dir = scratch_dir();
+    let config = dir.join("keyhound.toml");
+    std::fs::write(&config, data).expect("write the config file");
+    let args = keyhound::cli::RuleArgs {
+        rule_paths: Vec::new(),
+        enable: Vec::new(),
+        disable: Vec::new(),
+        config: Some(config),
+    };
+    let _ = keyhound::config::load_settings(&args, dir);
+    let baseline = dir.join("baseline.json");
+    std::fs::write(&baseline, data).expect("write the baseline");
+    let _ = keyhound::filter::baseline::Baseline::load(&baseline);
+    for name in ["accounts.toml", "accounts.csv"] {
+        let accounts = dir.join(name);
+        std::fs::write(&accounts, data).expect("write the accounts file");
+        let _ = keyhound::aws::AccountNames::load(&accounts);
+    }
+}
+
+/// Diff handling from arbitrary bytes: `git diff --raw -z` output parses without a panic, and
+/// the lines a change adds (old and new content split at the first 0xFF byte) are increasing
+/// ranges within the new content.
+pub fn diff(data: &[u8]) {
+    let _ = keyhound::source::git::changes::parse_raw_diff(data);
+    let (old, new) = match data.iter().position(|&b| b == 0xFF) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (&data[..data.len() / 2], &data[data.len() / 2..]),
+    };
+    let Ok(added) = keyhound::source::git::changes::added_lines(old, new) else {
+        return;
+    };
+    let lines = new.split(|&b| b == b'\n').count() as u64;
+    let mut previous_end = 1;
+    for range in added {
+        assert!(
+            range.start >= previous_end && range.start < range.end && range.end <= lines + 1,
+            "added lines {range:?} in content of {lines} lines"
+        );
+        previous_end = range.end;
+    }
+}
