@@ -1,0 +1,192 @@
+//! Hostile inputs: huge lines, millions of lines, deep trees, names that are not UTF-8, archives
+//! and UTF-16. Each test asserts that the scan finishes and finds (or skips, saying so) what is
+//! planted; the slowest, 200,000 files, is `#[ignore]`d (run it with `cargo test -- --ignored`).
+
+#[allow(dead_code)]
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{keyhound_in, run, str_field, u64_field, Fakes};
+
+/// Runs `keyhound scan - -f jsonl` on what `feed` writes to its standard input, streamed, and
+/// returns the findings.
+fn scan_stream(feed: impl FnOnce(&mut dyn Write) + Send + 'static) -> Vec<serde_json::Value> {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("keyhound"))
+        .args(["scan", "-", "-f", "jsonl", "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("keyhound starts");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let writer = std::thread::spawn(move || {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut stdin);
+        feed(&mut out);
+        out.flush().expect("keyhound reads its input");
+    });
+    let output = child.wait_with_output().expect("keyhound runs");
+    writer.join().expect("the writer finishes");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    common::parse_jsonl(&output.stdout)
+}
+
+#[test]
+fn a_one_gib_line_streamed_on_standard_input_is_scanned_to_its_end() {
+    let id = Fakes::new(90).key_id("AKIA");
+    // Varied letters and no keyword: the prefilter has nothing to stop on for a whole GiB.
+    let block: Vec<u8> = (0..1 << 16)
+        .map(|i: u32| {
+            b"bcdefghjlmnopqrtuvwxyz"[(i.wrapping_mul(2_654_435_761) >> 27) as usize % 22]
+        })
+        .collect();
+    let blocks = (1usize << 30) / block.len();
+    let planted = id.clone();
+    let findings = scan_stream(move |out| {
+        for _ in 0..blocks {
+            out.write_all(&block).unwrap();
+        }
+        write!(out, " {planted} ").unwrap();
+    });
+    let found: Vec<_> = findings
+        .iter()
+        .filter(|f| f["secret"] == id.as_str())
+        .collect();
+    assert_eq!(found.len(), 1, "{findings:?}");
+    assert_eq!(u64_field(found[0], "line"), 1);
+    assert_eq!(u64_field(found[0], "column"), (1u64 << 30) + 2);
+}
+
+#[test]
+fn ten_million_short_lines_are_counted_exactly() {
+    let id = Fakes::new(91).key_id("AKIA");
+    let planted = id.clone();
+    let findings = scan_stream(move |out| {
+        for _ in 0..10_000_000 {
+            out.write_all(b"x\n").unwrap();
+        }
+        writeln!(out, "aws_access_key_id = {planted}").unwrap();
+    });
+    let found: Vec<_> = findings
+        .iter()
+        .filter(|f| f["secret"] == id.as_str())
+        .collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(u64_field(found[0], "line"), 10_000_001);
+    assert_eq!(u64_field(found[0], "column"), 21);
+}
+
+#[test]
+fn a_directory_1000_levels_deep_is_walked_to_the_bottom() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut path = dir.path().to_path_buf();
+    for _ in 0..1000 {
+        path.push("d");
+    }
+    std::fs::create_dir_all(&path).unwrap();
+    let id = Fakes::new(92).key_id("AKIA");
+    std::fs::write(path.join("creds.env"), format!("AWS_ACCESS_KEY_ID={id}\n")).unwrap();
+    let run = run(keyhound_in(dir.path()).args(["scan", ".", "-f", "jsonl"]));
+    run.expect_code(1);
+    let findings = run.jsonl();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(str_field(&findings[0], "path").matches("d/").count(), 1000);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_scanned_and_shown_safely() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9-\x1b[31m.env");
+    let id = Fakes::new(93).key_id("AKIA");
+    std::fs::write(dir.path().join(name), format!("AWS_ACCESS_KEY_ID={id}\n")).unwrap();
+    for format in ["jsonl", "text"] {
+        let run =
+            run(keyhound_in(dir.path()).args(["scan", ".", "--color", "never", "-f", format]));
+        run.expect_code(1);
+        let out = run.stdout_text();
+        assert!(out.contains(&id), "{out}");
+        assert!(
+            !run.stdout.contains(&0x1b),
+            "a raw escape reached the output: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn an_archive_holding_a_key_is_skipped_as_binary_and_counted() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let id = Fakes::new(94).key_id("AKIA");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(format!("AWS_ACCESS_KEY_ID={id}\n").as_bytes())
+        .unwrap();
+    std::fs::write(dir.path().join("creds.env.gz"), gz.finish().unwrap()).unwrap();
+    let run = run(keyhound_in(dir.path()).args(["scan", ".", "-f", "json"]));
+    run.expect_code(0);
+    let json = run.json();
+    let skipped = json["summary"]["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{json}");
+    assert_eq!(skipped[0]["category"], "binary");
+    assert!(run.stderr.contains("skipped 1 binary"), "{}", run.stderr);
+}
+
+#[test]
+fn utf16_files_in_either_byte_order_are_scanned_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fakes = Fakes::new(95);
+    let (id, secret) = (fakes.key_id("AKIA"), fakes.secret_key());
+    let text = format!(
+        "\u{feff}[default]\r\naws_access_key_id = {id}\r\naws_secret_access_key = {secret}\r\n"
+    );
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let le: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+    let be: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+    std::fs::write(dir.path().join("le.ini"), le).unwrap();
+    std::fs::write(dir.path().join("be.ini"), be).unwrap();
+    let run = run(keyhound_in(dir.path()).args(["scan", ".", "-f", "json", "--show-secrets"]));
+    run.expect_code(1);
+    let json = run.json();
+    let finding = &json["findings"][0];
+    assert_eq!(finding["rule_id"], "aws-access-key-pair");
+    assert_eq!(finding["secret"], secret.as_str());
+    assert_eq!(finding["occurrences"], 2);
+    for location in finding["locations"].as_array().unwrap() {
+        assert_eq!(location["line"], 3, "{location}");
+        assert_eq!(location["column"], 25, "{location}");
+        assert_eq!(location["decoded"], serde_json::json!(["utf-16"]));
+    }
+}
+
+#[test]
+#[ignore = "slow: creates 200,000 files; run with cargo test -- --ignored"]
+fn two_hundred_thousand_tiny_files_in_a_deep_tree_are_all_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = Fakes::new(96).key_id("AKIA");
+    for i in 0..200_000u32 {
+        let sub = dir
+            .path()
+            .join(format!("{}/{}/{}", i % 50, (i / 50) % 40, (i / 2000) % 10));
+        std::fs::create_dir_all(&sub).unwrap();
+        let content = if i == 123_457 {
+            format!("AWS_ACCESS_KEY_ID={id}\n")
+        } else {
+            format!("n = {i}\n")
+        };
+        std::fs::write(sub.join(format!("f{i}.txt")), content).unwrap();
+    }
+    let run = run(keyhound_in(dir.path())
+        .args(["scan", ".", "-f", "json"])
+        .timeout(std::time::Duration::from_secs(600)));
+    run.expect_code(1);
+    let json = run.json();
+    assert_eq!(json["summary"]["files_scanned"], 200_000);
+    assert_eq!(json["findings"][0]["secret"], id.as_str());
+}
