@@ -190,3 +190,74 @@ fn two_hundred_thousand_tiny_files_in_a_deep_tree_are_all_scanned() {
     assert_eq!(json["summary"]["files_scanned"], 200_000);
     assert_eq!(json["findings"][0]["secret"], id.as_str());
 }
+
+/// The system calls that open or use a network socket, as strace names them.
+const NETWORK_CALLS: &str = "socket,socketpair,connect,sendto,sendmsg,bind,listen";
+
+/// Runs `keyhound ARGS` under strace and returns the network calls it made.
+fn network_calls(dir: &std::path::Path, args: &[&str]) -> Option<String> {
+    if Command::new("strace").arg("-V").output().is_err() {
+        // CI installs strace and sets this, so the check cannot be skipped there.
+        assert!(
+            std::env::var_os("KEYHOUND_REQUIRE_STRACE").is_none(),
+            "strace is needed for the no-network test"
+        );
+        eprintln!("strace is not installed: the no-network check did not run");
+        return None;
+    }
+    let trace = dir.join("trace.txt");
+    let status = Command::new("strace")
+        .args(["-f", "-qq", "-e", "signal=none", "-e"])
+        .arg(format!("trace={NETWORK_CALLS}"))
+        .arg("-o")
+        .arg(&trace)
+        .arg(assert_cmd::cargo::cargo_bin("keyhound"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("strace runs");
+    assert_eq!(status.code(), Some(1), "keyhound {args:?} under strace");
+    Some(std::fs::read_to_string(trace).expect("strace wrote its trace"))
+}
+
+#[test]
+fn scans_and_history_audits_open_no_network_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = Fakes::new(97).key_id("AKIA");
+    std::fs::write(
+        dir.path().join("creds.env"),
+        format!("AWS_ACCESS_KEY_ID={id}\n"),
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .status()
+            .expect("git runs");
+        assert!(status.success());
+    };
+    git(&["init", "-q"]);
+    git(&["add", "creds.env"]);
+    git(&["commit", "-q", "-m", "add"]);
+    for args in [
+        &["scan", ".", "-q"][..],
+        &["git", ".", "-q", "--no-progress"],
+        &["git", "--staged", "-q"],
+    ] {
+        if args[0] == "git" && args[1] == "--staged" {
+            std::fs::write(dir.path().join("more.env"), format!("id = {id}\n")).unwrap();
+            git(&["add", "more.env"]);
+        }
+        if let Some(calls) = network_calls(dir.path(), args) {
+            assert!(
+                calls.trim().is_empty(),
+                "keyhound {args:?} used the network:\n{calls}"
+            );
+        }
+    }
+}
