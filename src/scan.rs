@@ -297,6 +297,18 @@ pub fn scan_history(
                 },
             ));
         }
+        for (name, error) in &plan.broken_refs {
+            tracing::warn!("skipped ref {name}: it does not point at a readable object ({error})");
+            unreadable.push((
+                Origin::Git {
+                    path: PathBuf::from(name),
+                    blob: String::new(),
+                },
+                SkipReason::Unreadable {
+                    error: format!("a ref that does not point at a readable object: {error}"),
+                },
+            ));
+        }
         for oid in &plan.unreadable {
             tracing::warn!("skipped object {oid}: git cannot read it (corrupt or missing)");
             unreadable.push((
@@ -310,7 +322,7 @@ pub fn scan_history(
         Ok(())
     })?;
     let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
-    attribute_findings(repo, history, &mut result.findings)?;
+    attribute_findings(repo, history, &plan.revisions, &mut result.findings)?;
     result.suppressed = filter::finalize(&mut result.findings, rules);
     result.stats.skipped.sort();
     result.stats.git = Some(GitStats {
@@ -327,6 +339,7 @@ pub fn scan_history(
 fn attribute_findings(
     repo: &Repo,
     history: &HistoryOptions,
+    revisions: &[String],
     findings: &mut Vec<Finding>,
 ) -> Result<(), GitError> {
     let blob_of = |f: &Finding| match &f.origin {
@@ -334,7 +347,7 @@ fn attribute_findings(
         _ => None,
     };
     let wanted: HashSet<String> = findings.iter().filter_map(blob_of).collect();
-    let provenance = history::attribute(repo, &wanted, &history.refs)?;
+    let provenance = history::attribute(repo, &wanted, revisions)?;
     findings.retain_mut(|finding| {
         let Some(blob) = blob_of(finding) else {
             return true;

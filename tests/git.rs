@@ -1472,3 +1472,104 @@ fn a_base64_encoded_secret_in_history_and_in_the_index_is_found_decoded() {
     let finding = only_finding(&staged, &creds.secret);
     assert_eq!(strs(&finding["decoded"]), ["base64"]);
 }
+
+#[test]
+fn broken_refs_are_named_in_warnings_and_the_rest_of_history_is_scanned() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(81);
+    repo.write("config/credentials.ini", &creds.ini());
+    repo.commit("Add credentials");
+    let git_dir = repo.path.join(".git");
+    std::fs::write(git_dir.join("refs/heads/garbled"), "not an object id\n").unwrap();
+    std::fs::write(
+        git_dir.join("refs/heads/ghost"),
+        format!("{}\n", "1".repeat(40)),
+    )
+    .unwrap();
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    assert_reported(&run, &creds);
+    assert!(
+        run.stderr.contains("skipped ref refs/heads/garbled"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("skipped ref refs/heads/ghost"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("object {} is missing", "1".repeat(40))),
+        "{}",
+        run.stderr
+    );
+    let summary = &run.json()["summary"];
+    assert_eq!(summary["incomplete"], true);
+
+    // With nothing to report, the broken refs make the audit's exit status 2 (incomplete).
+    let clean = Repo::init(tmp.path(), "clean");
+    clean.write("README.md", "# nothing here\n");
+    clean.commit("Start");
+    std::fs::write(clean.path.join(".git/refs/heads/garbled"), "zzz\n").unwrap();
+    keyhound_git(&clean.path, &[]).expect_code(2);
+}
+
+#[test]
+fn a_git_file_pointing_nowhere_is_an_error_naming_both_paths() {
+    let tmp = sandbox();
+    let dir = tmp.path().join("worktree");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".git"), "gitdir: /nonexistent/keyhound/repo.git\n").unwrap();
+    let run = keyhound_git(&dir, &[]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("is not a git repository"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("/nonexistent/keyhound/repo.git"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_truncated_pack_fails_the_audit_naming_the_pack_file() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    for i in 0..20 {
+        let lines: String = (0..200)
+            .map(|n| {
+                format!(
+                    "line {n} of file {i}: {}\n",
+                    (n * 7919 + i * 104_729) % 1_000_003
+                )
+            })
+            .collect();
+        repo.write(&format!("f{i}.txt"), &lines);
+        repo.commit(&format!("Add file {i}"));
+    }
+    repo.git(&["repack", "-adq"]);
+    let pack = std::fs::read_dir(repo.path.join(".git/objects/pack"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        .expect("a pack file");
+    let len = std::fs::metadata(&pack).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&pack)
+        .unwrap()
+        .set_len(len * 2 / 3)
+        .unwrap();
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(2);
+    let name = pack.file_name().unwrap().to_string_lossy();
+    assert!(run.stderr.contains(name.as_ref()), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}

@@ -35,6 +35,11 @@ pub struct Plan {
     pub commits: u64,
     /// The repository is a shallow clone: history before its cut-off is not there to scan.
     pub shallow: bool,
+    /// Refs that do not point at a readable object, with git's error: left out of the scan.
+    pub broken_refs: Vec<(String, String)>,
+    /// The revisions scanned and attributed: the ones asked for, or with every ref in scope
+    /// and some broken, the others by name (empty: every ref).
+    pub revisions: Vec<String>,
 }
 
 /// Lists the blobs to read.
@@ -47,6 +52,11 @@ pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
         mut blobs,
         unreadable,
     } = catfile::list_blobs(repo)?;
+    let (broken_refs, revisions_used) = if options.refs.is_empty() {
+        sound_refs(repo)
+    } else {
+        (Vec::new(), options.refs.clone())
+    };
     if !options.refs.is_empty() && !options.all_objects {
         let mut args = vec!["rev-list", "--objects", "--no-object-names"];
         args.extend(revisions(&options.refs));
@@ -59,9 +69,9 @@ pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
     } else {
         options.refs.len()
     };
-    let commits = count_commits(repo, &options.refs)?;
+    let commits = count_commits(repo, &revisions_used)?;
     let not_fetched = if is_partial_clone(repo) {
-        missing_objects(repo, &options.refs)?
+        missing_objects(repo, &revisions_used)?
     } else {
         Vec::new()
     };
@@ -72,7 +82,53 @@ pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
         refs,
         commits,
         shallow: repo.repo.is_shallow(),
+        broken_refs,
+        revisions: revisions_used,
     })
+}
+
+/// With every ref in scope: the refs that do not point at a readable object (each with what is
+/// wrong), and, when there are any, the others by name, HEAD included, so that one bad ref does
+/// not stop git from walking the rest. (`--all` makes git give up on the first bad ref.)
+fn sound_refs(repo: &Repo) -> (Vec<(String, String)>, Vec<String>) {
+    // git lists the refs it can parse and warns about each one it cannot.
+    let Ok(output) = repo
+        .git()
+        .args(["for-each-ref", "--format=%(refname) %(objectname)"])
+        .output()
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut broken: Vec<(String, String)> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter_map(|line| line.strip_prefix("warning: ignoring broken ref "))
+        .map(|name| (name.trim().to_string(), "not a valid ref".to_string()))
+        .collect();
+    let mut sound = Vec::new();
+    let listed = String::from_utf8_lossy(&output.stdout).into_owned();
+    let head = repo
+        .repo
+        .head()
+        .ok()
+        .and_then(|h| h.target())
+        .map(|oid| format!("HEAD {oid}"));
+    for line in listed.lines().map(str::to_string).chain(head) {
+        let Some((name, id)) = line.split_once(' ') else {
+            continue;
+        };
+        let readable = git2::Oid::from_str(id)
+            .and_then(|oid| repo.repo.find_object(oid, None))
+            .is_ok();
+        if readable {
+            sound.push(name.to_string());
+        } else {
+            broken.push((name.to_string(), format!("object {id} is missing")));
+        }
+    }
+    if broken.is_empty() {
+        sound.clear();
+    }
+    (broken, sound)
 }
 
 /// Whether the repository is a partial clone (objects may live only on a promisor remote).
