@@ -124,14 +124,32 @@ impl<'a> Worker<'a> {
             Entry::File { origin, .. } => {
                 let Origin::File(path) = &origin else { return };
                 match files::open(path) {
-                    Ok(file) => self.scan_input(origin, file),
+                    Ok(file) => {
+                        let size = file
+                            .metadata()
+                            .ok()
+                            .filter(|m| m.is_file())
+                            .map(|m| m.len());
+                        let read = self.scan_input(origin.clone(), file);
+                        // A file cut short while it was read ends early without an error: what
+                        // was cut off was never scanned.
+                        if let (Some(size), Some(read)) = (size, read) {
+                            if read < size {
+                                let error = format!(
+                                    "it shrank from {size} to {read} bytes while being read"
+                                );
+                                self.skip(origin, SkipReason::Unreadable { error });
+                            }
+                        }
+                    }
                     Err(reason) => self.skip(origin, reason),
                 }
             }
         }
     }
 
-    fn scan_input(&mut self, origin: Origin, input: impl Read) {
+    /// Scans one input; returns how many bytes it held when it was read to its end.
+    fn scan_input(&mut self, origin: Origin, input: impl Read) -> Option<u64> {
         let Worker {
             matcher,
             scratch,
@@ -152,6 +170,7 @@ impl<'a> Worker<'a> {
             Ok(ReadOutcome::Complete(bytes)) => {
                 self.local.stats.files_scanned += 1;
                 self.local.stats.bytes_scanned += bytes;
+                return Some(bytes);
             }
             Ok(ReadOutcome::Binary) => self.skip(origin, SkipReason::Binary),
             Err(error) => {
@@ -160,6 +179,7 @@ impl<'a> Worker<'a> {
                 self.skip(origin, files::io_reason(&error));
             }
         }
+        None
     }
 
     fn skip(&mut self, origin: Origin, reason: SkipReason) {

@@ -261,3 +261,47 @@ fn scans_and_history_audits_open_no_network_socket() {
         }
     }
 }
+
+#[test]
+fn a_file_cut_short_while_it_is_read_makes_the_scan_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let id = Fakes::new(98).key_id("AKIA");
+    let line = b"2026-11-28T10:00:00Z GET /healthz 200 0.4ms\n";
+    // Truncation races the read: a bigger file gives a later truncation more time to land.
+    for megabytes in [128usize, 256, 512] {
+        let mut content = Vec::with_capacity(megabytes << 20);
+        while content.len() < megabytes << 20 {
+            content.extend_from_slice(line);
+        }
+        content.extend_from_slice(format!("AWS_ACCESS_KEY_ID={id}\n").as_bytes());
+        std::fs::write(&path, &content).unwrap();
+        drop(content);
+        let child = Command::new(assert_cmd::cargo::cargo_bin("keyhound"))
+            .args(["scan", ".", "-f", "json"])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("keyhound starts");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let output = child.wait_with_output().expect("keyhound runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        if stderr.contains("while being read") {
+            assert_eq!(output.status.code(), Some(2), "{stderr}");
+            assert!(stderr.contains("big.log"), "{stderr}");
+            assert!(stderr.contains("the scan is incomplete"), "{stderr}");
+            return;
+        }
+        // The read won the race: the whole file was scanned, key and all.
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+    }
+    panic!("the file was never cut short during the read: the race could not be set up");
+}
