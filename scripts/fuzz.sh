@@ -7,7 +7,8 @@
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). It runs on the stable toolchain: cargo-fuzz's
 # sanitizer flags are nightly-only, so the script sets RUSTC_BOOTSTRAP=1 for the fuzz build
-# alone. Each target starts from fuzz/seeds/TARGET plus, for the matcher, every fixture file;
+# alone. Each target starts from fuzz/seeds/TARGET plus, for the matcher, every fixture file and,
+# for rules, the built-in rule file;
 # its corpus grows in fuzz/corpus/TARGET (not committed). A crash leaves its input in
 # fuzz/artifacts/TARGET: copy it to fuzz/regressions/TARGET/ so `cargo test` keeps it fixed.
 
@@ -29,6 +30,9 @@ for target in "${targets[@]}"; do
     corpus=corpus/$target
     mkdir -p "$corpus"
     cp -n seeds/"$target"/* "$corpus"/ 2>/dev/null || true
+    if [[ $target == rules ]]; then
+        cp -n "$root/rules/aws.toml" "$corpus"/
+    fi
     if [[ $target == matcher ]]; then
         # Fixture files as matcher inputs: a leading byte picks the chunk size.
         find "$root/fixtures/positive" "$root/fixtures/negative" -type f | while read -r file; do

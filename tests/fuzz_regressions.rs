@@ -1,14 +1,15 @@
 //! Every input saved under `fuzz/regressions/<target>/` (inputs that once broke keyhound) and
-//! `fuzz/seeds/<target>/` runs through its fuzz target's body, so `cargo test` keeps them fixed
-//! without a fuzzer or a nightly compiler.
+//! the seed inputs of each target (`fuzz/seeds/<target>/`, the fixture files for the matcher, the
+//! built-in rule file for rules) run through its fuzz target's body, so `cargo test` keeps them
+//! fixed without a fuzzer or a nightly compiler.
 
 mod fuzz_targets;
 
 use std::path::Path;
 
-fn run_saved(target: &str, body: fn(&[u8])) {
+fn run_saved(target: &str, body: fn(&[u8]), seeds: Vec<Vec<u8>>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
-    let mut inputs = 0;
+    let mut inputs = seeds;
     for kind in ["regressions", "seeds"] {
         let Ok(entries) = std::fs::read_dir(root.join(kind).join(target)) else {
             continue;
@@ -16,35 +17,71 @@ fn run_saved(target: &str, body: fn(&[u8])) {
         let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         for path in paths {
-            let data = std::fs::read(&path).expect("saved input is readable");
-            let outcome = std::panic::catch_unwind(|| body(&data));
-            assert!(
-                outcome.is_ok(),
-                "{} breaks the {target} target",
-                path.display()
-            );
-            inputs += 1;
+            inputs.push(std::fs::read(&path).expect("saved input is readable"));
         }
     }
-    assert!(inputs > 0, "no saved inputs for {target}");
+    assert!(!inputs.is_empty(), "no saved inputs for {target}");
+    for (i, data) in inputs.iter().enumerate() {
+        let outcome = std::panic::catch_unwind(|| body(data));
+        assert!(outcome.is_ok(), "input {i} breaks the {target} target");
+    }
+}
+
+/// Every file below `dir`, in path order.
+fn files_below(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("fixture directory")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]
 fn matcher_inputs() {
-    run_saved("matcher", fuzz_targets::matcher);
+    // Each fixture file, with a leading byte that picks the chunk size, as scripts/fuzz.sh
+    // seeds the matcher's corpus.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let seeds = ["positive", "negative"]
+        .iter()
+        .flat_map(|d| files_below(&root.join(d)))
+        .enumerate()
+        .map(|(i, path)| {
+            let mut input = vec![(i * 37 % 256) as u8];
+            input.extend(std::fs::read(path).expect("fixture is readable"));
+            input
+        })
+        .collect();
+    run_saved("matcher", fuzz_targets::matcher, seeds);
 }
 
 #[test]
 fn rules_inputs() {
-    run_saved("rules", fuzz_targets::rules);
+    let builtin = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/aws.toml"));
+    run_saved(
+        "rules",
+        fuzz_targets::rules,
+        vec![builtin.expect("rules/aws.toml")],
+    );
 }
 
 #[test]
 fn settings_inputs() {
-    run_saved("settings", fuzz_targets::settings);
+    run_saved("settings", fuzz_targets::settings, Vec::new());
 }
 
 #[test]
 fn diff_inputs() {
-    run_saved("diff", fuzz_targets::diff);
+    run_saved("diff", fuzz_targets::diff, Vec::new());
 }
