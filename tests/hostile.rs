@@ -262,29 +262,47 @@ fn scans_and_history_audits_open_no_network_socket() {
     }
 }
 
+/// Whether process `pid` holds `path` open (from `/proc/PID/fd`).
+#[cfg(target_os = "linux")]
+fn holds_open(pid: u32, path: &std::path::Path) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == path))
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(target_os = "linux")]
 #[test]
 fn a_file_cut_short_while_it_is_read_makes_the_scan_incomplete() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.log");
+    let path = dir.path().canonicalize().unwrap().join("big.log");
     let id = Fakes::new(98).key_id("AKIA");
     let line = b"2026-11-28T10:00:00Z GET /healthz 200 0.4ms\n";
-    // Truncation races the read: a bigger file gives a later truncation more time to land.
-    for megabytes in [128usize, 256, 512] {
-        let mut content = Vec::with_capacity(megabytes << 20);
-        while content.len() < megabytes << 20 {
-            content.extend_from_slice(line);
-        }
-        content.extend_from_slice(format!("AWS_ACCESS_KEY_ID={id}\n").as_bytes());
+    let mut content = Vec::with_capacity(128 << 20);
+    while content.len() < 128 << 20 {
+        content.extend_from_slice(line);
+    }
+    content.extend_from_slice(format!("AWS_ACCESS_KEY_ID={id}\n").as_bytes());
+    // The truncation races the read: it is made once keyhound holds the file open, and the
+    // attempt is repeated when keyhound got there first or stat'ed the file after the cut.
+    for _ in 0..5 {
         std::fs::write(&path, &content).unwrap();
-        drop(content);
-        let child = Command::new(assert_cmd::cargo::cargo_bin("keyhound"))
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("keyhound"))
             .args(["scan", ".", "-f", "json"])
             .current_dir(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("keyhound starts");
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        let started = std::time::Instant::now();
+        while !holds_open(child.id(), &path)
+            && child.try_wait().unwrap().is_none()
+            && started.elapsed() < std::time::Duration::from_secs(30)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         std::fs::OpenOptions::new()
             .write(true)
             .open(&path)
@@ -300,8 +318,8 @@ fn a_file_cut_short_while_it_is_read_makes_the_scan_incomplete() {
             assert!(stderr.contains("the scan is incomplete"), "{stderr}");
             return;
         }
-        // The read won the race: the whole file was scanned, key and all.
-        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        // keyhound read it all before the cut (the key is found), or saw the cut size.
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{stderr}");
     }
     panic!("the file was never cut short during the read: the race could not be set up");
 }
