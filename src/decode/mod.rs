@@ -104,33 +104,25 @@ impl View {
             }
             self.bytes.extend_from_slice(&text[verbatim_from..i]);
             let out_start = self.bytes.len();
-            let decoded: Decoded = match b {
-                b'%' => escapes::percent(text, i, &mut self.bytes),
-                b'\\' => split::continuation(text, i)
-                    .or_else(|| escapes::backslash(text, i, &mut self.bytes)),
-                b'&' => escapes::html(text, i, &mut self.bytes),
-                b'"' | b'\'' => split::separator(text, i),
-                b'\n' | b'\r' => blocks.join(text, i),
+            // `Err(n)`: nothing to decode in the next `n` bytes; copy them as they are.
+            let decoded: Result<Decoded, usize> = match b {
+                b'%' => Ok(escapes::percent(text, i, &mut self.bytes)),
+                b'\\' => Ok(split::continuation(text, i)
+                    .or_else(|| escapes::backslash(text, i, &mut self.bytes))),
+                b'&' => Ok(escapes::html(text, i, &mut self.bytes)),
+                b'"' | b'\'' => Ok(split::separator(text, i)),
+                b'\n' | b'\r' => Ok(blocks.join(text, i)),
+                // A base64 run that is not text is skipped whole, never looked inside; a piece
+                // of a split literal is decoded once the next layer has joined it.
                 _ => match base64::run(text, i, &mut self.bytes) {
-                    // A piece of a split literal is decoded once the next layer has joined it.
                     Ok(Some((len, _))) if i == joined_at || split::follows(text, i + len) => {
-                        self.bytes.truncate(out_start);
-                        verbatim_from = i;
-                        i += len;
-                        continue;
+                        Err(len)
                     }
-                    Ok(decoded) => decoded,
-                    Err(skip) => {
-                        // A run that is not base64 text: copy it whole, never look inside.
-                        self.bytes.truncate(out_start);
-                        verbatim_from = i;
-                        i += skip;
-                        continue;
-                    }
+                    other => other,
                 },
             };
             match decoded {
-                Some((consumed, encoding)) => {
+                Ok(Some((consumed, encoding))) => {
                     if encoding == Encoding::Split {
                         joined_at = i + consumed;
                     }
@@ -140,14 +132,15 @@ impl View {
                         encoding,
                     });
                     i += consumed;
-                    verbatim_from = i;
                 }
-                None => {
+                Ok(None) | Err(_) => {
                     self.bytes.truncate(out_start);
                     verbatim_from = i;
-                    i += 1;
+                    i += decoded.err().unwrap_or(1);
+                    continue;
                 }
             }
+            verbatim_from = i;
         }
         if self.segments.is_empty() {
             self.bytes.clear();
