@@ -134,6 +134,9 @@ pub enum RuleError {
     },
     #[error("{origin}: rule id `{rule}` appears twice in the same file")]
     DuplicateId { origin: String, rule: String },
+    /// The built-in rules do not compile (a defect of this build), with the first error.
+    #[error("the built-in rules do not compile: {0}")]
+    Builtin(String),
 }
 
 /// A set of bytes that may not touch a secret on either side (its token boundary).
@@ -168,6 +171,7 @@ impl ByteSet {
 }
 
 /// Lines near a candidate that raise its confidence, or that it needs in order to be reported.
+#[derive(Clone)]
 pub struct Context {
     /// Matched against the lines around the candidate (multi-line mode, Unicode off).
     pub regex: Regex,
@@ -186,6 +190,7 @@ pub struct Context {
 }
 
 /// One compiled rule.
+#[derive(Clone)]
 pub struct Rule {
     pub id: String,
     pub name: String,
@@ -401,18 +406,24 @@ fn parse_pattern(pattern: &str) -> Option<regex_syntax::hir::Hir> {
 }
 
 /// The compiled rules of one scan: built-ins first, then user files in the order given.
+#[derive(Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
 }
 
 impl RuleSet {
-    /// The built-in rules only.
+    /// The built-in rules only. They are compiled once per process (a copy shares the compiled
+    /// regexes), so tools that load settings many times pay for it once.
     pub fn builtin() -> Result<RuleSet, RuleError> {
-        let mut set = RuleSet { rules: Vec::new() };
-        for (origin, text) in BUILTIN_RULE_FILES {
-            set.add_toml(text, origin)?;
-        }
-        Ok(set)
+        static BUILTIN: std::sync::OnceLock<Result<RuleSet, String>> = std::sync::OnceLock::new();
+        let compiled = BUILTIN.get_or_init(|| {
+            let mut set = RuleSet { rules: Vec::new() };
+            for (origin, text) in BUILTIN_RULE_FILES {
+                set.add_toml(text, origin).map_err(|e| e.to_string())?;
+            }
+            Ok(set)
+        });
+        compiled.clone().map_err(RuleError::Builtin)
     }
 
     /// An empty set, for checking a rule file on its own.
