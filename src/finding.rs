@@ -137,6 +137,9 @@ pub struct GitProvenance {
     pub in_head: Option<bool>,
     /// The blob is reachable from no ref (found with `--all-objects`).
     pub unreachable: bool,
+    /// The history walk stopped (a commit or tree is missing) before it reached the blob:
+    /// which commits hold it, and whether HEAD does, is unknown.
+    pub unplaced: bool,
 }
 
 /// A commit, as findings cite it.

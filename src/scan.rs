@@ -19,6 +19,7 @@ use crate::source::files::{self, Entry, WalkError, WalkOptions};
 use crate::source::git::catfile;
 use crate::source::git::changes::Changes;
 use crate::source::git::history::{self, HistoryOptions};
+use crate::source::git::salvage;
 use crate::source::git::{GitError, Repo};
 use crate::source::GitStats;
 use crate::source::{ChunkReader, Origin, ReadOutcome, SkipReason, Stats, DEFAULT_CHUNK_SIZE};
@@ -228,7 +229,21 @@ pub fn scan_history(
     progress: &Progress,
 ) -> Result<ScanResult, GitError> {
     let started = Instant::now();
-    let plan = history::plan(repo, history)?;
+    let salvaged = salvage::salvage_damaged_packs(repo)?;
+    let with_salvage;
+    let repo = if salvaged.is_empty() {
+        repo
+    } else {
+        let dirs = salvaged.iter().map(|s| s.objects_dir().to_path_buf());
+        with_salvage = repo.with_borrowed_objects(dirs.collect())?;
+        &with_salvage
+    };
+    let objects = if salvaged.is_empty() {
+        history::Objects::Sound
+    } else {
+        history::Objects::Damaged
+    };
+    let plan = history::plan(repo, history, objects)?;
     if plan.shallow {
         tracing::warn!(
             "{} is a shallow clone: history before its cut-off is not there to scan \
@@ -299,50 +314,13 @@ pub fn scan_history(
             },
         )?;
         drop(blob_tx);
-        if !plan.not_fetched.is_empty() {
-            let count = plan.not_fetched.len();
-            tracing::warn!(
-                "{count} object{} of this partial clone's history {} not present locally and {} not \
-                 scanned (keyhound never fetches; `git fetch --refetch` without a filter brings them)",
-                if count == 1 { "" } else { "s" },
-                if count == 1 { "is" } else { "are" },
-                if count == 1 { "was" } else { "were" },
-            );
-        }
-        for oid in &plan.not_fetched {
-            unreadable.push((
-                origin(oid),
-                SkipReason::Unreadable {
-                    error: "not present in this partial clone (not fetched)".into(),
-                },
-            ));
-        }
-        for (name, error) in &plan.broken_refs {
-            tracing::warn!("skipped ref {name}: it does not point at a readable object ({error})");
-            unreadable.push((
-                Origin::Git {
-                    path: PathBuf::from(name),
-                    blob: String::new(),
-                },
-                SkipReason::Unreadable {
-                    error: format!("a ref that does not point at a readable object: {error}"),
-                },
-            ));
-        }
-        for oid in &plan.unreadable {
-            tracing::warn!("skipped object {oid}: git cannot read it (corrupt or missing)");
-            unreadable.push((
-                origin(oid),
-                SkipReason::Unreadable {
-                    error: "git cannot read this object (corrupt or missing)".into(),
-                },
-            ));
-        }
+        unreadable.extend(damage_report(&plan, &salvaged));
         streamer.local.stats.skipped.extend(unreadable);
         Ok(())
     })?;
     let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
-    attribute_findings(repo, history, &plan.revisions, &mut result.findings)?;
+    let walk_gap = attribute_findings(repo, history, &plan, &mut result.findings)?;
+    result.stats.skipped.extend(walk_gap);
     result.suppressed = filter::finalize(&mut result.findings, rules);
     result.stats.skipped.sort();
     result.stats.git = Some(GitStats {
@@ -354,26 +332,110 @@ pub fn scan_history(
     Ok(result)
 }
 
+/// Warns about every part of the repository a history scan could not read, and lists each as
+/// a skipped input: damaged packs, objects git cannot read, refs to nothing, objects a partial
+/// clone never fetched, and history git could not walk.
+fn damage_report(
+    plan: &history::Plan,
+    salvaged: &[salvage::SalvagedPack],
+) -> Vec<(Origin, SkipReason)> {
+    /// Objects named one by one in warnings; the JSON report's `skipped` lists them all.
+    const NAMED_OBJECTS: usize = 20;
+    let origin = |oid: &str, path: &str| Origin::Git {
+        path: PathBuf::from(path),
+        blob: oid.to_string(),
+    };
+    let unreadable = |error: String| SkipReason::Unreadable { error };
+    let mut skipped = Vec::new();
+    for pack in salvaged {
+        let listed = pack
+            .listed
+            .map_or(String::new(), |n| format!(" of the {n} it lists"));
+        let what = format!(
+            "damaged pack: {}; {} object{}{listed} read from it",
+            pack.problem,
+            pack.recovered,
+            if pack.recovered == 1 { "" } else { "s" },
+        );
+        tracing::warn!("{}: {what}", pack.pack.display());
+        skipped.push((origin("", &pack.pack.to_string_lossy()), unreadable(what)));
+    }
+    if let Some(error) = &plan.broken_history {
+        tracing::warn!("history is broken: git could not walk all of it ({error})");
+        skipped.push((
+            origin("", ""),
+            unreadable(format!("history git could not walk: {error}")),
+        ));
+    }
+    if !plan.not_fetched.is_empty() {
+        let count = plan.not_fetched.len();
+        tracing::warn!(
+            "{count} object{} of this partial clone's history {} not present locally and {} not \
+             scanned (keyhound never fetches; `git fetch --refetch` without a filter brings them)",
+            if count == 1 { "" } else { "s" },
+            if count == 1 { "is" } else { "are" },
+            if count == 1 { "was" } else { "were" },
+        );
+    }
+    for oid in &plan.not_fetched {
+        let why = "not present in this partial clone (not fetched)";
+        skipped.push((origin(oid, ""), unreadable(why.into())));
+    }
+    for (name, error) in &plan.broken_refs {
+        tracing::warn!("skipped ref {name}: it does not point at a readable object ({error})");
+        let why = format!("a ref that does not point at a readable object: {error}");
+        skipped.push((origin("", name), unreadable(why)));
+    }
+    for (i, oid) in plan.unreadable.iter().enumerate() {
+        if i < NAMED_OBJECTS {
+            tracing::warn!("skipped object {oid}: git cannot read it (corrupt or missing)");
+        } else if i == NAMED_OBJECTS {
+            tracing::warn!(
+                "skipped {} more objects git cannot read (the JSON report lists them all)",
+                plan.unreadable.len() - NAMED_OBJECTS
+            );
+        }
+        let why = "git cannot read this object (corrupt or missing)";
+        skipped.push((origin(oid, ""), unreadable(why.into())));
+    }
+    skipped
+}
+
 /// Gives each history finding the path, commit and occurrences of its blob; drops findings in
-/// blobs outside the scanned refs unless unreachable blobs were asked for.
+/// blobs outside the scanned refs unless unreachable blobs were asked for. If git could not walk
+/// all of history (broken refs, missing commits or trees), a blob the walk did not reach may
+/// still be in history: its findings are kept, marked unplaced. A walk that stopped early is
+/// returned as a skipped input.
 fn attribute_findings(
     repo: &Repo,
     history: &HistoryOptions,
-    revisions: &[String],
+    plan: &history::Plan,
     findings: &mut Vec<Finding>,
-) -> Result<(), GitError> {
+) -> Result<Option<(Origin, SkipReason)>, GitError> {
     let blob_of = |f: &Finding| match &f.origin {
         Origin::Git { blob, .. } => Some(blob.clone()),
         _ => None,
     };
     let wanted: HashSet<String> = findings.iter().filter_map(blob_of).collect();
-    let provenance = history::attribute(repo, &wanted, revisions)?;
+    let attribution = history::attribute(repo, &wanted, &plan.revisions)?;
+    let walked_all = attribution.stopped.is_none()
+        && plan.broken_refs.is_empty()
+        && plan.broken_history.is_none();
+    let mut unplaced = HashSet::new();
     findings.retain_mut(|finding| {
         let Some(blob) = blob_of(finding) else {
             return true;
         };
-        let git = match provenance.get(&blob) {
+        let git = match attribution.provenance.get(&blob) {
             Some(found) => found.clone(),
+            None if !walked_all => {
+                unplaced.insert(blob.clone());
+                GitProvenance {
+                    blob: blob.clone(),
+                    unplaced: true,
+                    ..GitProvenance::default()
+                }
+            }
             None if history.all_objects => GitProvenance {
                 blob: blob.clone(),
                 unreachable: true,
@@ -392,7 +454,25 @@ fn attribute_findings(
         finding.git = Some(git);
         true
     });
-    Ok(())
+    if !unplaced.is_empty() {
+        let blobs = unplaced.len();
+        tracing::warn!(
+            "findings in {blobs} blob{} that the walk of history did not reach are reported \
+             without the commit that added them (a broken ref, or a missing commit or tree, may \
+             hide where {} in history)",
+            if blobs == 1 { "" } else { "s" },
+            if blobs == 1 { "it sits" } else { "they sit" },
+        );
+    }
+    Ok(attribution.stopped.map(|error| {
+        tracing::warn!("git stopped walking history: {error}");
+        let why = format!("history git could not walk to attribute findings: {error}");
+        let origin = Origin::Git {
+            path: PathBuf::new(),
+            blob: String::new(),
+        };
+        (origin, SkipReason::Unreadable { error: why })
+    }))
 }
 
 /// Scans the files a diff source lists, keeping only findings on added lines.

@@ -260,6 +260,12 @@ fn keyhound_git(dir: &Path, args: &[&str]) -> Run {
 }
 
 fn keyhound_git_format(dir: &Path, format: &str, args: &[&str]) -> Run {
+    run(&mut keyhound_git_command(dir, format, args))
+}
+
+/// The command `keyhound git ARGS -f FORMAT --show-secrets` in `dir`, away from the user's git
+/// configuration.
+fn keyhound_git_command(dir: &Path, format: &str, args: &[&str]) -> assert_cmd::Command {
     let mut cmd = keyhound_in(dir);
     cmd.env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -268,7 +274,7 @@ fn keyhound_git_format(dir: &Path, format: &str, args: &[&str]) -> Run {
         .env_remove("GIT_INDEX_FILE")
         .args(["git", "--no-progress", "--show-secrets", "-f", format])
         .args(args);
-    run(&mut cmd)
+    cmd
 }
 
 fn findings(run: &Run) -> Vec<Value> {
@@ -1539,37 +1545,163 @@ fn a_git_file_pointing_nowhere_is_an_error_naming_both_paths() {
 }
 
 #[test]
-fn a_truncated_pack_fails_the_audit_naming_the_pack_file() {
+fn findings_past_a_missing_tree_or_commit_are_reported_unplaced() {
     let tmp = sandbox();
     let repo = Repo::init(tmp.path(), "repo");
-    for i in 0..20 {
-        let lines: String = (0..200)
-            .map(|n| {
-                format!(
-                    "line {n} of file {i}: {}\n",
-                    (n * 7919 + i * 104_729) % 1_000_003
-                )
-            })
-            .collect();
-        repo.write(&format!("f{i}.txt"), &lines);
-        repo.commit(&format!("Add file {i}"));
+    let (early, late) = (Creds::new(93), Creds::new(94));
+    repo.write("early.ini", &early.ini());
+    let first = repo.commit("Add the first credentials");
+    repo.write("late.ini", &late.ini());
+    repo.commit("Add the second credentials");
+    repo.write("notes.txt", "nothing secret\n");
+    repo.commit("Add notes");
+    let loose = |id: &str| repo.path.join(".git/objects").join(&id[..2]).join(&id[2..]);
+    std::fs::remove_file(loose(&repo.rev("HEAD~1^{tree}"))).unwrap();
+
+    // git walks history oldest first and stops at the second commit, whose tree is gone.
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    let (_, placed) = assert_reported(&run, &early);
+    assert_eq!(placed["git"]["commit"]["id"], first.as_str());
+    assert_eq!(placed["git"]["unplaced"], false);
+    assert_eq!(
+        placed["in_head"],
+        Value::Null,
+        "not known: the walk never got to HEAD"
+    );
+    let (_, unplaced) = assert_reported(&run, &late);
+    assert_eq!(unplaced["git"]["unplaced"], true);
+    assert_eq!(unplaced["git"]["commit"], Value::Null);
+    assert_eq!(unplaced["git"]["blob"], repo.rev("HEAD:late.ini").as_str());
+    assert!(
+        run.stderr.contains("git stopped walking history")
+            && run
+                .stderr
+                .contains("findings in 1 blob that the walk of history did not reach"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["summary"]["incomplete"], true);
+    let text = keyhound_git_format(&repo.path, "text", &[]);
+    assert!(
+        text.stdout_text()
+            .contains("where it sits in history is unknown"),
+        "{}",
+        text.stdout_text()
+    );
+
+    // With the first commit gone too, git cannot even list the commits in full.
+    std::fs::remove_file(loose(&first)).unwrap();
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    for creds in [&early, &late] {
+        let (_, finding) = assert_reported(&run, creds);
+        assert_eq!(finding["git"]["unplaced"], true, "{finding}");
     }
-    repo.git(&["repack", "-adq"]);
-    let pack = std::fs::read_dir(repo.path.join(".git/objects/pack"))
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "pack"))
-        .expect("a pack file");
-    let len = std::fs::metadata(&pack).unwrap().len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&pack)
-        .unwrap()
-        .set_len(len * 2 / 3)
+    assert!(run.stderr.contains("history is broken"), "{}", run.stderr);
+    assert_eq!(run.json()["summary"]["git"]["commits"], 2);
+}
+
+#[test]
+fn a_truncated_pack_is_read_up_to_the_cut_and_the_objects_past_it_are_named() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let (one, two) = (Creds::new(91), Creds::new(92));
+    repo.write("one.ini", &one.ini());
+    repo.write("two.ini", &two.ini());
+    repo.write("notes.txt", "nothing secret\n");
+    let added = repo.commit("Add credentials");
+    let blobs = [repo.rev("HEAD:one.ini"), repo.rev("HEAD:two.ini")];
+
+    // Move the two credential blobs into a pack of their own; the rest stays loose.
+    let objects = repo.path.join(".git/objects");
+    let mut pack_objects = repo
+        .command()
+        .args(["pack-objects", "-q"])
+        .arg(objects.join("pack/pack"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let mut stdin = pack_objects.stdin.take().unwrap();
+    std::io::Write::write_all(
+        &mut stdin,
+        format!("{}\n{}\n", blobs[0], blobs[1]).as_bytes(),
+    )
+    .unwrap();
+    drop(stdin);
+    let name = String::from_utf8(pack_objects.wait_with_output().unwrap().stdout).unwrap();
+    let pack = objects.join(format!("pack/pack-{}.pack", name.trim()));
+    for blob in &blobs {
+        std::fs::remove_file(objects.join(&blob[..2]).join(&blob[2..])).unwrap();
+    }
+    // Cut the pack three bytes into whichever blob it holds second.
+    let listing = repo.git(&[
+        "verify-pack",
+        "-v",
+        pack.with_extension("idx").to_str().unwrap(),
+    ]);
+    let offset = |blob: &str| -> u64 {
+        let line = listing.lines().find(|l| l.starts_with(blob)).unwrap();
+        line.split_whitespace().nth(4).unwrap().parse().unwrap()
+    };
+    let (kept, lost) = if offset(&blobs[0]) < offset(&blobs[1]) {
+        ((&one, &blobs[0]), (&two, &blobs[1]))
+    } else {
+        ((&two, &blobs[1]), (&one, &blobs[0]))
+    };
+    let cut = |len: u64| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&pack, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let file = std::fs::OpenOptions::new().write(true).open(&pack).unwrap();
+        file.set_len(len).unwrap();
+    };
+    cut(offset(lost.1) + 3);
+
+    // Recovered objects go to a temporary directory, which is gone when keyhound ends.
+    let scratch = tmp.path().join("scratch");
+    std::fs::create_dir(&scratch).unwrap();
+    let run = run(keyhound_git_command(&repo.path, "json", &[]).env("TMPDIR", &scratch));
+    run.expect_code(1);
+    let (_, finding) = assert_reported(&run, kept.0);
+    assert_eq!(finding["git"]["blob"], kept.1.as_str());
+    assert_eq!(finding["git"]["commit"]["id"], added.as_str());
+    assert_eq!(finding["in_head"], true);
+    assert_not_reported(&run, lost.0);
+    let pack_name = pack.file_name().unwrap().to_string_lossy();
+    assert!(
+        run.stderr.contains(&format!(
+            "{pack_name}: damaged pack: it does not match its index (cut short or overwritten); \
+             1 object of the 2 it lists read from it"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("skipped object {}", lost.1)),
+        "{}",
+        run.stderr
+    );
+    let summary = &run.json()["summary"];
+    assert_eq!(summary["incomplete"], true);
+    let skipped = summary["skipped"].to_string();
+    assert!(skipped.contains(lost.1.as_str()), "{skipped}");
+    assert!(skipped.contains(pack_name.as_ref()), "{skipped}");
+    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0);
+    assert!(!objects.join(&kept.1[..2]).join(&kept.1[2..]).exists());
+
+    // Cut inside the first blob too: nothing is left to report, and the damage alone makes the
+    // exit status 2.
+    cut(offset(kept.1) + 3);
     let run = keyhound_git(&repo.path, &[]);
     run.expect_code(2);
-    let name = pack.file_name().unwrap().to_string_lossy();
-    assert!(run.stderr.contains(name.as_ref()), "{}", run.stderr);
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("0 objects of the 2 it lists read from it"),
+        "{}",
+        run.stderr
+    );
 }

@@ -159,7 +159,9 @@ fn write_git(
             plural(commits as usize, "commit")
         )?;
     }
-    if git.unreachable {
+    if git.unplaced {
+        writeln!(out, "    {red}where it sits in history is unknown: git could not walk history to it (damaged repository){reset}")?;
+    } else if git.unreachable {
         writeln!(out, "    {red}in an unreachable object: no ref holds it, but the object database does{reset}")?;
     } else if in_head == Some(false) {
         writeln!(

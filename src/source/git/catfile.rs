@@ -9,7 +9,7 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Stdio};
 
-use super::{GitError, Repo};
+use super::{GitError, Repo, StderrTail};
 
 /// A blob to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,14 +28,18 @@ pub struct Listing {
     pub unreadable: Vec<String>,
 }
 
-/// Every blob in the object database (reachable or not), in pack order.
-pub fn list_blobs(repo: &Repo) -> Result<Listing, GitError> {
-    let args = [
+/// Every blob in the object database (reachable or not): in pack order, or with `pack_order`
+/// false, in object id order. git lists in pack order by reading each pack's entries directly,
+/// and stops at a damaged pack; in id order it looks each object up and says which are missing.
+pub fn list_blobs(repo: &Repo, pack_order: bool) -> Result<Listing, GitError> {
+    let mut args = vec![
         "cat-file",
         "--batch-all-objects",
         "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-        "--unordered",
     ];
+    if pack_order {
+        args.push("--unordered");
+    }
     let out = repo.git_output(&args)?;
     let mut listing = Listing::default();
     for line in out.split(|&b| b == b'\n') {
@@ -76,6 +80,7 @@ pub fn read_blobs(
     let mut next = 0;
     while next < blobs.len() {
         let mut child = spawn_batch(repo)?;
+        let stderr = StderrTail::drain(&mut child);
         let mut stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
         let pending = &blobs[next..];
@@ -104,9 +109,13 @@ pub fn read_blobs(
             }
             Some(reason) => {
                 let _ = child.kill();
-                let stderr = child_stderr(&mut child);
                 let _ = child.wait();
-                on_unreadable(&blobs[next], format!("{reason}{stderr}"));
+                let said = stderr.finish();
+                let said = said
+                    .lines()
+                    .last()
+                    .map_or(String::new(), |l| format!(": {l}"));
+                on_unreadable(&blobs[next], format!("{reason}{said}"));
                 next += 1;
             }
         }
@@ -186,18 +195,4 @@ fn spawn_batch(repo: &Repo) -> Result<Child, GitError> {
             args: "cat-file --batch".into(),
             source,
         })
-}
-
-/// What git said on stderr, as `: message` (empty when it said nothing).
-fn child_stderr(child: &mut Child) -> String {
-    let mut text = String::new();
-    if let Some(mut stderr) = child.stderr.take() {
-        let _ = stderr.read_to_string(&mut text);
-    }
-    let text = text.trim();
-    if text.is_empty() {
-        String::new()
-    } else {
-        format!(": {text}")
-    }
 }

@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use super::catfile::{self, BlobRef};
-use super::{rfc3339, GitError, Repo};
+use super::{rfc3339, GitError, Repo, StderrTail};
 use crate::finding::{CommitInfo, GitProvenance};
 
 /// What a history scan covers.
@@ -21,6 +21,15 @@ pub struct HistoryOptions {
     pub refs: Vec<String>,
     /// Also scan blobs no ref reaches (dangling commits, dropped stashes, old packs).
     pub all_objects: bool,
+}
+
+/// The state of the object database, as found before planning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objects {
+    Sound,
+    /// Some pack is damaged (its readable objects are lent to the repository from elsewhere):
+    /// blobs can no longer be listed in pack order.
+    Damaged,
 }
 
 /// The blobs a history scan reads, and facts about the repository for the summary.
@@ -40,6 +49,9 @@ pub struct Plan {
     /// The revisions scanned and attributed: the ones asked for, or with every ref in scope
     /// and some broken, the others by name (empty: every ref).
     pub revisions: Vec<String>,
+    /// What git said when it could not walk the history to its roots (commits or trees
+    /// missing): the commit count and the blobs read are then of the part it could walk.
+    pub broken_history: Option<String>,
 }
 
 /// Lists the blobs to read.
@@ -47,20 +59,22 @@ pub struct Plan {
 /// With every ref in scope, all blobs of the object database are read (one listing, pack
 /// order); findings in blobs that no ref reaches are dropped after attribution unless
 /// `all_objects` is set. With `refs` given, only the blobs those refs reach are read.
-pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
+pub fn plan(repo: &Repo, options: &HistoryOptions, objects: Objects) -> Result<Plan, GitError> {
     let catfile::Listing {
         mut blobs,
         unreadable,
-    } = catfile::list_blobs(repo)?;
+    } = catfile::list_blobs(repo, objects == Objects::Sound)?;
     let (broken_refs, revisions_used) = if options.refs.is_empty() {
         sound_refs(repo)
     } else {
         (Vec::new(), options.refs.clone())
     };
+    let mut broken_history = None;
     if !options.refs.is_empty() && !options.all_objects {
         let mut args = vec!["rev-list", "--objects", "--no-object-names"];
         args.extend(revisions(&options.refs));
-        let reachable = repo.git_output(&args)?;
+        let (reachable, broken) = rev_list_past_gaps(repo, args)?;
+        broken_history = broken_history.or(broken);
         let reachable: HashSet<&[u8]> = reachable.split(|&b| b == b'\n').collect();
         blobs.retain(|b| reachable.contains(b.oid.as_bytes()));
     }
@@ -69,7 +83,8 @@ pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
     } else {
         options.refs.len()
     };
-    let commits = count_commits(repo, &revisions_used)?;
+    let (commits, broken) = count_commits(repo, &revisions_used)?;
+    broken_history = broken_history.or(broken);
     let not_fetched = if is_partial_clone(repo) {
         missing_objects(repo, &revisions_used)?
     } else {
@@ -84,6 +99,7 @@ pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
         shallow: repo.repo.is_shallow(),
         broken_refs,
         revisions: revisions_used,
+        broken_history,
     })
 }
 
@@ -177,14 +193,50 @@ fn missing_objects(repo: &Repo, refs: &[String]) -> Result<Vec<String>, GitError
         .collect())
 }
 
-fn count_commits(repo: &Repo, refs: &[String]) -> Result<u64, GitError> {
+/// How many commits `refs` reach, and what git said if some of them could not be read.
+fn count_commits(repo: &Repo, refs: &[String]) -> Result<(u64, Option<String>), GitError> {
     if repo.repo.is_empty()? {
-        return Ok(0);
+        return Ok((0, None));
     }
     let mut args = vec!["rev-list", "--count"];
     args.extend(revisions(refs));
-    let out = repo.git_output(&args)?;
-    Ok(String::from_utf8_lossy(&out).trim().parse().unwrap_or(0))
+    let (out, broken) = rev_list_past_gaps(repo, args)?;
+    Ok((
+        String::from_utf8_lossy(&out).trim().parse().unwrap_or(0),
+        broken,
+    ))
+}
+
+/// Runs `git rev-list …`; when git stops at a missing commit or tree, runs it again stepping
+/// over what is missing, and returns git's complaint with that partial answer.
+fn rev_list_past_gaps(
+    repo: &Repo,
+    mut args: Vec<&str>,
+) -> Result<(Vec<u8>, Option<String>), GitError> {
+    match repo.git_output(&args) {
+        Ok(out) => Ok((out, None)),
+        Err(GitError::Command { stderr, .. }) => {
+            args.insert(1, "--missing=allow-any");
+            let out = repo.git_output(&args).unwrap_or_default();
+            Ok((out, Some(last_line(&stderr))))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The last line of what git said: its `fatal:` reason, after any repeated `error:` lines.
+fn last_line(stderr: &str) -> String {
+    stderr.trim().lines().last().unwrap_or_default().to_string()
+}
+
+/// Where blobs sit in history, as far as git could walk it.
+#[derive(Default)]
+pub struct Attribution {
+    /// Each wanted blob that a walked commit holds.
+    pub provenance: HashMap<String, GitProvenance>,
+    /// What git said if it stopped before the end of history (a missing commit or tree): a
+    /// wanted blob absent from `provenance` may then still be in history, unplaced.
+    pub stopped: Option<String>,
 }
 
 /// Where each of `wanted` (blob ids) sits in the history of `refs` (every ref when empty).
@@ -193,10 +245,10 @@ pub fn attribute(
     repo: &Repo,
     wanted: &HashSet<String>,
     refs: &[String],
-) -> Result<HashMap<String, GitProvenance>, GitError> {
-    let mut provenance: HashMap<String, GitProvenance> = HashMap::new();
+) -> Result<Attribution, GitError> {
+    let mut attribution = Attribution::default();
     if wanted.is_empty() || repo.repo.is_empty()? {
-        return Ok(provenance);
+        return Ok(attribution);
     }
     let mut args: Vec<&str> = vec![
         "log",
@@ -222,6 +274,7 @@ pub fn attribute(
             source,
         })?;
     let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = StderrTail::drain(&mut child);
     let mut walk = Walk::new(wanted);
     let mut reader = BufReader::with_capacity(1 << 16, stdout);
     let mut token = Vec::new();
@@ -244,37 +297,39 @@ pub fn attribute(
         }
     }
     walk.finish_commit();
-    let output = child.wait_with_output()?;
-    if !output.status.success() {
-        return Err(GitError::Command {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
+    let status = child.wait()?;
+    let said = stderr.finish();
+    if !status.success() {
+        attribution.stopped = Some(last_line(&said));
     }
+    // Whether HEAD holds a blob is known only if the walk got to HEAD.
     let head_state = repo
         .repo
         .head()
         .ok()
         .and_then(|h| h.peel_to_commit().ok())
         .and_then(|c| walk.states.get(&c.id().to_string()).cloned());
+    let walked_to_head = attribution.stopped.is_none();
     for (blob, mut found) in walk.found {
         found.paths_sorted = found.paths.into_iter().collect();
-        let in_head = head_state
-            .as_ref()
-            .is_some_and(|state| state.iter().any(|(_, b)| *b == blob));
-        provenance.insert(
+        let in_head = walked_to_head.then(|| {
+            head_state
+                .as_ref()
+                .is_some_and(|state| state.iter().any(|(_, b)| *b == blob))
+        });
+        attribution.provenance.insert(
             blob.clone(),
             GitProvenance {
                 blob,
                 commit: found.introduced,
                 commits: Some(found.commits),
                 paths: found.paths_sorted,
-                in_head: Some(in_head),
-                unreachable: false,
+                in_head,
+                ..GitProvenance::default()
             },
         );
     }
-    Ok(provenance)
+    Ok(attribution)
 }
 
 fn trim_newlines(bytes: &[u8]) -> &[u8] {

@@ -10,6 +10,7 @@
 pub mod catfile;
 pub mod changes;
 pub mod history;
+pub mod salvage;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,6 +36,8 @@ pub enum GitError {
     Command { args: String, stderr: String },
     #[error("{0}")]
     Range(String),
+    #[error("libgit2 needs UTF-8 paths, and {} is not one", .0.display())]
+    NotUtf8(PathBuf),
     #[error("reading git output: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -44,6 +47,9 @@ pub struct Repo {
     pub repo: git2::Repository,
     /// The `.git` directory (the repository itself for a bare repository).
     pub git_dir: PathBuf,
+    /// Object directories lent to git and libgit2 besides the repository's own: objects
+    /// recovered from damaged packs.
+    borrowed_objects: Vec<PathBuf>,
 }
 
 impl Repo {
@@ -54,7 +60,34 @@ impl Repo {
             source,
         })?;
         let git_dir = repo.path().to_path_buf();
-        Ok(Repo { repo, git_dir })
+        Ok(Repo {
+            repo,
+            git_dir,
+            borrowed_objects: Vec::new(),
+        })
+    }
+
+    /// The same repository, also reading objects from `dirs` (object directories laid out as
+    /// `objects/` is), as git does with alternates.
+    pub fn with_borrowed_objects(&self, dirs: Vec<PathBuf>) -> Result<Repo, GitError> {
+        let repo = git2::Repository::open(&self.git_dir)?;
+        {
+            let odb = repo.odb()?;
+            for dir in &dirs {
+                let path = dir.to_str().ok_or_else(|| GitError::NotUtf8(dir.clone()))?;
+                odb.add_disk_alternate(path)?;
+            }
+        }
+        Ok(Repo {
+            repo,
+            git_dir: self.git_dir.clone(),
+            borrowed_objects: dirs,
+        })
+    }
+
+    /// The repository's object directory (shared by all its worktrees).
+    pub fn objects_dir(&self) -> PathBuf {
+        self.repo.commondir().join("objects")
     }
 
     /// A `git` command that works on this repository whatever the current directory.
@@ -67,6 +100,16 @@ impl Repo {
             .env("GIT_TERMINAL_PROMPT", "0")
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE");
+        if !self.borrowed_objects.is_empty() {
+            const ALTERNATES: &str = "GIT_ALTERNATE_OBJECT_DIRECTORIES";
+            let inherited = std::env::var_os(ALTERNATES).unwrap_or_default();
+            let dirs = std::env::split_paths(&inherited)
+                .filter(|p| !p.as_os_str().is_empty())
+                .chain(self.borrowed_objects.iter().cloned());
+            if let Ok(dirs) = std::env::join_paths(dirs) {
+                command.env(ALTERNATES, dirs);
+            }
+        }
         command
     }
 
@@ -87,6 +130,47 @@ impl Repo {
             });
         }
         Ok(output.stdout)
+    }
+}
+
+/// A git child's standard error, read on a thread of its own while the child runs: a git that
+/// writes a lot of it (one line per lookup in a damaged pack, say) would otherwise block on the
+/// full pipe while keyhound waits for its standard output. Only the last few KiB are kept,
+/// which is where git says why it stopped.
+pub struct StderrTail(Option<std::thread::JoinHandle<String>>);
+
+impl StderrTail {
+    const KEPT: usize = 8 << 10;
+
+    /// Starts draining `child`'s standard error (which must be piped).
+    pub fn drain(child: &mut std::process::Child) -> StderrTail {
+        StderrTail(child.stderr.take().map(|mut stderr| {
+            std::thread::spawn(move || {
+                let mut tail = Vec::new();
+                let mut buffer = [0u8; 4096];
+                loop {
+                    match std::io::Read::read(&mut stderr, &mut buffer) {
+                        Ok(0) => break,
+                        Ok(n) => tail.extend_from_slice(&buffer[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(_) => break,
+                    }
+                    if tail.len() > 2 * Self::KEPT {
+                        tail.drain(..tail.len() - Self::KEPT);
+                    }
+                }
+                let start = tail.len().saturating_sub(Self::KEPT);
+                String::from_utf8_lossy(&tail[start..]).trim().to_string()
+            })
+        }))
+    }
+
+    /// What the child said last, once it has closed its standard error (it has exited, or
+    /// been killed).
+    pub fn finish(self) -> String {
+        self.0
+            .and_then(|thread| thread.join().ok())
+            .unwrap_or_default()
     }
 }
 
