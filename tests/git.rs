@@ -1603,6 +1603,82 @@ fn findings_past_a_missing_tree_or_commit_are_reported_unplaced() {
 }
 
 #[test]
+fn a_damaged_pack_of_thousands_of_blobs_is_read_without_hanging() {
+    // git complains about the damaged pack on every object it looks up: thousands of lines on
+    // its standard error, which keyhound must drain while it reads the blobs.
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let notes = tmp.path().join("notes");
+    std::fs::create_dir(&notes).unwrap();
+    let paths: String = (0..3000)
+        .map(|i| {
+            let path = notes.join(format!("{i}.txt"));
+            std::fs::write(&path, format!("note {i}: nothing secret\n")).unwrap();
+            format!("{}\n", path.display())
+        })
+        .collect();
+    let ids = git_with_input(&repo, &["hash-object", "-w", "--stdin-paths"], &paths);
+    let name = git_with_input(
+        &repo,
+        &["pack-objects", "-q", ".git/objects/pack/pack"],
+        &ids,
+    );
+    repo.git(&["prune-packed"]);
+    let pack = repo
+        .path
+        .join(format!(".git/objects/pack/pack-{}.pack", name.trim()));
+    let len = std::fs::metadata(&pack).unwrap().len();
+    cut_file(&pack, len / 2);
+
+    let run = keyhound_git(&repo.path, &["--all-objects"]);
+    run.expect_code(2);
+    let recovered: u64 = run
+        .stderr
+        .split(" objects of the 3000 it lists read from it")
+        .next()
+        .and_then(|before| before.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of recovered objects:\n{}", run.stderr));
+    assert!((500..3000).contains(&recovered), "{recovered}");
+    let summary = &run.json()["summary"];
+    assert_eq!(summary["files_scanned"], recovered, "{summary}");
+    assert!(
+        run.stderr
+            .contains(&format!("skipped {} more objects", 3000 - recovered - 20)),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Runs `git args…` in `repo` with `input` on its standard input; returns its standard output.
+fn git_with_input(repo: &Repo, args: &[&str], input: &str) -> String {
+    let mut child = repo
+        .command()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, input.as_bytes()).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "git {}", args.join(" "));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Truncates `path` to `len` bytes (git writes packs read-only).
+fn cut_file(path: &Path, len: u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.set_len(len).unwrap();
+}
+
+#[test]
 fn a_truncated_pack_is_read_up_to_the_cut_and_the_objects_past_it_are_named() {
     let tmp = sandbox();
     let repo = Repo::init(tmp.path(), "repo");
@@ -1615,26 +1691,14 @@ fn a_truncated_pack_is_read_up_to_the_cut_and_the_objects_past_it_are_named() {
 
     // Move the two credential blobs into a pack of their own; the rest stays loose.
     let objects = repo.path.join(".git/objects");
-    let mut pack_objects = repo
-        .command()
-        .args(["pack-objects", "-q"])
-        .arg(objects.join("pack/pack"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = pack_objects.stdin.take().unwrap();
-    std::io::Write::write_all(
-        &mut stdin,
-        format!("{}\n{}\n", blobs[0], blobs[1]).as_bytes(),
-    )
-    .unwrap();
-    drop(stdin);
-    let name = String::from_utf8(pack_objects.wait_with_output().unwrap().stdout).unwrap();
+    let list = format!("{}\n{}\n", blobs[0], blobs[1]);
+    let name = git_with_input(
+        &repo,
+        &["pack-objects", "-q", ".git/objects/pack/pack"],
+        &list,
+    );
     let pack = objects.join(format!("pack/pack-{}.pack", name.trim()));
-    for blob in &blobs {
-        std::fs::remove_file(objects.join(&blob[..2]).join(&blob[2..])).unwrap();
-    }
+    repo.git(&["prune-packed"]);
     // Cut the pack three bytes into whichever blob it holds second.
     let listing = repo.git(&[
         "verify-pack",
@@ -1650,16 +1714,7 @@ fn a_truncated_pack_is_read_up_to_the_cut_and_the_objects_past_it_are_named() {
     } else {
         ((&two, &blobs[1]), (&one, &blobs[0]))
     };
-    let cut = |len: u64| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&pack, std::fs::Permissions::from_mode(0o644)).unwrap();
-        }
-        let file = std::fs::OpenOptions::new().write(true).open(&pack).unwrap();
-        file.set_len(len).unwrap();
-    };
-    cut(offset(lost.1) + 3);
+    cut_file(&pack, offset(lost.1) + 3);
 
     // Recovered objects go to a temporary directory, which is gone when keyhound ends.
     let scratch = tmp.path().join("scratch");
@@ -1695,7 +1750,7 @@ fn a_truncated_pack_is_read_up_to_the_cut_and_the_objects_past_it_are_named() {
 
     // Cut inside the first blob too: nothing is left to report, and the damage alone makes the
     // exit status 2.
-    cut(offset(kept.1) + 3);
+    cut_file(&pack, offset(kept.1) + 3);
     let run = keyhound_git(&repo.path, &[]);
     run.expect_code(2);
     assert!(
