@@ -262,6 +262,31 @@ fn scans_and_history_audits_open_no_network_socket() {
     }
 }
 
+/// CI runs the whole test suite in a network namespace of its own with no interface up
+/// (`unshare --net`), so every keyhound run of every test had no network to reach. This test
+/// checks that the isolation is real when CI says it is there (`KEYHOUND_EXPECT_NO_NETWORK`).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_suite_runs_with_no_network_when_ci_isolates_it() {
+    if std::env::var_os("KEYHOUND_EXPECT_NO_NETWORK").is_none() {
+        eprintln!("not in a network namespace: the isolated run is CI's (.ci/run)");
+        return;
+    }
+    // /proc/net follows the reading process's network namespace (unlike /sys/class/net).
+    let devices = std::fs::read_to_string("/proc/net/dev").unwrap();
+    let interfaces: Vec<&str> = devices
+        .lines()
+        .skip(2)
+        .filter_map(|line| line.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(interfaces, ["lo"], "{devices}");
+    let routes = std::fs::read_to_string("/proc/net/route").unwrap();
+    assert_eq!(routes.lines().skip(1).count(), 0, "IPv4 routes:\n{routes}");
+    let err = std::net::TcpStream::connect(("192.0.2.1", 443)).expect_err("no route anywhere");
+    assert_eq!(err.kind(), std::io::ErrorKind::NetworkUnreachable, "{err}");
+}
+
 /// Whether process `pid` holds `path` open (from `/proc/PID/fd`).
 #[cfg(target_os = "linux")]
 fn holds_open(pid: u32, path: &std::path::Path) -> bool {
