@@ -275,22 +275,30 @@ fn a_missing_path_exits_with_status_2_and_is_named() {
 #[test]
 fn an_unreadable_file_exits_with_status_2() {
     use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
+    // Let an unprivileged user walk the directory; the file itself is closed to everyone.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     credentials_file(dir.path(), "locked.env", 11);
     let locked = dir.path().join("locked.env");
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let readable = std::fs::read(&locked).is_ok();
-    let run = run(keyhound_in(dir.path()).args(["scan", "."]));
-    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o600)).unwrap();
-    if readable {
-        // Running with privileges that ignore file modes: the file is read like any other.
-        run.expect_code(1);
-        assert!(run.stdout_text().contains("locked.env"));
-    } else {
-        run.expect_code(2);
-        assert!(run.stderr.contains("locked.env"), "{}", run.stderr);
-        assert!(run.stderr.contains("unreadable"), "{}", run.stderr);
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("keyhound"));
+    command
+        .current_dir(dir.path())
+        .env_remove("KEYHOUND_LOG")
+        .args(["scan", "."]);
+    if std::fs::read(&locked).is_ok() {
+        // Running with privileges that ignore file modes (root, as in CI): scan as `nobody`.
+        command.uid(65534).gid(65534);
     }
+    let run = run(assert_cmd::Command::from_std(command).timeout(Duration::from_secs(60)));
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("locked.env") && run.stderr.contains("unreadable"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Permission denied"), "{}", run.stderr);
 }
 
 #[cfg(unix)]

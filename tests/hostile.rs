@@ -262,6 +262,76 @@ fn scans_and_history_audits_open_no_network_socket() {
     }
 }
 
+/// Files listed by the walk and deleted before keyhound opens them are reported as vanished.
+/// keyhound reads a directory's entries before it visits them, and with one thread it opens
+/// the others only after the big file: deleting them while it holds the big file open makes
+/// them vanish between listing and reading.
+#[cfg(target_os = "linux")]
+#[test]
+fn files_deleted_after_the_walk_listed_them_are_reported_as_vanished() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let big = root.join("big.log");
+    let line = b"2026-11-28T10:00:00Z GET /healthz 200 0.4ms\n";
+    let content = line.repeat((128 << 20) / line.len());
+    for _ in 0..5 {
+        std::fs::write(&big, &content).unwrap();
+        let doomed: Vec<_> = (0..50)
+            .map(|i| root.join(format!("note-{i}.txt")))
+            .collect();
+        for path in &doomed {
+            std::fs::write(path, "nothing secret\n").unwrap();
+        }
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("keyhound"))
+            .args(["scan", ".", "-j", "1", "-f", "json"])
+            .current_dir(&root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("keyhound starts");
+        let started = std::time::Instant::now();
+        while !holds_open(child.id(), &big)
+            && child.try_wait().unwrap().is_none()
+            && started.elapsed() < std::time::Duration::from_secs(30)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        for path in &doomed {
+            std::fs::remove_file(path).unwrap();
+        }
+        let output = child.wait_with_output().expect("keyhound runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let vanished: Vec<&str> = report["summary"]["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["category"] == "vanished")
+            .map(|s| s["path"].as_str().unwrap())
+            .collect();
+        if vanished.is_empty() {
+            // keyhound visited every note before the big file: try again.
+            assert_eq!(output.status.code(), Some(0), "{stderr}");
+            continue;
+        }
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert_eq!(report["summary"]["incomplete"], true);
+        assert!(
+            stderr.contains("disappeared before it could be read"),
+            "{stderr}"
+        );
+        let scanned = report["summary"]["files_scanned"].as_u64().unwrap();
+        // Every note was either read before the deletion or reported as vanished.
+        assert_eq!(scanned + vanished.len() as u64, 51, "{stderr}");
+        for path in vanished {
+            assert!(path.contains("note-"), "{path}");
+        }
+        return;
+    }
+    panic!("no note was deleted between listing and reading: the race could not be set up");
+}
+
 /// CI runs the whole test suite in a network namespace of its own with no interface up
 /// (`unshare --net`), so every keyhound run of every test had no network to reach. This test
 /// checks that the isolation is real when CI says it is there (`KEYHOUND_EXPECT_NO_NETWORK`).
