@@ -7,10 +7,11 @@
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). It runs on the stable toolchain: cargo-fuzz's
 # sanitizer flags are nightly-only, so the script sets RUSTC_BOOTSTRAP=1 for the fuzz build
-# alone. Each target starts from fuzz/seeds/TARGET plus, for the matcher, every fixture file and,
-# for rules, the built-in rule file;
-# its corpus grows in fuzz/corpus/TARGET (not committed). A crash leaves its input in
-# fuzz/artifacts/TARGET: copy it to fuzz/regressions/TARGET/ so `cargo test` keeps it fixed.
+# alone. Each target starts from fuzz/seeds/TARGET plus, for the matcher, every fixture file
+# and, for rules, the built-in rule file; a target with a dictionary in fuzz/dicts/ gets it
+# with -dict. Its corpus grows in fuzz/corpus/TARGET (not committed). A crash leaves its input
+# in fuzz/artifacts/TARGET: copy it to fuzz/regressions/TARGET/ so `cargo test` keeps it fixed.
+# scripts/fuzz_coverage.sh shows which source lines the corpora reach.
 
 set -euo pipefail
 
@@ -40,7 +41,9 @@ for target in "${targets[@]}"; do
             [[ -e $name ]] || { printf '\x05'; head -c 65536 "$file"; } >"$name"
         done
     fi
+    dict=()
+    [[ -f dicts/$target.dict ]] && dict=(-dict="dicts/$target.dict")
     echo "== $target, ${seconds}s" >&2
-    RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$corpus" -- \
+    RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$corpus" -- "${dict[@]}" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 done

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use keyhound::matcher::{Matcher, RawMatch};
+use keyhound::matcher::{Matcher, RawMatch, LEAD, TAIL};
 use keyhound::rules::RuleSet;
 use keyhound::source::ChunkReader;
 
@@ -47,17 +47,25 @@ fn matches_in_chunks(input: &[u8], chunk_size: usize) -> BTreeSet<(u64, u32, Vec
     found
 }
 
+/// A line with nothing for any rule to find.
+const FILLER_LINE: &[u8] = b"a line of filler with nothing to find in it\n";
+
 /// The matcher over arbitrary bytes: no panic, every match inside its buffer, and the same
 /// matches whatever the chunk size (the first byte picks one from 16 bytes to 4 KiB).
 pub fn matcher(data: &[u8]) {
     let Some((&pick, input)) = data.split_first() else {
         return;
     };
+    // Filler ahead of the input fills the reader's first buffer (a chunk plus the overlap of
+    // LEAD and TAIL bytes), so the input itself is cut into chunks and carried from one buffer
+    // to the next: without it, inputs of a few KiB fit in one buffer and are never cut.
+    let mut text = FILLER_LINE.repeat((LEAD + TAIL) / FILLER_LINE.len() + 1);
+    text.extend_from_slice(input);
     // Chunks of 16 bytes and up: each costs a pass over the overlap, so smaller ones would
     // slow fuzzing tenfold; the property tests cover chunks of a single byte.
     let chunk_size = 16 + usize::from(pick) * 16;
-    let whole = matches_in_chunks(input, 1 << 20);
-    let small = matches_in_chunks(input, chunk_size);
+    let whole = matches_in_chunks(&text, 1 << 20);
+    let small = matches_in_chunks(&text, chunk_size);
     assert_eq!(whole, small, "chunk size {chunk_size} changed the matches");
 }
 
