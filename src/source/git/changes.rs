@@ -182,9 +182,11 @@ pub fn range(repo: &Repo, spec: &str) -> Result<Changes, GitError> {
         repository
             .revparse_single(name)
             .and_then(|o| o.peel_to_commit())
-            .map_err(|_| {
+            .map_err(|error| {
                 GitError::Range(format!(
-                    "cannot scan {spec}: `{name}` is not a commit in this repository.{shallow_hint}"
+                    "cannot scan {spec}: `{name}` is not a readable commit in this repository \
+                     ({}).{shallow_hint}",
+                    error.message()
                 ))
             })
     };
