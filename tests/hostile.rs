@@ -282,20 +282,7 @@ fn files_deleted_after_the_walk_listed_them_are_reported_as_vanished() {
         for path in &doomed {
             std::fs::write(path, "nothing secret\n").unwrap();
         }
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("keyhound"))
-            .args(["scan", ".", "-j", "1", "-f", "json"])
-            .current_dir(&root)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("keyhound starts");
-        let started = std::time::Instant::now();
-        while !holds_open(child.id(), &big)
-            && child.try_wait().unwrap().is_none()
-            && started.elapsed() < std::time::Duration::from_secs(30)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        let child = start_scan_holding(&root, &["-j", "1"], &big);
         for path in &doomed {
             std::fs::remove_file(path).unwrap();
         }
@@ -357,6 +344,32 @@ fn the_suite_runs_with_no_network_when_ci_isolates_it() {
     assert_eq!(err.kind(), std::io::ErrorKind::NetworkUnreachable, "{err}");
 }
 
+/// Starts `keyhound scan . -f json ARGS` in `dir` and returns once it holds `file` open (or has
+/// ended, or 30 s have passed): the moment to change the file system under it.
+#[cfg(target_os = "linux")]
+fn start_scan_holding(
+    dir: &std::path::Path,
+    args: &[&str],
+    file: &std::path::Path,
+) -> std::process::Child {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("keyhound"))
+        .args(["scan", ".", "-f", "json"])
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("keyhound starts");
+    let started = std::time::Instant::now();
+    while !holds_open(child.id(), file)
+        && child.try_wait().unwrap().is_none()
+        && started.elapsed() < std::time::Duration::from_secs(30)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child
+}
+
 /// Whether process `pid` holds `path` open (from `/proc/PID/fd`).
 #[cfg(target_os = "linux")]
 fn holds_open(pid: u32, path: &std::path::Path) -> bool {
@@ -384,20 +397,7 @@ fn a_file_cut_short_while_it_is_read_makes_the_scan_incomplete() {
     // attempt is repeated when keyhound got there first or stat'ed the file after the cut.
     for _ in 0..5 {
         std::fs::write(&path, &content).unwrap();
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("keyhound"))
-            .args(["scan", ".", "-f", "json"])
-            .current_dir(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("keyhound starts");
-        let started = std::time::Instant::now();
-        while !holds_open(child.id(), &path)
-            && child.try_wait().unwrap().is_none()
-            && started.elapsed() < std::time::Duration::from_secs(30)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        let child = start_scan_holding(dir.path(), &[], &path);
         std::fs::OpenOptions::new()
             .write(true)
             .open(&path)
