@@ -70,9 +70,7 @@ pub struct ScanResult {
 /// Scans the inputs of `options` with the enabled rules of `rules`.
 pub fn scan(rules: &RuleSet, options: &ScanOptions) -> Result<ScanResult, WalkError> {
     let started = Instant::now();
-    let matcher = Matcher::new(rules)
-        .explaining(options.read.explain)
-        .decoding(options.read.decode_depth);
+    let matcher = matcher_for(rules, &options.read);
     let collected = Mutex::new(ScanResult::default());
     if options.stdin {
         let mut worker = Worker::new(&matcher, &options.read, &collected);
@@ -209,6 +207,13 @@ impl Drop for Worker<'_> {
 /// of being handed to a worker whole: memory stays bounded whatever a history holds.
 const STREAMED_BLOB_SIZE: u64 = 8 << 20;
 
+/// The matcher every source uses: the enabled rules, explaining and decoding as asked.
+fn matcher_for<'r>(rules: &'r RuleSet, read: &ReadOptions) -> Matcher<'r> {
+    Matcher::new(rules)
+        .explaining(read.explain)
+        .decoding(read.decode_depth)
+}
+
 /// Live counters of a history scan, for a progress display.
 #[derive(Debug, Default)]
 pub struct Progress {
@@ -257,9 +262,7 @@ pub fn scan_history(
     progress
         .bytes_total
         .store(plan.blobs.iter().map(|b| b.size).sum(), Ordering::Relaxed);
-    let matcher = Matcher::new(rules)
-        .explaining(read.explain)
-        .decoding(read.decode_depth);
+    let matcher = matcher_for(rules, read);
     let collected = Mutex::new(ScanResult::default());
     let workers = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -483,9 +486,7 @@ pub fn scan_changes(
     read: &ReadOptions,
 ) -> ScanResult {
     let started = Instant::now();
-    let matcher = Matcher::new(rules)
-        .explaining(read.explain)
-        .decoding(read.decode_depth);
+    let matcher = matcher_for(rules, read);
     let collected = Mutex::new(ScanResult::default());
     {
         let mut worker = Worker::new(&matcher, read, &collected);
