@@ -284,6 +284,7 @@ fn finish_keeping(
     }
     let report = Report {
         findings: &result.findings,
+        groups: report::group(&result.findings),
         suppressed: result
             .suppressed
             .iter()

@@ -148,7 +148,7 @@ fn location(f: &Finding, show_secrets: bool) -> JsonLocation<'_> {
 /// Writes one JSON document.
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let stats = report.stats;
-    let groups = report.groups();
+    let groups = &report.groups;
     let document = Document {
         version: SCHEMA_VERSION,
         tool: Tool {
@@ -191,8 +191,8 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
 
 /// Writes one finding per line.
 pub fn write_lines(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    for group in report.groups() {
-        serde_json::to_writer(&mut *out, &finding(&group, report.show_secrets))?;
+    for group in &report.groups {
+        serde_json::to_writer(&mut *out, &finding(group, report.show_secrets))?;
         writeln!(out)?;
     }
     Ok(())

@@ -33,6 +33,8 @@ pub enum Format {
 /// Everything a reporter may draw on.
 pub struct Report<'a> {
     pub findings: &'a [Finding],
+    /// The findings grouped by secret, as every format reports them (see [`group()`]).
+    pub groups: Vec<Group<'a>>,
     /// How many findings an allow marker suppressed.
     pub suppressed: usize,
     /// How many baseline entries no finding matched.
@@ -42,13 +44,6 @@ pub struct Report<'a> {
     pub show_secrets: bool,
     /// Colour the text format (only the text format uses it).
     pub color: bool,
-}
-
-impl Report<'_> {
-    /// The findings grouped by secret, as every format reports them.
-    pub fn groups(&self) -> Vec<Group<'_>> {
-        group::group(self.findings)
-    }
 }
 
 /// Writes `report` in `format` to `out`.

@@ -44,10 +44,10 @@ const RULE_TAGS: [&str; 3] = ["security", "secret", "external/cwe/cwe-798"];
 
 /// Writes the SARIF log, within GitHub's limits on result count and compressed size.
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let groups = report.groups();
+    let groups = &report.groups;
     let mut limit = MAX_RESULTS;
     loop {
-        let mut bytes = serde_json::to_vec_pretty(&build_log(report, &groups, limit))?;
+        let mut bytes = serde_json::to_vec_pretty(&build_log(report, groups, limit))?;
         bytes.push(b'\n');
         // Compressing costs time only for logs that could be over the limit at all.
         let gzipped = if bytes.len() > MAX_GZIPPED_BYTES {
@@ -620,6 +620,7 @@ mod tests {
     ) -> (String, Value) {
         let report = Report {
             findings,
+            groups: crate::report::group(findings),
             suppressed: 0,
             stale_baseline: 0,
             stats,

@@ -23,7 +23,7 @@ const OTHERS_SHOWN: usize = 3;
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let paint = |code: &'static str| if report.color { code } else { "" };
     let mut previous = None;
-    let groups = report.groups();
+    let groups = &report.groups;
     let shown = groups
         .iter()
         .filter(|g| g.primary().baseline != Some(BaselineState::Unchanged));
@@ -209,7 +209,7 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         let parts: Vec<String> = categories.iter().map(|(c, n)| format!("{n} {c}")).collect();
         writeln!(out, "skipped {}", parts.join(", "))?;
     }
-    let groups = report.groups();
+    let groups = &report.groups;
     let failing: Vec<&Group<'_>> = groups.iter().filter(|g| g.fails_scan()).collect();
     let examples = groups
         .iter()
