@@ -282,13 +282,23 @@ fn an_unreadable_file_exits_with_status_2() {
     credentials_file(dir.path(), "locked.env", 11);
     let locked = dir.path().join("locked.env");
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("keyhound"));
+    let mut binary = assert_cmd::cargo::cargo_bin("keyhound");
+    let bin_dir = tempfile::tempdir().unwrap();
+    let privileged = std::fs::read(&locked).is_ok();
+    if privileged {
+        // Privileges that ignore file modes (root, as in CI): scan as `nobody`, from a copy of
+        // the binary that `nobody` can reach whatever the permissions above the build directory.
+        std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = bin_dir.path().join("keyhound");
+        std::fs::copy(&binary, &copy).unwrap();
+        binary = copy;
+    }
+    let mut command = std::process::Command::new(binary);
     command
         .current_dir(dir.path())
         .env_remove("KEYHOUND_LOG")
         .args(["scan", "."]);
-    if std::fs::read(&locked).is_ok() {
-        // Running with privileges that ignore file modes (root, as in CI): scan as `nobody`.
+    if privileged {
         command.uid(65534).gid(65534);
     }
     let run = run(assert_cmd::Command::from_std(command).timeout(Duration::from_secs(60)));
