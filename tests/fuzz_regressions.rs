@@ -50,8 +50,8 @@ fn files_below(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn matcher_inputs() {
-    // Each fixture file, with a leading byte that picks the chunk size, as scripts/fuzz.sh
-    // seeds the matcher's corpus.
+    // Each fixture file, with a leading byte that picks the chunk size and the matcher's
+    // configuration (explaining, decoding depth), as scripts/fuzz.sh seeds the corpus.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let seeds = ["positive", "negative"]
         .iter()

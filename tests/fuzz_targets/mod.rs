@@ -15,11 +15,27 @@ fn builtin() -> &'static RuleSet {
     RULES.get_or_init(|| RuleSet::builtin().expect("built-in rules compile"))
 }
 
-/// What the matcher finds in `input` read in chunks of `chunk_size`: absolute offset, rule and
-/// value of each match.
-fn matches_in_chunks(input: &[u8], chunk_size: usize) -> BTreeSet<(u64, u32, Vec<u8>)> {
-    static MATCHER: OnceLock<Matcher<'static>> = OnceLock::new();
-    let matcher = MATCHER.get_or_init(|| Matcher::new(builtin()));
+/// The decoding depths the matcher target tries: none, one layer, the default, the most.
+const DEPTHS: [u8; 4] = [0, 1, 2, 4];
+
+/// The built-in rules' matcher in configuration `config` (0 to 7): the low bit turns on
+/// explaining (rejected candidates are reported too), the next two pick from [`DEPTHS`].
+fn configured_matcher(config: usize) -> &'static Matcher<'static> {
+    static MATCHERS: [OnceLock<Matcher<'static>>; 8] = [const { OnceLock::new() }; 8];
+    MATCHERS[config].get_or_init(|| {
+        Matcher::new(builtin())
+            .explaining(config & 1 == 1)
+            .decoding(DEPTHS[config >> 1])
+    })
+}
+
+/// What `matcher` finds in `input` read in chunks of `chunk_size`: absolute offset, rule, value
+/// and rejection of each match.
+fn matches_in_chunks(
+    matcher: &Matcher<'_>,
+    input: &[u8],
+    chunk_size: usize,
+) -> BTreeSet<(u64, u32, Vec<u8>, Option<String>)> {
     let mut scratch = matcher.scratch();
     let mut reader = ChunkReader::new(chunk_size);
     let mut raw: Vec<RawMatch> = Vec::new();
@@ -40,7 +56,13 @@ fn matches_in_chunks(input: &[u8], chunk_size: usize) -> BTreeSet<(u64, u32, Vec
                     Some(decoded) => decoded.value.clone(),
                     None => chunk.data[m.secret.clone()].to_vec(),
                 };
-                found.insert((chunk.offset + m.secret.start as u64, m.rule, value));
+                let rejection = m.rejection.as_ref().map(ToString::to_string);
+                found.insert((
+                    chunk.offset + m.secret.start as u64,
+                    m.rule,
+                    value,
+                    rejection,
+                ));
             }
         })
         .expect("reading from memory cannot fail");
@@ -51,21 +73,25 @@ fn matches_in_chunks(input: &[u8], chunk_size: usize) -> BTreeSet<(u64, u32, Vec
 const FILLER_LINE: &[u8] = b"a line of filler with nothing to find in it\n";
 
 /// The matcher over arbitrary bytes: no panic, every match inside its buffer, and the same
-/// matches whatever the chunk size (the first byte picks one from 16 bytes to 4 KiB).
+/// matches whatever the chunk size. The first byte picks the chunk size (its high five bits,
+/// 16 bytes to about 4 KiB) and the matcher's configuration (its low three bits: explaining or
+/// not, and the decoding depth).
 pub fn matcher(data: &[u8]) {
     let Some((&pick, input)) = data.split_first() else {
         return;
     };
-    // Filler ahead of the input fills the reader's first buffer (a chunk plus the overlap of
-    // LEAD and TAIL bytes), so the input itself is cut into chunks and carried from one buffer
-    // to the next: without it, inputs of a few KiB fit in one buffer and are never cut.
-    let mut text = FILLER_LINE.repeat((LEAD + TAIL) / FILLER_LINE.len() + 1);
-    text.extend_from_slice(input);
+    let matcher = configured_matcher(usize::from(pick & 7));
+    // Filler after the input overflows the reader's first buffer (a chunk plus the overlap of
+    // LEAD and TAIL bytes), so the input is cut into chunks and carried from one buffer to the
+    // next: without it, inputs of a few KiB fit in one buffer and are never cut. (Filler ahead
+    // of the input would hide a byte order mark from the UTF-16 detection.)
+    let mut text = input.to_vec();
+    text.extend_from_slice(&FILLER_LINE.repeat((LEAD + TAIL) / FILLER_LINE.len() + 1));
     // Chunks of 16 bytes and up: each costs a pass over the overlap, so smaller ones would
     // slow fuzzing tenfold; the property tests cover chunks of a single byte.
-    let chunk_size = 16 + usize::from(pick) * 16;
-    let whole = matches_in_chunks(&text, 1 << 20);
-    let small = matches_in_chunks(&text, chunk_size);
+    let chunk_size = 16 + usize::from(pick >> 3) * 128;
+    let whole = matches_in_chunks(matcher, &text, 1 << 20);
+    let small = matches_in_chunks(matcher, &text, chunk_size);
     assert_eq!(whole, small, "chunk size {chunk_size} changed the matches");
 }
 
