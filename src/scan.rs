@@ -234,19 +234,15 @@ pub fn scan_history(
     progress: &Progress,
 ) -> Result<ScanResult, GitError> {
     let started = Instant::now();
+    // Objects recovered from damaged packs are lent to the repository for the whole audit.
     let salvaged = salvage::salvage_damaged_packs(repo)?;
     let with_salvage;
-    let repo = if salvaged.is_empty() {
-        repo
+    let (repo, objects) = if salvaged.is_empty() {
+        (repo, history::Objects::Sound)
     } else {
         let dirs = salvaged.iter().map(|s| s.objects_dir().to_path_buf());
         with_salvage = repo.with_borrowed_objects(dirs.collect())?;
-        &with_salvage
-    };
-    let objects = if salvaged.is_empty() {
-        history::Objects::Sound
-    } else {
-        history::Objects::Damaged
+        (&with_salvage, history::Objects::Damaged)
     };
     let plan = history::plan(repo, history, objects)?;
     if plan.shallow {
