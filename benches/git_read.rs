@@ -25,7 +25,7 @@ fn main() {
     };
     let repo = Repo::open(Path::new(&repo_path)).expect("a git repository");
     let started = Instant::now();
-    let listing = catfile::list_blobs(&repo, true).expect("blob listing");
+    let listing = catfile::list_blobs(&repo).expect("blob listing");
     let mut bytes = 0u64;
     let mut buffer = Vec::new();
     catfile::read_blobs(

@@ -283,7 +283,6 @@ fn finish_keeping(
         Baseline::of(&result.findings).write(path)?;
     }
     let report = Report {
-        findings: &result.findings,
         groups: report::group(&result.findings),
         suppressed: result
             .suppressed

@@ -237,14 +237,14 @@ pub fn scan_history(
     // Objects recovered from damaged packs are lent to the repository for the whole audit.
     let salvaged = salvage::salvage_damaged_packs(repo)?;
     let with_salvage;
-    let (repo, objects) = if salvaged.is_empty() {
-        (repo, history::Objects::Sound)
+    let repo = if salvaged.is_empty() {
+        repo
     } else {
         let dirs = salvaged.iter().map(|s| s.objects_dir().to_path_buf());
         with_salvage = repo.with_borrowed_objects(dirs.collect())?;
-        (&with_salvage, history::Objects::Damaged)
+        &with_salvage
     };
-    let plan = history::plan(repo, history, objects)?;
+    let plan = history::plan(repo, history)?;
     if plan.shallow {
         tracing::warn!(
             "{} is a shallow clone: history before its cut-off is not there to scan \

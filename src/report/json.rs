@@ -164,7 +164,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             bytes_scanned: stats.bytes_scanned,
             elapsed_ms: stats.elapsed.as_millis(),
             findings: groups.len(),
-            occurrences: report.findings.len(),
+            occurrences: groups.iter().map(|g| g.occurrences.len()).sum(),
             suppressed: report.suppressed,
             stale_baseline_entries: report.stale_baseline,
             failing_findings: groups.iter().filter(|g| g.fails_scan()).count(),

@@ -10,7 +10,6 @@ mod text;
 
 use std::io::{self, Write};
 
-use crate::finding::Finding;
 use crate::rules::RuleSet;
 use crate::source::Stats;
 
@@ -32,7 +31,6 @@ pub enum Format {
 
 /// Everything a reporter may draw on.
 pub struct Report<'a> {
-    pub findings: &'a [Finding],
     /// The findings grouped by secret, as every format reports them (see [`group()`]).
     pub groups: Vec<Group<'a>>,
     /// How many findings an allow marker suppressed.

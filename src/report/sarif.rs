@@ -619,7 +619,6 @@ mod tests {
         show_secrets: bool,
     ) -> (String, Value) {
         let report = Report {
-            findings,
             groups: crate::report::group(findings),
             suppressed: 0,
             stale_baseline: 0,

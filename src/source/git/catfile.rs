@@ -9,7 +9,7 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Stdio};
 
-use super::{GitError, Repo, StderrTail};
+use super::{last_line, GitError, Repo, StderrTail};
 
 /// A blob to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,16 +28,17 @@ pub struct Listing {
     pub unreadable: Vec<String>,
 }
 
-/// Every blob in the object database (reachable or not): in pack order, or with `pack_order`
-/// false, in object id order. git lists in pack order by reading each pack's entries directly,
-/// and stops at a damaged pack; in id order it looks each object up and says which are missing.
-pub fn list_blobs(repo: &Repo, pack_order: bool) -> Result<Listing, GitError> {
+/// Every blob in the object database (reachable or not): in pack order, or in object id order
+/// when the repository borrows objects recovered from a damaged pack. git lists in pack order by
+/// reading each pack's entries directly, and stops at a damaged pack; in id order it looks each
+/// object up and says which are missing.
+pub fn list_blobs(repo: &Repo) -> Result<Listing, GitError> {
     let mut args = vec![
         "cat-file",
         "--batch-all-objects",
         "--batch-check=%(objectname) %(objecttype) %(objectsize)",
     ];
-    if pack_order {
+    if !repo.borrows_objects() {
         args.push("--unordered");
     }
     let out = repo.git_output(&args)?;
@@ -110,11 +111,12 @@ pub fn read_blobs(
             Some(reason) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                let said = stderr.finish();
-                let said = said
-                    .lines()
-                    .last()
-                    .map_or(String::new(), |l| format!(": {l}"));
+                let said = last_line(&stderr.finish());
+                let said = if said.is_empty() {
+                    said
+                } else {
+                    format!(": {said}")
+                };
                 on_unreadable(&blobs[next], format!("{reason}{said}"));
                 next += 1;
             }

@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use super::catfile::{self, BlobRef};
-use super::{rfc3339, GitError, Repo, StderrTail};
+use super::{last_line, rfc3339, GitError, Repo, StderrTail};
 use crate::finding::{CommitInfo, GitProvenance};
 
 /// What a history scan covers.
@@ -21,15 +21,6 @@ pub struct HistoryOptions {
     pub refs: Vec<String>,
     /// Also scan blobs no ref reaches (dangling commits, dropped stashes, old packs).
     pub all_objects: bool,
-}
-
-/// The state of the object database, as found before planning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Objects {
-    Sound,
-    /// Some pack is damaged (its readable objects are lent to the repository from elsewhere):
-    /// blobs can no longer be listed in pack order.
-    Damaged,
 }
 
 /// The blobs a history scan reads, and facts about the repository for the summary.
@@ -59,11 +50,11 @@ pub struct Plan {
 /// With every ref in scope, all blobs of the object database are read (one listing, pack
 /// order); findings in blobs that no ref reaches are dropped after attribution unless
 /// `all_objects` is set. With `refs` given, only the blobs those refs reach are read.
-pub fn plan(repo: &Repo, options: &HistoryOptions, objects: Objects) -> Result<Plan, GitError> {
+pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
     let catfile::Listing {
         mut blobs,
         unreadable,
-    } = catfile::list_blobs(repo, objects == Objects::Sound)?;
+    } = catfile::list_blobs(repo)?;
     let (broken_refs, revisions_used) = if options.refs.is_empty() {
         sound_refs(repo)
     } else {
@@ -222,11 +213,6 @@ fn rev_list_past_gaps(
         }
         Err(error) => Err(error),
     }
-}
-
-/// The last line of what git said: its `fatal:` reason, after any repeated `error:` lines.
-fn last_line(stderr: &str) -> String {
-    stderr.trim().lines().last().unwrap_or_default().to_string()
 }
 
 /// Where blobs sit in history, as far as git could walk it.

@@ -85,6 +85,12 @@ impl Repo {
         })
     }
 
+    /// Whether objects are read from directories besides the repository's own (objects
+    /// recovered from damaged packs).
+    pub fn borrows_objects(&self) -> bool {
+        !self.borrowed_objects.is_empty()
+    }
+
     /// The repository's object directory (shared by all its worktrees).
     pub fn objects_dir(&self) -> PathBuf {
         self.repo.commondir().join("objects")
@@ -172,6 +178,11 @@ impl StderrTail {
             .and_then(|thread| thread.join().ok())
             .unwrap_or_default()
     }
+}
+
+/// The last line of what git said: its `fatal:` reason, after any repeated `error:` lines.
+pub fn last_line(stderr: &str) -> String {
+    stderr.trim().lines().last().unwrap_or_default().to_string()
 }
 
 /// Formats seconds since the Unix epoch as an RFC 3339 UTC date (`2024-03-01T12:00:00Z`).
