@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Speed of a full-history audit (`keyhound git REPO`) beside what reading the history costs
 # git itself, on the same repository in the same run:
-#   cat-file   git cat-file --batch-all-objects --batch --unordered  (every object read once)
-#   log -p     git log -p --all  (what scanners that read line diffs pay; skip with LOG_P=0)
+#   keyhound      keyhound git REPO, one scanning thread per core
+#   keyhound -j1  the same on one thread
+#   cat-file      git cat-file --batch-all-objects --batch --unordered  (every object read
+#                 once, in pack order: git's fast path)
+#   log -p        git log -p --all  (what scanners that read line diffs pay; skip with LOG_P=0)
 #
 # Usage: scripts/bench_git.sh REPO [RUNS]     (RUNS defaults to 5)
 # Prints the median wall-clock seconds and peak RSS of each command, and keyhound's time as a
@@ -20,13 +23,14 @@ git_dir=$(git -C "$repo" rev-parse --absolute-git-dir 2>/dev/null || echo "$repo
 keyhound=$root/target/release/keyhound
 
 declare -A times rss
-commands=(keyhound cat-file)
+commands=(keyhound "keyhound -j1" cat-file)
 [[ $log_p == 1 ]] && commands+=("log -p")
 
 run() { # name -> appends "seconds kb" to the arrays
     local name=$1 out
     case $name in
         keyhound) out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -q --no-progress -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
+        "keyhound -j1") out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -j1 -q --no-progress -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
         cat-file) out=$( { /usr/bin/time -f '%e %M' git --git-dir "$git_dir" cat-file --batch-all-objects --batch --unordered >/dev/null; } 2>&1 | tail -1) ;;
         "log -p") out=$( { /usr/bin/time -f '%e %M' git --git-dir "$git_dir" log -p --all >/dev/null; } 2>&1 | tail -1) ;;
     esac
@@ -45,13 +49,14 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo "repo:    $git_dir ($(git --git-dir "$git_dir" rev-list --all --count) commits, $(git --git-dir "$git_dir" count-objects -v | awk '/size-pack/ {print $2}') KiB packed)"
 echo "runs:    $runs of each, alternating, after one warm-up run each"
 echo
-printf '%-10s %10s %14s\n' command "median s" "peak RSS MiB"
+printf '%-13s %10s %14s\n' command "median s" "peak RSS MiB"
 declare -A med
 for name in "${commands[@]}"; do
     med[$name]=$(echo "${times[$name]}" | median)
-    printf '%-10s %10.2f %14.0f\n' "$name" "${med[$name]}" "$(echo "${rss[$name]}" | median | awk '{print $1/1024}')"
+    printf '%-13s %10.2f %14.0f\n' "$name" "${med[$name]}" "$(echo "${rss[$name]}" | median | awk '{print $1/1024}')"
 done
 echo
-awk -v k="${med[keyhound]}" -v c="${med[cat-file]}" 'BEGIN {printf "keyhound / cat-file: %.2f x\n", k / c}'
-[[ $log_p == 1 ]] && awk -v k="${med[keyhound]}" -v l="${med[log -p]}" 'BEGIN {printf "keyhound / log -p:   %.2f x\n", k / l}'
+awk -v k="${med[keyhound]}" -v c="${med[cat-file]}" 'BEGIN {printf "keyhound / cat-file:     %.2f x\n", k / c}'
+awk -v k="${med[keyhound -j1]}" -v c="${med[cat-file]}" 'BEGIN {printf "keyhound -j1 / cat-file: %.2f x\n", k / c}'
+[[ $log_p == 1 ]] && awk -v k="${med[keyhound]}" -v l="${med[log -p]}" 'BEGIN {printf "keyhound / log -p:       %.2f x\n", k / l}'
 exit 0

@@ -187,26 +187,21 @@ fn with_progress<T>(progress: &Progress, show: bool, work: impl FnOnce() -> T) -
         scope.spawn(|| {
             while !done.load(Relaxed) {
                 std::thread::sleep(std::time::Duration::from_millis(200));
-                let (blobs, total) = (
-                    progress.blobs.load(Relaxed),
-                    progress.blobs_total.load(Relaxed),
+                let (objects, total) = (
+                    progress.objects.load(Relaxed),
+                    progress.objects_total.load(Relaxed),
                 );
-                let (bytes, bytes_total) = (
-                    progress.bytes.load(Relaxed),
-                    progress.bytes_total.load(Relaxed),
-                );
+                let bytes = progress.bytes.load(Relaxed);
                 let secs = started.elapsed().as_secs_f64().max(0.001);
-                let rate = bytes as f64 / secs;
-                let eta = if rate > 0.0 {
-                    bytes_total.saturating_sub(bytes) as f64 / rate
+                let eta = if objects > 0 {
+                    total.saturating_sub(objects) as f64 * secs / objects as f64
                 } else {
                     0.0
                 };
                 eprint!(
-                    "\r\x1b[2K{blobs}/{total} blobs, {:.0}/{:.0} MiB, {:.0} MiB/s, ETA {eta:.0}s",
+                    "\r\x1b[2K{objects}/{total} objects, {:.0} MiB scanned, {:.0} MiB/s, ETA {eta:.0}s",
                     bytes as f64 / 1048576.0,
-                    bytes_total as f64 / 1048576.0,
-                    rate / 1048576.0
+                    bytes as f64 / secs / 1048576.0
                 );
             }
             eprint!("\r\x1b[2K");

@@ -19,10 +19,13 @@ use crate::source::files::{self, Entry, WalkError, WalkOptions};
 use crate::source::git::catfile;
 use crate::source::git::changes::Changes;
 use crate::source::git::history::{self, HistoryOptions};
+use crate::source::git::objects;
 use crate::source::git::salvage;
 use crate::source::git::{GitError, Repo};
 use crate::source::GitStats;
-use crate::source::{ChunkReader, Origin, ReadOutcome, SkipReason, Stats, DEFAULT_CHUNK_SIZE};
+use crate::source::{
+    Chunk, ChunkReader, Origin, ReadOutcome, SkipReason, Stats, DEFAULT_CHUNK_SIZE,
+};
 
 /// What to scan in the file system.
 #[derive(Debug, Clone, Default)]
@@ -149,6 +152,28 @@ impl<'a> Worker<'a> {
 
     /// Scans one input; returns how many bytes it held when it was read to its end.
     fn scan_input(&mut self, origin: Origin, input: impl Read) -> Option<u64> {
+        self.scan(origin, |reader, skip_binary, on_chunk| {
+            reader.read(input, skip_binary, on_chunk)
+        })
+    }
+
+    /// [`Worker::scan_input`] for an input already in memory, matched where it lies.
+    fn scan_bytes(&mut self, origin: Origin, input: &[u8]) -> Option<u64> {
+        self.scan(origin, |reader, skip_binary, on_chunk| {
+            reader.read_bytes(input, skip_binary, on_chunk)
+        })
+    }
+
+    /// Matches every chunk `read` makes of one input.
+    fn scan(
+        &mut self,
+        origin: Origin,
+        read: impl FnOnce(
+            &mut ChunkReader,
+            bool,
+            &mut dyn FnMut(Chunk<'_>),
+        ) -> std::io::Result<ReadOutcome>,
+    ) -> Option<u64> {
         let Worker {
             matcher,
             scratch,
@@ -158,7 +183,7 @@ impl<'a> Worker<'a> {
             ..
         } = self;
         let findings_before = local.findings.len();
-        let outcome = reader.read(input, !self.scan_binary, |chunk| {
+        let outcome = read(reader, !self.scan_binary, &mut |chunk| {
             raw.clear();
             matcher.find(scratch, chunk.data, chunk.owned.clone(), raw);
             if !raw.is_empty() {
@@ -217,14 +242,31 @@ fn matcher_for<'r>(rules: &'r RuleSet, read: &ReadOptions) -> Matcher<'r> {
 /// Live counters of a history scan, for a progress display.
 #[derive(Debug, Default)]
 pub struct Progress {
-    pub blobs_total: AtomicU64,
-    pub blobs: AtomicU64,
-    pub bytes_total: AtomicU64,
+    /// Objects to read (of every kind when the packs are read in process, blobs through git).
+    pub objects_total: AtomicU64,
+    /// Objects read so far.
+    pub objects: AtomicU64,
+    /// Bytes of blobs scanned so far.
     pub bytes: AtomicU64,
+}
+
+/// Inputs that were not scanned, each with why.
+type Skipped = Vec<(Origin, SkipReason)>;
+
+/// The origin of a blob before attribution gives it a path.
+fn blob_origin(oid: String) -> Origin {
+    Origin::Git {
+        path: PathBuf::new(),
+        blob: oid,
+    }
 }
 
 /// Scans every blob of a repository's history once, in parallel, then attributes the blobs
 /// with findings to the commits that introduced them.
+///
+/// The object database is read in process ([`objects`]) unless packs are damaged (the objects
+/// recovered from them are lent to git) or the database is one that reader cannot open: then
+/// `git cat-file` reads it, as it also reads what a stopped pack traversal left.
 pub fn scan_history(
     rules: &RuleSet,
     repo: &Repo,
@@ -244,20 +286,14 @@ pub fn scan_history(
         with_salvage = repo.with_borrowed_objects(dirs.collect())?;
         &with_salvage
     };
-    let plan = history::plan(repo, history)?;
-    if plan.shallow {
-        tracing::warn!(
-            "{} is a shallow clone: history before its cut-off is not there to scan \
-             (`git fetch --unshallow` for a full audit)",
-            repo.git_dir.display()
-        );
-    }
-    progress
-        .blobs_total
-        .store(plan.blobs.len() as u64, Ordering::Relaxed);
-    progress
-        .bytes_total
-        .store(plan.blobs.iter().map(|b| b.size).sum(), Ordering::Relaxed);
+    let database = if salvaged.is_empty() {
+        objects::Database::open(repo)
+    } else {
+        Err("objects recovered from damaged packs are read by git".to_string())
+    };
+    let database = database
+        .inspect_err(|why| tracing::info!("reading objects through git cat-file: {why}"))
+        .ok();
     let matcher = matcher_for(rules, read);
     let collected = Mutex::new(ScanResult::default());
     let workers = if threads == 0 {
@@ -265,21 +301,140 @@ pub fn scan_history(
     } else {
         threads
     };
-    let origin = |oid: &str| Origin::Git {
-        path: PathBuf::new(),
-        blob: oid.to_string(),
+    // Reads the database in process; returns the ids of objects nobody could read.
+    let read_in_process = |database: &objects::Database,
+                           wanted: Option<&HashSet<gix_hash::ObjectId>>|
+     -> Result<(Skipped, Vec<String>), GitError> {
+        let (packs, loose) = database.counts();
+        tracing::info!("reading {packs} packs and {loose} loose objects in process");
+        progress
+            .objects_total
+            .store(database.objects(), Ordering::Relaxed);
+        let reading = objects::Reading {
+            wanted,
+            threads: workers,
+            max_object_size: objects::MAX_OBJECT_SIZE,
+        };
+        let sink = || HistorySink {
+            worker: Worker::new(&matcher, read, &collected),
+            progress,
+        };
+        let leftovers = objects::read_blobs(database, reading, sink, &progress.objects);
+        let ids: Vec<String> = leftovers.objects.iter().map(|id| id.to_string()).collect();
+        let listing = catfile::check_objects(repo, &ids)?;
+        let blobs = &listing.blobs;
+        let skipped = read_through_git(repo, blobs, &matcher, read, &collected, workers, progress)?;
+        Ok((skipped, listing.unreadable))
     };
+    let (plan, mut skipped) = match &database {
+        // With every ref in scope nothing the plan says changes what is read: git works out
+        // the commit count and the refs while the packs are read (through a handle of its
+        // own: libgit2's is not shared between threads).
+        Some(database) if history.refs.is_empty() => std::thread::scope(|scope| {
+            let git_dir = &repo.git_dir;
+            let planning = scope.spawn(|| history::plan(&Repo::open(git_dir)?, history, false));
+            let read = read_in_process(database, None);
+            let mut plan = planning.join().expect("planning does not panic")?;
+            let (skipped, unreadable) = read?;
+            plan.unreadable.extend(unreadable);
+            Ok::<_, GitError>((plan, skipped))
+        })?,
+        Some(database) => {
+            let mut plan = history::plan(repo, history, false)?;
+            let (skipped, unreadable) = read_in_process(database, plan.reachable.as_ref())?;
+            plan.unreadable.extend(unreadable);
+            (plan, skipped)
+        }
+        None => {
+            let plan = history::plan(repo, history, true)?;
+            progress
+                .objects_total
+                .store(plan.blobs.len() as u64, Ordering::Relaxed);
+            let blobs = &plan.blobs;
+            let skipped =
+                read_through_git(repo, blobs, &matcher, read, &collected, workers, progress)?;
+            (plan, skipped)
+        }
+    };
+    if plan.shallow {
+        tracing::warn!(
+            "{} is a shallow clone: history before its cut-off is not there to scan \
+             (`git fetch --unshallow` for a full audit)",
+            repo.git_dir.display()
+        );
+    }
+    skipped.extend(damage_report(&plan, &salvaged));
+    let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+    result.stats.skipped.extend(skipped);
+    let walk_gap = attribute_findings(repo, history, &plan, &mut result.findings)?;
+    result.stats.skipped.extend(walk_gap);
+    result.suppressed = filter::finalize(&mut result.findings, rules);
+    result.stats.skipped.sort();
+    result.stats.git = Some(GitStats {
+        refs: plan.refs as u64,
+        commits: plan.commits,
+        shallow: plan.shallow,
+    });
+    result.stats.elapsed = started.elapsed();
+    Ok(result)
+}
+
+/// A scanning thread of the in-process reader.
+struct HistorySink<'a> {
+    worker: Worker<'a>,
+    progress: &'a Progress,
+}
+
+impl objects::BlobSink for HistorySink<'_> {
+    fn blob(&mut self, id: &gix_hash::oid, content: &[u8]) {
+        self.worker.scan_bytes(blob_origin(id.to_string()), content);
+        let bytes = content.len() as u64;
+        self.progress.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn streamed_blob(&mut self, id: &gix_hash::oid, size: u64, content: &mut dyn Read) {
+        let origin = blob_origin(id.to_string());
+        let read = self.worker.scan_input(origin.clone(), content);
+        if read.is_some_and(|read| read < size) {
+            let error = format!("the object is cut short: {size} bytes announced");
+            self.worker.skip(origin, SkipReason::Unreadable { error });
+        }
+        self.progress.bytes.fetch_add(size, Ordering::Relaxed);
+    }
+
+    fn unreadable(&mut self, id: &gix_hash::oid, why: String) {
+        tracing::warn!("skipped object {id}: {why}");
+        let origin = blob_origin(id.to_string());
+        self.worker
+            .skip(origin, SkipReason::Unreadable { error: why });
+    }
+}
+
+/// Reads `blobs` through `git cat-file` and scans them on `workers` threads; returns the blobs
+/// git could not read. Blobs over [`STREAMED_BLOB_SIZE`] are scanned as they stream.
+fn read_through_git(
+    repo: &Repo,
+    blobs: &[catfile::BlobRef],
+    matcher: &Matcher<'_>,
+    read: &ReadOptions,
+    collected: &Mutex<ScanResult>,
+    workers: usize,
+    progress: &Progress,
+) -> Result<Skipped, GitError> {
+    if blobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut unreadable = Vec::new();
     std::thread::scope(|scope| -> Result<(), GitError> {
         let (blob_tx, blob_rx) = crossbeam_channel::bounded::<(String, Vec<u8>)>(workers * 4);
         let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
         for _ in 0..workers {
             let (blob_rx, spare_tx) = (blob_rx.clone(), spare_tx.clone());
-            let (matcher, collected) = (&matcher, &collected);
             scope.spawn(move || {
                 let mut worker = Worker::new(matcher, read, collected);
                 for (oid, content) in blob_rx {
-                    worker.scan_input(origin(&oid), &content[..]);
-                    progress.blobs.fetch_add(1, Ordering::Relaxed);
+                    worker.scan_bytes(blob_origin(oid), &content);
+                    progress.objects.fetch_add(1, Ordering::Relaxed);
                     progress
                         .bytes
                         .fetch_add(content.len() as u64, Ordering::Relaxed);
@@ -288,15 +443,14 @@ pub fn scan_history(
             });
         }
         drop(blob_rx);
-        let mut streamer = Worker::new(&matcher, read, &collected);
-        let mut unreadable = Vec::new();
+        let mut streamer = Worker::new(matcher, read, collected);
         catfile::read_blobs(
             repo,
-            &plan.blobs,
+            blobs,
             |blob, content| {
                 if blob.size > STREAMED_BLOB_SIZE {
-                    streamer.scan_input(origin(&blob.oid), content);
-                    progress.blobs.fetch_add(1, Ordering::Relaxed);
+                    streamer.scan_input(blob_origin(blob.oid.clone()), content);
+                    progress.objects.fetch_add(1, Ordering::Relaxed);
                     progress.bytes.fetch_add(blob.size, Ordering::Relaxed);
                     return Ok(());
                 }
@@ -309,26 +463,14 @@ pub fn scan_history(
             },
             |blob, reason| {
                 tracing::warn!("skipped blob {}: {reason}", blob.oid);
-                unreadable.push((origin(&blob.oid), SkipReason::Unreadable { error: reason }));
+                let origin = blob_origin(blob.oid.clone());
+                unreadable.push((origin, SkipReason::Unreadable { error: reason }));
             },
         )?;
         drop(blob_tx);
-        unreadable.extend(damage_report(&plan, &salvaged));
-        streamer.local.stats.skipped.extend(unreadable);
         Ok(())
     })?;
-    let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
-    let walk_gap = attribute_findings(repo, history, &plan, &mut result.findings)?;
-    result.stats.skipped.extend(walk_gap);
-    result.suppressed = filter::finalize(&mut result.findings, rules);
-    result.stats.skipped.sort();
-    result.stats.git = Some(GitStats {
-        refs: plan.refs as u64,
-        commits: plan.commits,
-        shallow: plan.shallow,
-    });
-    result.stats.elapsed = started.elapsed();
-    Ok(result)
+    Ok(unreadable)
 }
 
 /// Warns about every part of the repository a history scan could not read, and lists each as

@@ -630,6 +630,88 @@ fn unchanged_secret_file_across_many_commits_is_read_and_reported_once() {
     assert_eq!(summary["git"]["commits"], 20);
 }
 
+/// A clone that borrows its origin's objects (`clone --shared`), holding three key pairs: one
+/// in the origin's pack, one in two packs of the clone's own (the second a repack of the first,
+/// both kept, under a multi-pack index), and one in a loose object.
+fn scattered_clone(tmp: &TempDir) -> (Repo, [Creds; 3]) {
+    let creds = [Creds::new(40), Creds::new(41), Creds::new(42)];
+    let origin = Repo::init(tmp.path(), "origin");
+    origin.write("one.ini", &creds[0].ini());
+    origin.commit("Add one");
+    origin.git(&["repack", "-q", "-d"]);
+    git_in(tmp.path(), &["clone", "-q", "--shared", "origin", "clone"]);
+    let clone = Repo::at(tmp.path().join("clone"));
+    clone.write("two.env", &creds[1].dotenv());
+    clone.commit("Add two");
+    clone.git(&["repack", "-q", "-d"]);
+    clone.write("README.md", "# app\n");
+    clone.commit("Readme");
+    clone.git(&["repack", "-q", "-a", "-l"]);
+    clone.git(&["multi-pack-index", "write"]);
+    clone.write("three.ini", &creds[2].ini());
+    clone.commit("Add three");
+    (clone, creds)
+}
+
+#[test]
+fn history_spread_over_packs_loose_objects_and_an_alternate_is_read_in_process_once() {
+    let tmp = sandbox();
+    let (clone, creds) = scattered_clone(&tmp);
+    let packs = std::fs::read_dir(clone.path.join(".git/objects/pack"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "pack")
+        })
+        .count();
+    assert_eq!(packs, 2, "the clone keeps both of its packs");
+
+    let run = keyhound_git(&clone.path, &["-v"]);
+    run.expect_code(1);
+    assert!(
+        // The readme's objects stay loose too: `repack -a` without `-d` removes nothing.
+        run.stderr
+            .contains("reading 3 packs and 6 loose objects in process"),
+        "{}",
+        run.stderr
+    );
+    for pair in &creds {
+        assert_reported(&run, pair);
+    }
+    let listing = clone.git(&["cat-file", "--batch-all-objects", "--batch-check"]);
+    let blobs = listing.lines().filter(|l| l.contains(" blob ")).count() as u64;
+    assert_eq!(blobs, 4, "{listing}");
+    let summary = &run.json()["summary"];
+    assert_eq!(summary["files_scanned"], blobs, "each blob once: {summary}");
+    assert_eq!(summary["incomplete"], false, "{summary}");
+}
+
+#[test]
+fn objects_the_in_process_reader_cannot_find_are_read_through_git_and_said_so() {
+    let tmp = sandbox();
+    let (clone, creds) = scattered_clone(&tmp);
+    // git reads a quoted alternates entry; keyhound leaves such a database to git.
+    let origin_objects = tmp.path().join("origin/.git/objects");
+    let alternates = clone.path.join(".git/objects/info/alternates");
+    std::fs::write(&alternates, format!("\"{}\"\n", origin_objects.display())).unwrap();
+
+    let run = keyhound_git(&clone.path, &["-v"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("reading objects through git cat-file")
+            && run.stderr.contains("quoted path"),
+        "{}",
+        run.stderr
+    );
+    for pair in &creds {
+        assert_reported(&run, pair);
+    }
+    assert_eq!(run.json()["summary"]["files_scanned"], 4);
+}
+
 #[test]
 fn dangling_commit_is_found_only_with_all_objects_as_unreachable() {
     let tmp = sandbox();

@@ -95,6 +95,37 @@ impl ChunkReader {
         self.chunks(&mut input, filled, None, on_chunk)
     }
 
+    /// [`ChunkReader::read`] for an input already in memory: one that fits in a chunk is
+    /// handed to `on_chunk` where it lies, without a copy; a larger or UTF-16 one is read as
+    /// a stream. Either way the chunks are the ones `read` would make.
+    pub fn read_bytes(
+        &mut self,
+        input: &[u8],
+        skip_binary: bool,
+        mut on_chunk: impl FnMut(Chunk<'_>),
+    ) -> io::Result<ReadOutcome> {
+        // `read` makes a single chunk of an input that leaves room in its buffer.
+        if input.len() >= self.chunk_size + LEAD + TAIL {
+            return self.read(input, skip_binary, on_chunk);
+        }
+        let probe = &input[..input.len().min(BINARY_PROBE)];
+        let has_nul = memchr::memchr(0, probe).is_some();
+        if has_nul || probe.starts_with(&[0xFF, 0xFE]) || probe.starts_with(&[0xFE, 0xFF]) {
+            return self.read(input, skip_binary, on_chunk);
+        }
+        if !input.is_empty() {
+            on_chunk(Chunk {
+                data: input,
+                owned: 0..input.len(),
+                offset: 0,
+                line: 1,
+                column: 0,
+                transcoded: None,
+            });
+        }
+        Ok(ReadOutcome::Complete(input.len() as u64))
+    }
+
     /// Chunks `input`, whose first `filled` bytes are already in the buffer.
     fn chunks<R: Read>(
         &mut self,
@@ -221,6 +252,32 @@ mod tests {
             .read(&b"PK\x03\x04\0\0 AKIA"[..], false, |_| seen += 1)
             .unwrap();
         assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn bytes_in_memory_give_the_chunks_a_stream_gives() {
+        let mut input: Vec<u8> = b"line one\nAKIA two\n".repeat(300);
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend("key = AKIA\n".encode_utf16().flat_map(u16::to_le_bytes));
+        let binary = b"PK\x03\x04\0\0 AKIA".to_vec();
+        input.truncate(5000);
+        for case in [input, utf16, binary, Vec::new()] {
+            for size in [16, 1000, 4096, 1 << 20] {
+                for skip_binary in [true, false] {
+                    let mut reader = ChunkReader::new(size);
+                    let mut streamed = Vec::new();
+                    let outcome = reader.read(&case[..], skip_binary, |c| {
+                        streamed.push((c.offset, c.data[c.owned.clone()].to_vec(), c.line))
+                    });
+                    let mut in_memory = Vec::new();
+                    let same = reader.read_bytes(&case, skip_binary, |c| {
+                        in_memory.push((c.offset, c.data[c.owned.clone()].to_vec(), c.line))
+                    });
+                    assert_eq!(outcome.unwrap(), same.unwrap(), "size {size}");
+                    assert_eq!(streamed, in_memory, "size {size}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -28,20 +28,66 @@ pub struct Listing {
     pub unreadable: Vec<String>,
 }
 
+/// What git says of each object it lists or is asked about.
+const CHECK: &str = "--batch-check=%(objectname) %(objecttype) %(objectsize)";
+
 /// Every blob in the object database (reachable or not): in pack order, or in object id order
 /// when the repository borrows objects recovered from a damaged pack. git lists in pack order by
 /// reading each pack's entries directly, and stops at a damaged pack; in id order it looks each
 /// object up and says which are missing.
 pub fn list_blobs(repo: &Repo) -> Result<Listing, GitError> {
-    let mut args = vec![
-        "cat-file",
-        "--batch-all-objects",
-        "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-    ];
+    let mut args = vec!["cat-file", "--batch-all-objects", CHECK];
     if !repo.borrows_objects() {
         args.push("--unordered");
     }
-    let out = repo.git_output(&args)?;
+    Ok(parse_listing(&repo.git_output(&args)?))
+}
+
+/// The blobs among `ids` (objects of any kind), with their sizes, in the order given; the ids
+/// git cannot read are listed as unreadable.
+pub fn check_objects(repo: &Repo, ids: &[String]) -> Result<Listing, GitError> {
+    if ids.is_empty() {
+        return Ok(Listing::default());
+    }
+    let mut child = repo
+        .git()
+        .args(["cat-file", CHECK])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| GitError::Spawn {
+            args: format!("cat-file {CHECK}"),
+            source,
+        })?;
+    let stderr = StderrTail::drain(&mut child);
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut out = Vec::new();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut writer = io::BufWriter::new(&mut stdin);
+            for id in ids {
+                if writeln!(writer, "{id}").is_err() {
+                    break;
+                }
+            }
+            let _ = writer.flush();
+        });
+        stdout.read_to_end(&mut out)
+    })?;
+    let status = child.wait()?;
+    if !status.success() {
+        return Err(GitError::Command {
+            args: format!("cat-file {CHECK}"),
+            stderr: last_line(&stderr.finish()),
+        });
+    }
+    Ok(parse_listing(&out))
+}
+
+/// Parses `%(objectname) %(objecttype) %(objectsize)` lines, keeping blobs and missing objects.
+fn parse_listing(out: &[u8]) -> Listing {
     let mut listing = Listing::default();
     for line in out.split(|&b| b == b'\n') {
         let mut fields = line.split(|&b| b == b' ');
@@ -66,7 +112,7 @@ pub fn list_blobs(repo: &Repo) -> Result<Listing, GitError> {
             });
         }
     }
-    Ok(listing)
+    listing
 }
 
 /// Reads `blobs` in order. `on_blob` gets each blob's content as a reader limited to its

@@ -25,8 +25,10 @@ pub struct HistoryOptions {
 
 /// The blobs a history scan reads, and facts about the repository for the summary.
 pub struct Plan {
-    /// Blobs in pack order.
+    /// Blobs in pack order, when git lists them (see [`plan`]).
     pub blobs: Vec<BlobRef>,
+    /// With refs given (and not every object asked for): the only objects to scan.
+    pub reachable: Option<HashSet<gix_hash::ObjectId>>,
     /// Objects the object database lists but git cannot read (corrupt), by id.
     pub unreadable: Vec<String>,
     /// Objects of a partial clone's history that were never fetched (and are not fetched now).
@@ -45,16 +47,23 @@ pub struct Plan {
     pub broken_history: Option<String>,
 }
 
-/// Lists the blobs to read.
+/// Says which blobs to read, and gathers what the summary tells of the repository.
 ///
-/// With every ref in scope, all blobs of the object database are read (one listing, pack
-/// order); findings in blobs that no ref reaches are dropped after attribution unless
-/// `all_objects` is set. With `refs` given, only the blobs those refs reach are read.
-pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
+/// With every ref in scope, all blobs of the object database are read; findings in blobs that
+/// no ref reaches are dropped after attribution unless `all_objects` is set. With `refs` given,
+/// only the blobs those refs reach are read. With `list`, git lists the blobs (one listing, pack
+/// order) for [`catfile::read_blobs`]; without, the in-process reader finds them itself and
+/// only needs [`Plan::reachable`].
+pub fn plan(repo: &Repo, options: &HistoryOptions, list: bool) -> Result<Plan, GitError> {
     let catfile::Listing {
         mut blobs,
         unreadable,
-    } = catfile::list_blobs(repo)?;
+    } = if list {
+        catfile::list_blobs(repo)?
+    } else {
+        catfile::Listing::default()
+    };
+    let mut reachable_ids = None;
     let (broken_refs, revisions_used) = if options.refs.is_empty() {
         sound_refs(repo)
     } else {
@@ -66,8 +75,14 @@ pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
         args.extend(revisions(&options.refs));
         let (reachable, broken) = rev_list_past_gaps(repo, args)?;
         broken_history = broken_history.or(broken);
-        let reachable: HashSet<&[u8]> = reachable.split(|&b| b == b'\n').collect();
-        blobs.retain(|b| reachable.contains(b.oid.as_bytes()));
+        let ids: HashSet<gix_hash::ObjectId> = reachable
+            .split(|&b| b == b'\n')
+            .filter_map(|id| gix_hash::ObjectId::from_hex(id).ok())
+            .collect();
+        blobs.retain(|b| {
+            gix_hash::ObjectId::from_hex(b.oid.as_bytes()).is_ok_and(|id| ids.contains(&id))
+        });
+        reachable_ids = Some(ids);
     }
     let refs = if options.refs.is_empty() {
         repo.repo.references()?.count()
@@ -83,6 +98,7 @@ pub fn plan(repo: &Repo, options: &HistoryOptions) -> Result<Plan, GitError> {
     };
     Ok(Plan {
         blobs,
+        reachable: reachable_ids,
         unreadable,
         not_fetched,
         refs,

@@ -10,6 +10,7 @@
 pub mod catfile;
 pub mod changes;
 pub mod history;
+pub mod objects;
 pub mod salvage;
 
 use std::path::{Path, PathBuf};
