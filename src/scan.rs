@@ -77,7 +77,7 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> Result<ScanResult, WalkEr
     let collected = Mutex::new(ScanResult::default());
     if options.stdin {
         let mut worker = Worker::new(&matcher, &options.read, &collected);
-        worker.scan_input(Origin::Stdin, std::io::stdin().lock());
+        worker.scan_input(&Origin::Stdin, std::io::stdin().lock());
     }
     if !options.walk.paths.is_empty() {
         files::walk(&options.walk, || {
@@ -123,16 +123,12 @@ impl<'a> Worker<'a> {
     fn visit(&mut self, entry: Entry) {
         match entry {
             Entry::Skipped { origin, reason } => self.skip(origin, reason),
-            Entry::File { origin, .. } => {
+            Entry::File { origin, max_size } => {
                 let Origin::File(path) = &origin else { return };
-                match files::open(path) {
-                    Ok(file) => {
-                        let size = file
-                            .metadata()
-                            .ok()
-                            .filter(|m| m.is_file())
-                            .map(|m| m.len());
-                        let read = self.scan_input(origin.clone(), file);
+                match files::open(path, max_size) {
+                    Ok(mut file) => {
+                        let read = self.scan_input(&origin, &mut file);
+                        let size = file.size();
                         // A file cut short while it was read ends early without an error: what
                         // was cut off was never scanned.
                         if let (Some(size), Some(read)) = (size, read) {
@@ -151,14 +147,14 @@ impl<'a> Worker<'a> {
     }
 
     /// Scans one input; returns how many bytes it held when it was read to its end.
-    fn scan_input(&mut self, origin: Origin, input: impl Read) -> Option<u64> {
+    fn scan_input(&mut self, origin: &Origin, input: impl Read) -> Option<u64> {
         self.scan(origin, |reader, skip_binary, on_chunk| {
             reader.read(input, skip_binary, on_chunk)
         })
     }
 
     /// [`Worker::scan_input`] for an input already in memory, matched where it lies.
-    fn scan_bytes(&mut self, origin: Origin, input: &[u8]) -> Option<u64> {
+    fn scan_bytes(&mut self, origin: &Origin, input: &[u8]) -> Option<u64> {
         self.scan(origin, |reader, skip_binary, on_chunk| {
             reader.read_bytes(input, skip_binary, on_chunk)
         })
@@ -167,7 +163,7 @@ impl<'a> Worker<'a> {
     /// Matches every chunk `read` makes of one input.
     fn scan(
         &mut self,
-        origin: Origin,
+        origin: &Origin,
         read: impl FnOnce(
             &mut ChunkReader,
             bool,
@@ -187,7 +183,7 @@ impl<'a> Worker<'a> {
             raw.clear();
             matcher.find(scratch, chunk.data, chunk.owned.clone(), raw);
             if !raw.is_empty() {
-                locate(&chunk, &origin, matcher.rules(), raw, &mut local.findings);
+                locate(&chunk, origin, matcher.rules(), raw, &mut local.findings);
             }
         });
         match outcome {
@@ -196,11 +192,11 @@ impl<'a> Worker<'a> {
                 self.local.stats.bytes_scanned += bytes;
                 return Some(bytes);
             }
-            Ok(ReadOutcome::Binary) => self.skip(origin, SkipReason::Binary),
+            Ok(ReadOutcome::Binary) => self.skip(origin.clone(), SkipReason::Binary),
             Err(error) => {
                 // What was read before the error is still reported; the scan is marked incomplete.
                 tracing::debug!(path = %origin, found = self.local.findings.len() - findings_before, "read failed part-way");
-                self.skip(origin, files::io_reason(&error));
+                self.skip(origin.clone(), files::io_reason(&error));
             }
         }
         None
@@ -387,14 +383,15 @@ struct HistorySink<'a> {
 
 impl objects::BlobSink for HistorySink<'_> {
     fn blob(&mut self, id: &gix_hash::oid, content: &[u8]) {
-        self.worker.scan_bytes(blob_origin(id.to_string()), content);
+        self.worker
+            .scan_bytes(&blob_origin(id.to_string()), content);
         let bytes = content.len() as u64;
         self.progress.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     fn streamed_blob(&mut self, id: &gix_hash::oid, size: u64, content: &mut dyn Read) {
         let origin = blob_origin(id.to_string());
-        let read = self.worker.scan_input(origin.clone(), content);
+        let read = self.worker.scan_input(&origin, content);
         if read.is_some_and(|read| read < size) {
             let error = format!("the object is cut short: {size} bytes announced");
             self.worker.skip(origin, SkipReason::Unreadable { error });
@@ -433,7 +430,7 @@ fn read_through_git(
             scope.spawn(move || {
                 let mut worker = Worker::new(matcher, read, collected);
                 for (oid, content) in blob_rx {
-                    worker.scan_bytes(blob_origin(oid), &content);
+                    worker.scan_bytes(&blob_origin(oid), &content);
                     progress.objects.fetch_add(1, Ordering::Relaxed);
                     progress
                         .bytes
@@ -449,7 +446,7 @@ fn read_through_git(
             blobs,
             |blob, content| {
                 if blob.size > STREAMED_BLOB_SIZE {
-                    streamer.scan_input(blob_origin(blob.oid.clone()), content);
+                    streamer.scan_input(&blob_origin(blob.oid.clone()), content);
                     progress.objects.fetch_add(1, Ordering::Relaxed);
                     progress.bytes.fetch_add(blob.size, Ordering::Relaxed);
                     return Ok(());
@@ -639,7 +636,7 @@ pub fn scan_changes(
                 }
             };
             let before = worker.local.findings.len();
-            worker.scan_input(origin, blob.content());
+            worker.scan_bytes(&origin, blob.content());
             let mut index = before;
             while index < worker.local.findings.len() {
                 let finding = &mut worker.local.findings[index];

@@ -32,8 +32,11 @@ pub struct WalkOptions {
 
 /// One thing the walker found.
 pub enum Entry {
-    /// A file to read. `size` is from the walk's metadata and may be stale by the time it is read.
-    File { origin: Origin, size: Option<u64> },
+    /// A file to read, if it is at most `max_size` bytes when opened ([`open`] checks).
+    File {
+        origin: Origin,
+        max_size: Option<u64>,
+    },
     /// Something not read, and why.
     Skipped { origin: Origin, reason: SkipReason },
 }
@@ -141,7 +144,10 @@ fn classify(
         }
         // A path the user named is read through its link, like any command-line tool does.
         return Some(match std::fs::metadata(entry.path()) {
-            Ok(meta) if meta.is_file() => size_checked(origin, meta.len(), max_file_size),
+            Ok(meta) if meta.is_file() => Entry::File {
+                origin,
+                max_size: max_file_size,
+            },
             Ok(meta) => Entry::Skipped {
                 origin,
                 reason: SkipReason::Special {
@@ -158,7 +164,10 @@ fn classify(
         // A FIFO named on the command line is read as a stream (`keyhound scan <(cmd)`); inside a
         // tree, special files are skipped because reading them can block or never end.
         if named_explicitly && is_fifo(&file_type) {
-            return Some(Entry::File { origin, size: None });
+            return Some(Entry::File {
+                origin,
+                max_size: None,
+            });
         }
         return Some(Entry::Skipped {
             origin,
@@ -167,36 +176,64 @@ fn classify(
             },
         });
     }
-    match entry.metadata() {
-        Ok(meta) => Some(size_checked(origin, meta.len(), max_file_size)),
-        Err(error) => Some(Entry::Skipped {
-            origin,
-            reason: match io_kind(&error) {
-                Some(io::ErrorKind::NotFound) => SkipReason::Vanished,
-                _ => SkipReason::Unreadable {
-                    error: error_message(&error),
-                },
-            },
-        }),
+    // The size is checked once the file is open (one `fstat`, no second walk of its path).
+    Some(Entry::File {
+        origin,
+        max_size: max_file_size,
+    })
+}
+
+/// Opens a file the walker listed, mapping failures (and, with `max_size`, a size over it) to
+/// the reason the file is skipped.
+pub fn open(path: &Path, max_size: Option<u64>) -> Result<OpenFile, SkipReason> {
+    let file = File::open(path).map_err(|e| io_reason(&e))?;
+    let mut open = OpenFile { file, size: None };
+    if let Some(limit) = max_size {
+        if let Some(size) = open.stat() {
+            if size > limit {
+                return Err(SkipReason::TooLarge { size, limit });
+            }
+        }
+    }
+    Ok(open)
+}
+
+/// A file being read, which learns its size (one `fstat`) only once a read fills the whole
+/// buffer it was given: a file that fits in one read is read whole by that read and cannot
+/// shrink part way, and most files do, so most files cost no `fstat`.
+pub struct OpenFile {
+    file: File,
+    size: Option<u64>,
+}
+
+impl OpenFile {
+    /// The size the file had when it was first found larger than one read (`None` for a
+    /// special file, or before that).
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+
+    fn stat(&mut self) -> Option<u64> {
+        if self.size.is_none() {
+            self.size = self
+                .file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+        }
+        self.size
     }
 }
 
-fn size_checked(origin: Origin, size: u64, max_file_size: Option<u64>) -> Entry {
-    match max_file_size {
-        Some(limit) if size > limit => Entry::Skipped {
-            origin,
-            reason: SkipReason::TooLarge { size, limit },
-        },
-        _ => Entry::File {
-            origin,
-            size: Some(size),
-        },
+impl io::Read for OpenFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.file.read(buf)?;
+        if read == buf.len() && read > 0 {
+            self.stat();
+        }
+        Ok(read)
     }
-}
-
-/// Opens a file the walker listed, mapping failures to the reason the file is skipped.
-pub fn open(path: &Path) -> Result<File, SkipReason> {
-    File::open(path).map_err(|e| io_reason(&e))
 }
 
 /// The skip reason for an I/O error on an input.
@@ -232,10 +269,6 @@ fn error_message(error: &ignore::Error) -> String {
         }
         other => other.to_string(),
     }
-}
-
-fn io_kind(error: &ignore::Error) -> Option<io::ErrorKind> {
-    error.io_error().map(|e| e.kind())
 }
 
 #[cfg(unix)]
