@@ -4,8 +4,8 @@
 //! KEYHOUND_BENCH_REPO=/tmp/vim.git cargo bench --bench git_read
 //! ```
 //!
-//! - `git cat-file` (what keyhound uses): list the blobs with `--batch-check` in pack order, read
-//!   them through one `git cat-file --batch`;
+//! - `git cat-file` (what keyhound falls back to where it cannot read a pack itself): list the
+//!   blobs with `--batch-check` in pack order, read them through one `git cat-file --batch`;
 //! - libgit2 (`git2`): `Odb::foreach` to list, `Odb::read` per blob, on 1 and on 2 threads (one
 //!   repository handle per thread).
 //!

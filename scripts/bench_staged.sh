@@ -4,8 +4,9 @@
 # `git fast-import` under DIR (default /tmp/keyhound-staged-bench), then a few files staged.
 #
 # Usage: scripts/bench_staged.sh [DIR] [RUNS]
-# Prints the median wall-clock time of `keyhound git --staged` and, for scale, of `git diff
-# --cached --stat` (git's own cost of comparing the index with HEAD) on the same repository.
+# Prints the median wall-clock time of `keyhound git --staged` and of `git diff --cached
+# --quiet` (git's own cost of comparing the index with HEAD) on the same repository, timed
+# alternately in the same run, and their ratio.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,8 +55,15 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 time_ms() { local s e; s=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || true; e=$EPOCHREALTIME; awk -v s="$s" -v e="$e" 'BEGIN {printf "%.1f\n", (e - s) * 1000}'; }
 
 "$keyhound" git "$dir" --staged -q >/dev/null 2>&1 || true
-k=$(for ((i = 0; i < runs; i++)); do time_ms "$keyhound" git "$dir" --staged -q; done | median)
-g=$(for ((i = 0; i < runs; i++)); do time_ms git -C "$dir" diff --cached --stat; done | median)
+git -C "$dir" diff --cached --quiet || true
+ks=() gs=()
+for ((i = 0; i < runs; i++)); do
+    ks+=("$(time_ms "$keyhound" git "$dir" --staged -q)")
+    gs+=("$(time_ms git -C "$dir" diff --cached --quiet)")
+done
+k=$(printf '%s\n' "${ks[@]}" | median)
+g=$(printf '%s\n' "${gs[@]}" | median)
 echo "repo: $dir ($(git -C "$dir" ls-files | wc -l) tracked files, $(git -C "$dir" rev-list --count HEAD) commits), 4 files staged"
-echo "keyhound git --staged:     ${k} ms (median of $runs)"
-echo "git diff --cached --stat:  ${g} ms (median of $runs)"
+echo "keyhound git --staged:     ${k} ms (median of $runs, alternating)"
+echo "git diff --cached --quiet: ${g} ms (median of $runs, alternating)"
+awk -v k="$k" -v g="$g" 'BEGIN {printf "keyhound / git diff:       %.2f x\n", k / g}'
