@@ -316,6 +316,12 @@ pub fn scan_history(
             progress,
         };
         let leftovers = objects::read_blobs(database, reading, sink, &progress.objects);
+        for (pack, why) in &leftovers.stopped {
+            tracing::info!(
+                "{}: reading stopped ({why}); git reads the rest",
+                pack.display()
+            );
+        }
         let ids: Vec<String> = leftovers.objects.iter().map(|id| id.to_string()).collect();
         let listing = catfile::check_objects(repo, &ids)?;
         let blobs = &listing.blobs;

@@ -7,7 +7,7 @@
 //! a new `cat-file` after it and goes on.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdout, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
 use super::{last_line, GitError, Repo, StderrTail};
 
@@ -61,19 +61,11 @@ pub fn check_objects(repo: &Repo, ids: &[String]) -> Result<Listing, GitError> {
             source,
         })?;
     let stderr = StderrTail::drain(&mut child);
-    let mut stdin = child.stdin.take().expect("piped stdin");
+    let stdin = child.stdin.take().expect("piped stdin");
     let mut stdout = child.stdout.take().expect("piped stdout");
     let mut out = Vec::new();
     std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut writer = io::BufWriter::new(&mut stdin);
-            for id in ids {
-                if writeln!(writer, "{id}").is_err() {
-                    break;
-                }
-            }
-            let _ = writer.flush();
-        });
+        scope.spawn(move || feed(stdin, ids.iter().map(String::as_str)));
         stdout.read_to_end(&mut out)
     })?;
     let status = child.wait()?;
@@ -84,6 +76,18 @@ pub fn check_objects(repo: &Repo, ids: &[String]) -> Result<Listing, GitError> {
         });
     }
     Ok(parse_listing(&out))
+}
+
+/// Writes one object id a line to a `cat-file` batch's standard input, until git stops
+/// reading, then closes it so that git ends its batch.
+fn feed<'a>(stdin: ChildStdin, ids: impl Iterator<Item = &'a str>) {
+    let mut writer = io::BufWriter::new(stdin);
+    for id in ids {
+        if writeln!(writer, "{id}").is_err() {
+            return;
+        }
+    }
+    let _ = writer.flush();
 }
 
 /// Parses `%(objectname) %(objecttype) %(objectsize)` lines, keeping blobs and missing objects.
@@ -128,21 +132,12 @@ pub fn read_blobs(
     while next < blobs.len() {
         let mut child = spawn_batch(repo)?;
         let stderr = StderrTail::drain(&mut child);
-        let mut stdin = child.stdin.take().expect("piped stdin");
+        let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
         let pending = &blobs[next..];
         let outcome = std::thread::scope(|scope| {
-            scope.spawn(move || {
-                let mut writer = io::BufWriter::new(&mut stdin);
-                for blob in pending {
-                    if writeln!(writer, "{}", blob.oid).is_err() {
-                        break; // cat-file stopped; the reader reports where.
-                    }
-                }
-                let _ = writer.flush();
-                drop(writer);
-                drop(stdin);
-            });
+            // If cat-file stops early, the reader reports where.
+            scope.spawn(move || feed(stdin, pending.iter().map(|b| b.oid.as_str())));
             read_responses(stdout, pending, &mut on_blob, &mut on_unreadable)
         });
         let done = match outcome {

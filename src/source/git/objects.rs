@@ -271,13 +271,12 @@ pub fn read_blobs<S: BlobSink>(
     };
     let mut leftovers = Leftovers::default();
     for (index, pack) in database.packs.iter().enumerate() {
-        let reached = Mutex::new(Vec::new());
-        let mut lender = SinkLender {
-            pool: &pool,
-            sink: None,
-            reached: Vec::new(),
-            reached_all: &reached,
+        let reached_all = Mutex::new(Vec::new());
+        let mut reached = Reached {
+            local: Vec::new(),
+            all: &reached_all,
         };
+        let mut lender = SinkLender::new(&pool);
         let interrupt = AtomicBool::new(false);
         let processor = move |kind: gix_object::Kind,
                               content: &[u8],
@@ -288,7 +287,7 @@ pub fn read_blobs<S: BlobSink>(
             if kind != gix_object::Kind::Blob {
                 return Ok(());
             }
-            lender.reached.push(entry.oid);
+            reached.local.push(entry.oid);
             if wanted.is_some_and(|w| !w.contains(&entry.oid))
                 || database.in_earlier_pack(index, &entry.oid)
             {
@@ -310,7 +309,7 @@ pub fn read_blobs<S: BlobSink>(
             },
         );
         if let Err(error) = outcome {
-            let reached: HashSet<ObjectId> = reached
+            let reached: HashSet<ObjectId> = reached_all
                 .into_inner()
                 .unwrap_or_else(|e| e.into_inner())
                 .into_iter()
@@ -323,11 +322,6 @@ pub fn read_blobs<S: BlobSink>(
                 .filter(|id| wanted.is_none_or(|w| w.contains(id)))
                 .filter(|id| !database.in_earlier_pack(index, id))
                 .collect();
-            tracing::info!(
-                "{}: reading stopped ({error}); git reads the {} objects left",
-                pack.data.path().display(),
-                left.len()
-            );
             leftovers.objects.extend(left);
             leftovers
                 .stopped
@@ -356,16 +350,10 @@ fn read_loose<S: BlobSink>(
         .filter(|loose| !database.in_earlier_pack(packs, &loose.id))
         .collect();
     let next = AtomicUsize::new(0);
-    let ignored = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1).min(unique.len()) {
             scope.spawn(|| {
-                let mut lender = SinkLender {
-                    pool,
-                    sink: None,
-                    reached: Vec::new(),
-                    reached_all: &ignored,
-                };
+                let mut lender = SinkLender::new(pool);
                 while let Some(loose) = unique.get(next.fetch_add(1, Ordering::Relaxed)) {
                     visited.fetch_add(1, Ordering::Relaxed);
                     read_loose_object(loose, wanted, &mut lender);
@@ -441,16 +429,17 @@ struct SinkPool<'f, S> {
 }
 
 /// One thread's hold on a sink, taken from the pool on the first blob and given back when the
-/// thread is done. Cloning (once per traversal thread) gives a holder with no sink yet. It also
-/// notes which blobs its thread reached, for a traversal that stops part way.
+/// thread is done. Cloning (once per traversal thread) gives a holder with no sink yet.
 struct SinkLender<'p, 'f, S> {
     pool: &'p SinkPool<'f, S>,
     sink: Option<S>,
-    reached: Vec<ObjectId>,
-    reached_all: &'p Mutex<Vec<ObjectId>>,
 }
 
-impl<S> SinkLender<'_, '_, S> {
+impl<'p, 'f, S> SinkLender<'p, 'f, S> {
+    fn new(pool: &'p SinkPool<'f, S>) -> Self {
+        SinkLender { pool, sink: None }
+    }
+
     fn sink(&mut self) -> &mut S {
         let pool = self.pool;
         self.sink.get_or_insert_with(|| {
@@ -462,12 +451,7 @@ impl<S> SinkLender<'_, '_, S> {
 
 impl<S> Clone for SinkLender<'_, '_, S> {
     fn clone(&self) -> Self {
-        SinkLender {
-            pool: self.pool,
-            sink: None,
-            reached: Vec::new(),
-            reached_all: self.reached_all,
-        }
+        SinkLender::new(self.pool)
     }
 }
 
@@ -477,9 +461,31 @@ impl<S> Drop for SinkLender<'_, '_, S> {
             let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
             idle.push(sink);
         }
-        if !self.reached.is_empty() {
-            let mut all = self.reached_all.lock().unwrap_or_else(|e| e.into_inner());
-            all.append(&mut self.reached);
+    }
+}
+
+/// The blobs one traversal thread reached, gathered into `all` when the thread is done: what
+/// a traversal that stops part way did not reach is left to git. Cloning (once per traversal
+/// thread) starts an empty list.
+struct Reached<'a> {
+    local: Vec<ObjectId>,
+    all: &'a Mutex<Vec<ObjectId>>,
+}
+
+impl Clone for Reached<'_> {
+    fn clone(&self) -> Self {
+        Reached {
+            local: Vec::new(),
+            all: self.all,
+        }
+    }
+}
+
+impl Drop for Reached<'_> {
+    fn drop(&mut self) {
+        if !self.local.is_empty() {
+            let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
+            all.append(&mut self.local);
         }
     }
 }
