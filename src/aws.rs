@@ -1,4 +1,8 @@
-//! Facts about AWS credentials that need no network: the account an access key ID belongs to.
+//! Facts about AWS credentials that need no network: the account an access key ID belongs to,
+//! and whether that account hands out canary tokens.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// The base32 alphabet of AWS unique IDs (`0`, `1`, `8` and `9` never occur).
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -28,9 +32,83 @@ pub fn account_id(key_id: &str) -> Option<String> {
     Some(format!("{account:012}"))
 }
 
+/// What a report says of a canary token.
+pub const CANARY_WARNING: &str = "a canary token: using it alerts whoever planted it";
+
+/// The known canary-token accounts (`rules/canaries.toml`), embedded in the binary.
+const CANARIES: &str = include_str!("../rules/canaries.toml");
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CanaryFile {
+    services: Vec<CanaryService>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CanaryService {
+    name: String,
+    accounts: Vec<String>,
+}
+
+/// Account → the canary-token service that owns it, parsed once per process.
+static CANARY_ACCOUNTS: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
+    let file: CanaryFile = toml::from_str(CANARIES).expect("the built-in canary list parses");
+    let mut accounts = HashMap::new();
+    for service in file.services {
+        let name: &'static str = Box::leak(service.name.into_boxed_str());
+        for account in service.accounts {
+            accounts.insert(account, name);
+        }
+    }
+    accounts
+});
+
+/// The canary-token service that owns `account` (12 digits), if it is a known one: a key of
+/// that account exists to raise an alarm when used.
+pub fn canary_service(account: &str) -> Option<&'static str> {
+    CANARY_ACCOUNTS.get(account).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_canary_list_is_well_formed() {
+        let file: CanaryFile = toml::from_str(CANARIES).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for service in &file.services {
+            assert!(!service.accounts.is_empty(), "{}", service.name);
+            for account in &service.accounts {
+                assert!(
+                    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+                    "{account} is not 12 digits"
+                );
+                assert!(seen.insert(account.clone()), "{account} is listed twice");
+            }
+        }
+        assert_eq!(seen.len(), 26);
+    }
+
+    #[test]
+    fn keys_of_canary_accounts_are_known_as_such() {
+        let thinkst = key_id_for(52_310_077_262, 5);
+        let account = account_id(&thinkst).unwrap();
+        assert_eq!(
+            canary_service(&account),
+            Some("Thinkst Canarytokens (canarytokens.org)")
+        );
+        assert_eq!(
+            canary_service("982842642351"),
+            Some("a canary-token service")
+        );
+        assert_eq!(canary_service("123456789012"), None);
+        assert_eq!(
+            canary_service(&account_id(&key_id_for(7, 1)).unwrap()),
+            None
+        );
+    }
 
     #[test]
     fn published_key_ids_decode_to_their_accounts() {

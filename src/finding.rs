@@ -109,6 +109,20 @@ pub struct AwsAccount {
     /// 12 digits.
     pub id: String,
     pub name: Option<String>,
+    /// The canary-token service that owns the account: its keys exist to raise an alarm when
+    /// used (see [`crate::aws::canary_service`]).
+    pub canary: Option<&'static str>,
+}
+
+impl AwsAccount {
+    /// The account with this 12-digit id, knowing whether it hands out canary tokens.
+    pub fn new(id: String) -> AwsAccount {
+        AwsAccount {
+            canary: crate::aws::canary_service(&id),
+            id,
+            name: None,
+        }
+    }
 }
 
 impl std::fmt::Display for AwsAccount {
@@ -168,6 +182,11 @@ pub struct Location {
 }
 
 impl Finding {
+    /// The canary-token service whose key this is: using it alerts whoever planted it.
+    pub fn canary(&self) -> Option<&'static str> {
+        self.aws_account.as_ref().and_then(|account| account.canary)
+    }
+
     /// The secret as outputs show it: redacted unless `show_secrets` or the rule shows
     /// its values (identifiers such as access key IDs).
     pub fn shown_secret(&self, show_secrets: bool) -> String {
@@ -297,7 +316,7 @@ pub fn locate(
             aws_account: std::str::from_utf8(value)
                 .ok()
                 .and_then(crate::aws::account_id)
-                .map(|id| AwsAccount { id, name: None }),
+                .map(AwsAccount::new),
             allow_marker: allow_marker(line_bytes),
             pair: None,
             baseline: None,

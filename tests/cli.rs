@@ -1465,6 +1465,65 @@ fn key_ids_carry_their_decoded_account_named_from_an_accounts_file() {
 }
 
 #[test]
+fn keys_of_canary_token_accounts_are_marked_in_every_format_and_others_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fakes = Fakes::new(61);
+    // 717712589309 hands out Thinkst Canarytokens; 982842642351 another canary service's.
+    let thinkst = fakes.key_id_of_account("AKIA", 717_712_589_309);
+    let other = fakes.key_id_of_account("ASIA", 982_842_642_351);
+    let plain = fakes.key_id_of_account("AKIA", 123_456_789_012);
+    let secret = fakes.secret_key();
+    write(
+        dir.path(),
+        "creds",
+        format!(
+            "[canary]\naws_access_key_id = {thinkst}\naws_secret_access_key = {secret}\n\n\
+             [temp]\naws_access_key_id = {other}\n\n[real]\naws_access_key_id = {plain}\n"
+        ),
+    );
+    let run = run(keyhound_in(dir.path()).args(["scan", "creds", "-f", "json"]));
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let json = run.json();
+    let findings = json["findings"].as_array().unwrap();
+    let by_id = |id: &str| {
+        findings
+            .iter()
+            .find(|f| f["secret"] == id || f["pair"]["key_id"] == id)
+            .unwrap_or_else(|| panic!("{id} reported: {json}"))
+    };
+    let warning = "a canary token: using it alerts whoever planted it";
+    let pair = by_id(&thinkst);
+    assert_eq!(pair["rule_id"], "aws-access-key-pair", "{pair}");
+    assert_eq!(pair["canary"], true, "{pair}");
+    assert_eq!(
+        pair["canary_message"],
+        format!("{warning} (Thinkst Canarytokens (canarytokens.org))")
+    );
+    assert_eq!(by_id(&other)["canary"], true);
+    assert!(by_id(&plain).get("canary").is_none(), "{}", by_id(&plain));
+    assert!(by_id(&plain).get("canary_message").is_none());
+
+    let sarif = run_sarif(dir.path(), &["scan", "creds", "-f", "sarif"]);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let canaries = results
+        .iter()
+        .filter(|r| r["properties"]["canary"] == true)
+        .count();
+    assert_eq!(canaries, 2, "{sarif}");
+    assert!(results
+        .iter()
+        .filter(|r| r["properties"]["canary"] == true)
+        .all(|r| r["message"]["text"].as_str().unwrap().contains(warning)));
+
+    let text = keyhound_in(dir.path())
+        .args(["scan", "creds", "--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(text.matches(warning).count(), 2, "{text}");
+}
+
+#[test]
 fn a_malformed_accounts_file_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     write(

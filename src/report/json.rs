@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Group, Report};
+use super::{canary_message, Group, Report};
 use crate::finding::{BaselineState, Finding, GitProvenance, PairedKey};
 
 /// Version of the JSON shape; bumped on any incompatible change. Version 2: one finding per
@@ -38,6 +38,12 @@ struct JsonFinding<'a> {
     kind: Option<&'a str>,
     aws_account_id: Option<&'a str>,
     aws_account_name: Option<&'a str>,
+    /// A canary token (see [`crate::aws::canary_service`]): present only then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    canary: bool,
+    /// What using a canary token does, and whose it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canary_message: Option<String>,
     secret: String,
     redacted: bool,
     #[serde(flatten)]
@@ -115,6 +121,8 @@ fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
         kind: f.kind.as_deref(),
         aws_account_id: f.aws_account.as_ref().map(|a| a.id.as_str()),
         aws_account_name: f.aws_account.as_ref().and_then(|a| a.name.as_deref()),
+        canary: f.canary().is_some(),
+        canary_message: f.canary().map(canary_message),
         secret: f.shown_secret(show_secrets),
         redacted: f.redact && !show_secrets,
         first: location(f, show_secrets),

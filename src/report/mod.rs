@@ -16,6 +16,11 @@ use crate::source::Stats;
 pub use group::{group, Group};
 pub use text::{sanitize, write_explanation, write_summary};
 
+/// What every format says of a canary token of `service`.
+fn canary_message(service: &str) -> String {
+    format!("{} ({service})", crate::aws::CANARY_WARNING)
+}
+
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

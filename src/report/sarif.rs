@@ -20,7 +20,7 @@ use serde_sarif::sarif::{
     ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent, Version,
 };
 
-use super::{Group, Report};
+use super::{canary_message, Group, Report};
 use crate::finding::{BaselineState, Finding, FINGERPRINT_VERSION};
 use crate::rules::{Confidence, PairSpec, Rule, Severity};
 use crate::source::Origin;
@@ -412,6 +412,9 @@ fn result(group: &Group<'_>, rule_index: usize, show_secrets: bool) -> SarifResu
     if finding.confidence == Confidence::Example {
         text.push_str(" The value is a documented example, so it does not fail the scan.");
     }
+    if let Some(service) = finding.canary() {
+        text.push_str(&format!(" This is {}.", canary_message(service)));
+    }
 
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert(FINGERPRINT_VERSION.to_string(), finding.fingerprint.clone());
@@ -454,6 +457,13 @@ fn result(group: &Group<'_>, rule_index: usize, show_secrets: bool) -> SarifResu
         if let Some(name) = &account.name {
             extra.insert("aws_account_name".to_string(), Value::from(name.as_str()));
         }
+    }
+    if let Some(service) = finding.canary() {
+        extra.insert("canary".to_string(), Value::from(true));
+        extra.insert(
+            "canary_message".to_string(),
+            Value::from(canary_message(service)),
+        );
     }
     if let Some(git) = &finding.git {
         // The same object as in the JSON output: commit, occurrences, in_head.
@@ -825,9 +835,17 @@ mod tests {
         assert_eq!(id["ruleId"], "aws-access-key-id");
         assert_eq!(id["level"], "error");
         assert_eq!(id["properties"]["kind"], "long-term");
+        // This key ID decodes to an account of Thinkst Canarytokens.
         assert_eq!(
             id["message"]["text"],
-            "AWS access key ID found (confidence high): AKIAQYLPMN5HHHFPZAM2. Credential kind: long-term."
+            "AWS access key ID found (confidence high): AKIAQYLPMN5HHHFPZAM2. Credential kind: \
+             long-term. This is a canary token: using it alerts whoever planted it (Thinkst \
+             Canarytokens (canarytokens.org))."
+        );
+        assert_eq!(id["properties"]["canary"], true);
+        assert_eq!(
+            id["properties"]["canary_message"],
+            "a canary token: using it alerts whoever planted it (Thinkst Canarytokens (canarytokens.org))"
         );
         let region = &id["locations"][0]["physicalLocation"]["region"];
         assert_eq!(

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{Group, Report};
+use super::{canary_message, Group, Report};
 use crate::filter::Suppressed;
 use crate::finding::{BaselineState, Finding, GitProvenance};
 use crate::rules::{Confidence, Severity};
@@ -48,6 +48,10 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                     .iter()
                     .map(|a| format!("account {}", sanitize(&a.to_string()))),
             )
+            .chain(finding.canary().map(|service| {
+                let message = sanitize(&canary_message(service));
+                format!("{}{message}{}", paint(BOLD), paint(RESET))
+            }))
             .chain((!finding.decoded.is_empty()).then(|| {
                 let chain: Vec<&str> = finding.decoded.iter().map(|e| e.as_str()).collect();
                 format!("decoded from {}", chain.join(" → "))

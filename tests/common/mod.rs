@@ -294,6 +294,23 @@ impl Fakes {
         }
     }
 
+    /// An access key ID with the given prefix that encodes `account` (the bits AWS uses:
+    /// see `aws::account_id`).
+    pub fn key_id_of_account(&mut self, prefix: &str, account: u64) -> String {
+        loop {
+            let z = (1u64 << 47) | (account << 7) | (self.next_u64() & 0x7f);
+            let value = (u128::from(z) << 32) | u128::from(self.next_u64() as u32);
+            let tail: String = (0..16)
+                .rev()
+                .map(|i| BASE32[((value >> (5 * i)) & 31) as usize] as char)
+                .collect();
+            let id = format!("{prefix}{tail}");
+            if clean(&tail) && entropy(id.as_bytes()) >= 3.3 {
+                return id;
+            }
+        }
+    }
+
     /// A 40-character secret access key mixing upper case, lower case and digits.
     pub fn secret_key(&mut self) -> String {
         loop {
