@@ -32,6 +32,15 @@ pub fn account_id(key_id: &str) -> Option<String> {
     Some(format!("{account:012}"))
 }
 
+/// Whether `value` is an access key ID: a four-letter prefix (`AKIA`, `ASIA`, `ABIA`, `ACCA`)
+/// and 16 base32 characters.
+pub fn is_access_key_id(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() == 20
+        && [&b"AKIA"[..], b"ASIA", b"ABIA", b"ACCA"].contains(&&bytes[..4])
+        && bytes[4..].iter().all(|b| BASE32.contains(b))
+}
+
 /// What a report says of a canary token.
 pub const CANARY_WARNING: &str = "a canary token: using it alerts whoever planted it";
 
@@ -229,6 +238,39 @@ impl AccountNames {
     /// The name given to an account, if any.
     pub fn name(&self, account: &str) -> Option<&str> {
         self.0.get(account).map(String::as_str)
+    }
+}
+
+/// A list of AWS accounts (`--verify-skip-accounts`): one 12-digit ID a line, `#` comments,
+/// anything after a comma ignored (so an `--accounts` CSV file serves too).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountList(pub std::collections::HashSet<String>);
+
+impl AccountList {
+    pub fn load(path: &std::path::Path) -> Result<AccountList, AccountsError> {
+        let text = crate::textfile::read(path).map_err(|source| AccountsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut accounts = std::collections::HashSet::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            let id = line
+                .split(',')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .trim_matches('"');
+            if id.is_empty() || (number == 0 && !id.chars().any(|c| c.is_ascii_digit())) {
+                continue; // blank, a comment, or a header line
+            }
+            let id = check_id(id).map_err(|message| AccountsError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("line {}: {message}", number + 1),
+            })?;
+            accounts.insert(id);
+        }
+        Ok(AccountList(accounts))
     }
 }
 

@@ -234,6 +234,69 @@ pub struct OutputArgs {
     /// Print no summary or warnings on stderr, only errors.
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+/// Live verification: off unless `--verify` is given, and then the only network use.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Ask AWS whether each key pair found still works: one signed STS GetCallerIdentity
+    /// call per distinct credential (it needs no permission and changes nothing; the secret
+    /// itself is never sent, only the key ID and a signature). Canary tokens, documentation
+    /// examples and --verify-skip-accounts are never sent.
+    #[arg(long, help_heading = "Verification")]
+    pub verify: bool,
+
+    /// The STS endpoint to ask (another partition, a proxy, a test stand-in).
+    #[arg(long, value_name = "URL", default_value = crate::verify::DEFAULT_ENDPOINT, requires = "verify", help_heading = "Verification")]
+    pub sts_endpoint: String,
+
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), requires = "verify", help_heading = "Verification")]
+    pub verify_concurrency: u16,
+
+    /// Seconds each request may take.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=600), requires = "verify", help_heading = "Verification")]
+    pub verify_timeout: u16,
+
+    /// Report only the findings verification gave this status (for audits: `live`). The exit
+    /// status still counts every finding, so a gate never passes a leak because it is dead.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STATUS",
+        requires = "verify",
+        help_heading = "Verification"
+    )]
+    pub verify_only: Option<VerifyStatus>,
+
+    /// Never send keys of the accounts listed in FILE (one 12-digit ID a line; `#` comments).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "verify",
+        help_heading = "Verification"
+    )]
+    pub verify_skip_accounts: Option<PathBuf>,
+}
+
+/// A verification outcome, as `--verify-only` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyStatus {
+    /// The key works.
+    Live,
+    /// No such key, or deactivated.
+    Invalid,
+    /// The key ID exists; the secret found is not its pair.
+    WrongSecret,
+    /// Expired temporary credentials.
+    Expired,
+    /// No trustworthy answer.
+    Unknown,
+    /// Not sent.
+    Skipped,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

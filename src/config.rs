@@ -12,10 +12,12 @@ use toml::Spanned;
 
 use crate::filter::allowlist::Allowlist;
 
-use crate::cli::{ColorChoice, OutputArgs, ReadArgs, RuleArgs, ScanArgs};
+use crate::aws::AccountList;
+use crate::cli::{ColorChoice, OutputArgs, ReadArgs, RuleArgs, ScanArgs, VerifyArgs};
 use crate::rules::RuleSet;
 use crate::scan::{ReadOptions, ScanOptions};
 use crate::source::files::WalkOptions;
+use crate::verify::VerifyOptions;
 
 /// The names a config file may have, looked for at the scan root.
 pub const CONFIG_NAMES: [&str; 2] = ["keyhound.toml", ".keyhound.toml"];
@@ -198,4 +200,19 @@ pub fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
             to_terminal && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
         }
     }
+}
+
+/// The verification options the flags ask for, with the skip list read.
+pub fn verify_options(args: &VerifyArgs) -> Result<VerifyOptions> {
+    let skip_accounts = match &args.verify_skip_accounts {
+        Some(path) => AccountList::load(path)?.0,
+        None => Default::default(),
+    };
+    Ok(VerifyOptions {
+        endpoint: args.sts_endpoint.clone(),
+        concurrency: usize::from(args.verify_concurrency),
+        timeout: std::time::Duration::from_secs(u64::from(args.verify_timeout)),
+        skip_accounts,
+        ..VerifyOptions::default()
+    })
 }

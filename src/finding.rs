@@ -60,6 +60,54 @@ pub struct Finding {
     /// For a secret found encoded: the decodings that revealed it, outermost first (empty for
     /// a plain one). `location` is then the encoded region.
     pub decoded: Vec<Encoding>,
+    /// With `--verify`: what AWS said of the credential (see [`crate::verify`]).
+    pub verification: Option<Verification>,
+}
+
+/// What live verification learned of one credential, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    #[serde(flatten)]
+    pub status: VerificationStatus,
+    /// When AWS answered (or keyhound gave up), RFC 3339 UTC.
+    pub checked_at: String,
+}
+
+/// The outcome of verifying one credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum VerificationStatus {
+    /// AWS accepted the credential and said whose it is.
+    Live {
+        arn: String,
+        account: String,
+        user_id: String,
+    },
+    /// No such key, or it was deactivated or deleted (`InvalidClientTokenId`).
+    Invalid,
+    /// The key ID exists, but the secret found is not its pair (`SignatureDoesNotMatch`).
+    WrongSecret,
+    /// Temporary credentials past their expiry (`ExpiredToken`).
+    Expired,
+    /// No answer keyhound can trust: a network error, a timeout, throttling or a server error
+    /// after retries, or a reply it cannot read.
+    Unknown { reason: String },
+    /// Not sent, and why.
+    Skipped { reason: String },
+}
+
+impl VerificationStatus {
+    /// The status as reports name it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            VerificationStatus::Live { .. } => "live",
+            VerificationStatus::Invalid => "invalid",
+            VerificationStatus::WrongSecret => "wrong-secret",
+            VerificationStatus::Expired => "expired",
+            VerificationStatus::Unknown { .. } => "unknown",
+            VerificationStatus::Skipped { .. } => "skipped",
+        }
+    }
 }
 
 /// Whether a finding was already in the baseline a scan was given.
@@ -182,6 +230,14 @@ pub struct Location {
 }
 
 impl Finding {
+    /// Whether live verification found the credential working.
+    pub fn is_live(&self) -> bool {
+        matches!(
+            self.verification.as_ref().map(|v| &v.status),
+            Some(VerificationStatus::Live { .. })
+        )
+    }
+
     /// The canary-token service whose key this is: using it alerts whoever planted it.
     pub fn canary(&self) -> Option<&'static str> {
         self.aws_account.as_ref().and_then(|account| account.canary)
@@ -321,6 +377,7 @@ pub fn locate(
             pair: None,
             baseline: None,
             rejection: m.rejection,
+            verification: None,
             decoded: chunk
                 .transcoded
                 .into_iter()

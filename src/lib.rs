@@ -18,5 +18,6 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod textfile;
+pub mod verify;
 
 mod lines;

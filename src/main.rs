@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 use keyhound::aws::AccountNames;
 use keyhound::cli::{
@@ -259,6 +259,16 @@ fn finish_keeping(
             account.name = names.name(&account.id).map(str::to_string);
         }
     }
+    if output.verify.verify {
+        let options = config::verify_options(&output.verify)?;
+        keyhound::verify::verify(&mut result.findings, &options, |count, endpoint| {
+            eprintln!(
+                "keyhound: verifying {count} credential{} with STS at {endpoint} (key IDs and \
+                 signatures are sent, never a secret)",
+                if count == 1 { "" } else { "s" }
+            );
+        });
+    }
     let mut stale_baseline = 0;
     if let Some(path) = &output.baseline {
         let baseline = Baseline::load(path)?;
@@ -277,8 +287,21 @@ fn finish_keeping(
     if let Some(path) = &output.write_baseline {
         Baseline::of(&result.findings).write(path)?;
     }
+    // `--verify-only` narrows the report; the exit status below still counts every finding.
+    let shown: Option<Vec<keyhound::finding::Finding>> = output.verify.verify_only.map(|only| {
+        let name = only.to_possible_value().map(|v| v.get_name().to_string());
+        result
+            .findings
+            .iter()
+            .filter(|f| {
+                let verified = f.verification.as_ref().map(|v| v.status.as_str());
+                verified.is_some() && verified == name.as_deref()
+            })
+            .cloned()
+            .collect()
+    });
     let report = Report {
-        groups: report::group(&result.findings),
+        groups: report::group(shown.as_deref().unwrap_or(&result.findings)),
         suppressed: result
             .suppressed
             .iter()

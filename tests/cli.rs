@@ -1,6 +1,7 @@
 //! The `keyhound` binary end to end: findings on the fixtures, exit statuses, output formats,
 //! redaction, chunked reading, special inputs and rule files.
 
+#[allow(dead_code)]
 mod common;
 
 use std::collections::BTreeSet;

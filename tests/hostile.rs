@@ -8,7 +8,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::{keyhound_in, run, str_field, u64_field, Fakes};
+use common::{keyhound_in, network_calls, run, str_field, u64_field, Fakes};
 
 /// Runs `keyhound scan - -f jsonl` on what `feed` writes to its standard input, streamed, and
 /// returns the findings.
@@ -191,37 +191,6 @@ fn two_hundred_thousand_tiny_files_in_a_deep_tree_are_all_scanned() {
     assert_eq!(json["findings"][0]["secret"], id.as_str());
 }
 
-/// The system calls that open or use a network socket, as strace names them.
-const NETWORK_CALLS: &str = "socket,socketpair,connect,sendto,sendmsg,bind,listen";
-
-/// Runs `keyhound ARGS` under strace and returns the network calls it made.
-fn network_calls(dir: &std::path::Path, args: &[&str]) -> Option<String> {
-    if Command::new("strace").arg("-V").output().is_err() {
-        // CI installs strace and sets this, so the check cannot be skipped there.
-        assert!(
-            std::env::var_os("KEYHOUND_REQUIRE_STRACE").is_none(),
-            "strace is needed for the no-network test"
-        );
-        eprintln!("strace is not installed: the no-network check did not run");
-        return None;
-    }
-    let trace = dir.join("trace.txt");
-    let status = Command::new("strace")
-        .args(["-f", "-qq", "-e", "signal=none", "-e"])
-        .arg(format!("trace={NETWORK_CALLS}"))
-        .arg("-o")
-        .arg(&trace)
-        .arg(assert_cmd::cargo::cargo_bin("keyhound"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("strace runs");
-    assert_eq!(status.code(), Some(1), "keyhound {args:?} under strace");
-    Some(std::fs::read_to_string(trace).expect("strace wrote its trace"))
-}
-
 #[test]
 fn scans_and_history_audits_open_no_network_socket() {
     let dir = tempfile::tempdir().unwrap();
@@ -253,7 +222,7 @@ fn scans_and_history_audits_open_no_network_socket() {
             std::fs::write(dir.path().join("more.env"), format!("id = {id}\n")).unwrap();
             git(&["add", "more.env"]);
         }
-        if let Some(calls) = network_calls(dir.path(), args) {
+        if let Some(calls) = network_calls(dir.path(), args, 1) {
             assert!(
                 calls.trim().is_empty(),
                 "keyhound {args:?} used the network:\n{calls}"

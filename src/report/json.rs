@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{canary_message, Group, Report};
-use crate::finding::{BaselineState, Finding, GitProvenance, PairedKey};
+use crate::finding::{BaselineState, Finding, GitProvenance, PairedKey, Verification};
 
 /// Version of the JSON shape; bumped on any incompatible change. Version 2: one finding per
 /// secret, with every place it occurs in `locations`.
@@ -51,6 +51,9 @@ struct JsonFinding<'a> {
     /// For git findings: whether HEAD still holds the secret in any of its places.
     #[serde(skip_serializing_if = "Option::is_none")]
     in_head: Option<bool>,
+    /// With `--verify`: what AWS said of the credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a Verification>,
     /// How many places the secret occurs in.
     occurrences: usize,
     /// Every place, the first one first.
@@ -127,6 +130,7 @@ fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
         redacted: f.redact && !show_secrets,
         first: location(f, show_secrets),
         in_head: group.in_head(),
+        verification: f.verification.as_ref(),
         occurrences: group.occurrences.len(),
         locations: group
             .occurrences

@@ -21,7 +21,7 @@ use serde_sarif::sarif::{
 };
 
 use super::{canary_message, Group, Report};
-use crate::finding::{BaselineState, Finding, FINGERPRINT_VERSION};
+use crate::finding::{BaselineState, Finding, VerificationStatus, FINGERPRINT_VERSION};
 use crate::rules::{Confidence, PairSpec, Rule, Severity};
 use crate::source::Origin;
 
@@ -327,6 +327,9 @@ fn default_level(severity: Severity) -> String {
 /// A finding's level: documentation examples are notes, likely leaks of severe credentials are
 /// errors, and everything else is a warning.
 fn result_level(finding: &Finding) -> ResultLevel {
+    if finding.is_live() {
+        return ResultLevel::Error;
+    }
     match (finding.severity, finding.confidence) {
         (_, Confidence::Example) => ResultLevel::Note,
         (Severity::Critical | Severity::High, Confidence::Medium | Confidence::High) => {
@@ -415,6 +418,13 @@ fn result(group: &Group<'_>, rule_index: usize, show_secrets: bool) -> SarifResu
     if let Some(service) = finding.canary() {
         text.push_str(&format!(" This is {}.", canary_message(service)));
     }
+    if let Some(VerificationStatus::Live { arn, .. }) =
+        finding.verification.as_ref().map(|v| &v.status)
+    {
+        text.push_str(&format!(
+            " Verified LIVE: the key works ({arn}); deactivate it now."
+        ));
+    }
 
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert(FINGERPRINT_VERSION.to_string(), finding.fingerprint.clone());
@@ -456,6 +466,14 @@ fn result(group: &Group<'_>, rule_index: usize, show_secrets: bool) -> SarifResu
         );
         if let Some(name) = &account.name {
             extra.insert("aws_account_name".to_string(), Value::from(name.as_str()));
+        }
+    }
+    if let Some(verification) = &finding.verification {
+        if let Ok(value) = serde_json::to_value(verification) {
+            extra.insert("verification".to_string(), value);
+        }
+        if finding.is_live() {
+            extra.insert("tags".to_string(), Value::from(vec!["verified"]));
         }
     }
     if let Some(service) = finding.canary() {

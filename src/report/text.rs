@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::{canary_message, Group, Report};
 use crate::filter::Suppressed;
-use crate::finding::{BaselineState, Finding, GitProvenance};
+use crate::finding::{BaselineState, Finding, GitProvenance, VerificationStatus};
 use crate::rules::{Confidence, Severity};
 use crate::source::Stats;
 
@@ -90,12 +90,84 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 pair.column
             )?;
         }
+        if let Some(verification) = &finding.verification {
+            let key_id = finding
+                .pair
+                .as_ref()
+                .map_or(finding.secret.as_str(), |p| p.key_id.as_str());
+            let loud = format!("{}{}", paint(BOLD), paint(RED));
+            write_verification(&verification.status, key_id, &loud, paint(RESET), out)?;
+        }
         if let Some(git) = &finding.git {
             write_git(git, group.in_head(), paint(RED), paint(RESET), out)?;
         }
         write_others(group.others(), out)?;
     }
     Ok(())
+}
+
+/// What live verification learned: a working key loudly, with the commands that stop it.
+fn write_verification(
+    status: &VerificationStatus,
+    key_id: &str,
+    loud: &str,
+    reset: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let key_id = sanitize(key_id);
+    match status {
+        VerificationStatus::Live { arn, account, .. } => {
+            let arn = sanitize(arn);
+            writeln!(
+                out,
+                "    {loud}LIVE: {arn}{reset} (account {})",
+                sanitize(account)
+            )?;
+            match arn.split_once(":user/") {
+                Some((_, user)) => {
+                    let user = user.rsplit('/').next().unwrap_or(user);
+                    writeln!(out, "    this key works: deactivate it now, then replace it:")?;
+                    writeln!(
+                        out,
+                        "      aws iam update-access-key --status Inactive --access-key-id {key_id} --user-name {user}"
+                    )?;
+                    writeln!(
+                        out,
+                        "      aws iam create-access-key --user-name {user}   # the replacement"
+                    )?;
+                    writeln!(
+                        out,
+                        "      aws iam delete-access-key --access-key-id {key_id} --user-name {user}   # once nothing uses it"
+                    )
+                }
+                None => writeln!(
+                    out,
+                    "    these credentials work: revoke the sessions of {arn} (IAM console: Revoke active sessions) \
+                     and rotate the key that issued them"
+                ),
+            }
+        }
+        VerificationStatus::Invalid => writeln!(
+            out,
+            "    verified: invalid (AWS knows no such active key: deactivated or deleted)"
+        ),
+        VerificationStatus::WrongSecret => writeln!(
+            out,
+            "    verified: wrong secret (key ID {key_id} exists, but this is not its secret)"
+        ),
+        VerificationStatus::Expired => {
+            writeln!(
+                out,
+                "    verified: expired (temporary credentials past their expiry)"
+            )
+        }
+        VerificationStatus::Unknown { reason } => {
+            writeln!(out, "    verified: unknown ({})", sanitize(reason))
+        }
+        VerificationStatus::Skipped { reason } => {
+            writeln!(out, "    not verified: {}", sanitize(reason))
+        }
+    }
 }
 
 /// The line naming the other places a secret occurs: the first few, then a count.

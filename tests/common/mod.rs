@@ -584,3 +584,39 @@ impl Planter {
             .any(|p| p.offset < b && b < p.offset + p.value.len())
     }
 }
+
+/// The system calls that open or use a network socket, as strace names them.
+const NETWORK_CALLS: &str = "socket,socketpair,connect,sendto,sendmsg,bind,listen";
+
+/// Runs `keyhound ARGS` under strace, expecting exit status `code`, and returns the network
+/// calls it made (`None` where strace is missing and not required).
+pub fn network_calls(dir: &std::path::Path, args: &[&str], code: i32) -> Option<String> {
+    if std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        // CI installs strace and sets this, so the check cannot be skipped there.
+        assert!(
+            std::env::var_os("KEYHOUND_REQUIRE_STRACE").is_none(),
+            "strace is needed for the no-network test"
+        );
+        eprintln!("strace is not installed: the no-network check did not run");
+        return None;
+    }
+    let trace = dir.join("trace.txt");
+    let status = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-e", "signal=none", "-e"])
+        .arg(format!("trace={NETWORK_CALLS}"))
+        .arg("-o")
+        .arg(&trace)
+        .arg(assert_cmd::cargo::cargo_bin("keyhound"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("strace runs");
+    assert_eq!(status.code(), Some(code), "keyhound {args:?} under strace");
+    Some(std::fs::read_to_string(trace).expect("strace wrote its trace"))
+}
