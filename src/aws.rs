@@ -275,7 +275,7 @@ impl AccountList {
 }
 
 /// A 12-digit account ID (shorter numbers are zero-padded, as AWS shows them).
-fn check_id(id: &str) -> Result<String, String> {
+pub fn check_id(id: &str) -> Result<String, String> {
     match id.parse::<u64>() {
         Ok(n) if id.len() <= 12 && id.chars().all(|c| c.is_ascii_digit()) => Ok(format!("{n:012}")),
         _ => Err(format!("`{id}` is not a 12-digit AWS account ID")),

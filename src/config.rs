@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -26,6 +26,8 @@ pub const CONFIG_NAMES: [&str; 2] = ["keyhound.toml", ".keyhound.toml"];
 pub struct Settings {
     pub rules: RuleSet,
     pub allowlists: Vec<Allowlist>,
+    /// Accounts whose keys `--verify` never sends (`[verify] skip_accounts`).
+    pub verify_skip_accounts: HashSet<String>,
 }
 
 /// Loads the built-in rules, then the config file's rule files and the `--rules` files, then
@@ -42,6 +44,7 @@ pub fn load_settings(args: &RuleArgs, root: &Path) -> Result<Settings> {
     };
     let mut allowlists = Vec::new();
     let mut disabled = Vec::new();
+    let mut verify_skip_accounts = HashSet::new();
     if let Some(path) = &config_path {
         let file = ConfigFile::load(path)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -52,6 +55,11 @@ pub fn load_settings(args: &RuleArgs, root: &Path) -> Result<Settings> {
         }
         allowlists = file.allowlists(path, &dir)?;
         disabled = file.disabled_rules.clone();
+        for account in &file.verify.skip_accounts {
+            let account = crate::aws::check_id(account)
+                .map_err(|e| anyhow::anyhow!("{}: [verify] skip_accounts: {e}", path.display()))?;
+            verify_skip_accounts.insert(account);
+        }
     }
     for path in &args.rule_paths {
         rules.add_path(path).context("cannot load rules")?;
@@ -67,7 +75,11 @@ pub fn load_settings(args: &RuleArgs, root: &Path) -> Result<Settings> {
     })?;
     rules.enable(&args.enable)?;
     rules.disable(&args.disable)?;
-    Ok(Settings { rules, allowlists })
+    Ok(Settings {
+        rules,
+        allowlists,
+        verify_skip_accounts,
+    })
 }
 
 /// `keyhound.toml`.
@@ -82,8 +94,19 @@ struct ConfigFile {
     rules: Vec<PathBuf>,
     #[serde(default)]
     allowlist: AllowlistSpec,
+    #[serde(default)]
+    verify: VerifySpec,
     #[serde(skip)]
     text: String,
+}
+
+/// `[verify]`: what live verification never sends.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifySpec {
+    /// 12-digit accounts whose keys are never sent, besides `--verify-skip-accounts`.
+    #[serde(default)]
+    skip_accounts: Vec<String>,
 }
 
 /// `[allowlist]`, and `[allowlist.rules.<rule-id>]` for one rule.
@@ -202,12 +225,14 @@ pub fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
     }
 }
 
-/// The verification options the flags ask for, with the skip list read.
-pub fn verify_options(args: &VerifyArgs) -> Result<VerifyOptions> {
-    let skip_accounts = match &args.verify_skip_accounts {
+/// The verification options the flags ask for; the accounts never sent are those of
+/// `--verify-skip-accounts` and of the config file.
+pub fn verify_options(args: &VerifyArgs, settings: &Settings) -> Result<VerifyOptions> {
+    let mut skip_accounts = match &args.verify_skip_accounts {
         Some(path) => AccountList::load(path)?.0,
-        None => Default::default(),
+        None => HashSet::new(),
     };
+    skip_accounts.extend(settings.verify_skip_accounts.iter().cloned());
     Ok(VerifyOptions {
         endpoint: args.sts_endpoint.clone(),
         concurrency: usize::from(args.verify_concurrency),

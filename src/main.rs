@@ -260,7 +260,7 @@ fn finish_keeping(
         }
     }
     if output.verify.verify {
-        let options = config::verify_options(&output.verify)?;
+        let options = config::verify_options(&output.verify, settings)?;
         keyhound::verify::verify(&mut result.findings, &options, |count, endpoint| {
             eprintln!(
                 "keyhound: verifying {count} credential{} with STS at {endpoint} (key IDs and \

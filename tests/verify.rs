@@ -526,6 +526,17 @@ fn canaries_examples_skipped_accounts_and_lone_ids_are_never_sent() {
     };
     skipped.write(dir.path(), "partner.ini");
     std::fs::write(dir.path().join("skip.txt"), "# partners\n111122223333\n").unwrap();
+    let configured = Pair {
+        id: fakes.key_id_of_account("AKIA", 222_233_334_444),
+        secret: fakes.secret_key(),
+        token: None,
+    };
+    configured.write(dir.path(), "vendor.ini");
+    std::fs::write(
+        dir.path().join("keyhound.toml"),
+        "[verify]\nskip_accounts = [\"222233334444\"]\n",
+    )
+    .unwrap();
     let lone = fakes.key_id_of_account("AKIA", 418_295_736_041);
     std::fs::write(
         dir.path().join("id.env"),
