@@ -440,11 +440,7 @@ fn validate_candidate(
         } else {
             None
         };
-        let present = if context.assigned_name {
-            name.is_some_and(|name| context.regex.is_match(&buf[name]))
-        } else if context.unassigned_only && name.is_some() {
-            false
-        } else {
+        let in_lines = |regex: &regex::bytes::Regex| {
             let lo = start_of_lines_before(
                 buf,
                 start,
@@ -452,7 +448,15 @@ fn validate_candidate(
                 start.saturating_sub(REACH),
             );
             let hi = end_of_lines_after(buf, end, context.lines_after, buf.len().min(end + REACH));
-            context.regex.is_match_at(&buf[..hi], lo)
+            regex.is_match_at(&buf[..hi], lo)
+        };
+        let present = if context.assigned_name {
+            name.is_some_and(|name| context.regex.is_match(&buf[name]))
+                && context.near.as_ref().is_none_or(in_lines)
+        } else if context.unassigned_only && name.is_some() {
+            false
+        } else {
+            in_lines(&context.regex)
         };
         if present {
             confidence = Some(confidence.map_or(context.confidence, |c| c.max(context.confidence)));

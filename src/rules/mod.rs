@@ -187,6 +187,8 @@ pub struct Context {
     /// Matched only against the name the candidate is assigned to on its line (`NAME = value`,
     /// `"name": "value"`, `--name value`): an explicit assignment, not a mention nearby.
     pub assigned_name: bool,
+    /// With `assigned_name`: must also match within the lines around the candidate.
+    pub near: Option<Regex>,
 }
 
 /// One compiled rule.
@@ -309,15 +311,31 @@ impl Rule {
         for c in spec.context {
             let regex = compile_regex(&c.pattern, true)
                 .map_err(|e| invalid(format!("invalid context pattern: {e}")))?;
-            if c.assigned_name && (c.unassigned_only || c.lines_before > 0 || c.lines_after > 0) {
+            let lines = c.lines_before > 0 || c.lines_after > 0;
+            if c.assigned_name && (c.unassigned_only || (lines && c.near.is_none())) {
                 return Err(invalid(
                     "a context with `assigned_name` looks at the candidate's own assignment: \
-                     it cannot also set `unassigned_only`, `lines_before` or `lines_after`"
+                     it cannot also set `unassigned_only`, nor `lines_before` or `lines_after` \
+                     without `near`"
                         .into(),
                 ));
             }
+            if c.near.is_some() && !c.assigned_name {
+                return Err(invalid(
+                    "`near` qualifies an `assigned_name` context: set both, or use `pattern` \
+                     with `lines_before` and `lines_after` alone"
+                        .into(),
+                ));
+            }
+            let near = c
+                .near
+                .as_deref()
+                .map(|p| compile_regex(p, true))
+                .transpose()
+                .map_err(|e| invalid(format!("invalid context `near` pattern: {e}")))?;
             contexts.push(Context {
                 regex,
+                near,
                 lines_before: c.lines_before,
                 lines_after: c.lines_after,
                 confidence: c.confidence,
@@ -580,6 +598,28 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.to_string().contains("assigned_name"), "{err}");
+    }
+
+    #[test]
+    fn near_qualifies_only_an_assigned_name_and_takes_its_lines() {
+        let context = |extra: &str| {
+            format!(
+                "{BASE}pattern = '(?P<secret>tok)'\n[[rules.context]]\npattern = 'x'\n{extra}\nconfidence = \"high\""
+            )
+        };
+        let ok = one_rule(&context(
+            "assigned_name = true\nnear = 'AKIA'\nlines_before = 2\nlines_after = 2",
+        ));
+        let set = ok.unwrap();
+        assert!(set.all()[0].contexts[0].near.is_some());
+        let err = one_rule(&context("near = 'AKIA'\nlines_before = 2"))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("`near` qualifies"), "{err}");
+        let err = one_rule(&context("assigned_name = true\nnear = '('"))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("`near` pattern"), "{err}");
     }
 
     #[test]

@@ -95,6 +95,10 @@ pub struct ContextSpec {
     pub unassigned_only: bool,
     #[serde(default)]
     pub assigned_name: bool,
+    /// With `assigned_name`: a second pattern that must also match within `lines_before` and
+    /// `lines_after` of the candidate (a generic name such as `SECRET` counts only near a key ID).
+    #[serde(default)]
+    pub near: Option<String>,
 }
 
 fn default_confidence() -> Confidence {
