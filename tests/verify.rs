@@ -323,8 +323,12 @@ struct Pair {
 
 impl Pair {
     fn new(fakes: &mut Fakes, prefix: &str) -> Pair {
+        Pair::of_account(fakes, prefix, 418_295_736_041)
+    }
+
+    fn of_account(fakes: &mut Fakes, prefix: &str, account: u64) -> Pair {
         Pair {
-            id: fakes.key_id_of_account(prefix, 418_295_736_041),
+            id: fakes.key_id_of_account(prefix, account),
             secret: fakes.secret_key(),
             token: (prefix == "ASIA").then(|| fakes.session_token()),
         }
@@ -507,11 +511,7 @@ fn one_request_per_credential_and_no_more_in_flight_than_the_cap() {
 fn canaries_examples_skipped_accounts_and_lone_ids_are_never_sent() {
     let dir = tempfile::tempdir().unwrap();
     let mut fakes = Fakes::new(72);
-    let canary = Pair {
-        id: fakes.key_id_of_account("AKIA", 717_712_589_309),
-        secret: fakes.secret_key(),
-        token: None,
-    };
+    let canary = Pair::of_account(&mut fakes, "AKIA", 717_712_589_309);
     canary.write(dir.path(), "canary.ini");
     std::fs::write(
         dir.path().join("docs.ini"),
@@ -519,18 +519,10 @@ fn canaries_examples_skipped_accounts_and_lone_ids_are_never_sent() {
          aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
     )
     .unwrap();
-    let skipped = Pair {
-        id: fakes.key_id_of_account("AKIA", 111_122_223_333),
-        secret: fakes.secret_key(),
-        token: None,
-    };
+    let skipped = Pair::of_account(&mut fakes, "AKIA", 111_122_223_333);
     skipped.write(dir.path(), "partner.ini");
     std::fs::write(dir.path().join("skip.txt"), "# partners\n111122223333\n").unwrap();
-    let configured = Pair {
-        id: fakes.key_id_of_account("AKIA", 222_233_334_444),
-        secret: fakes.secret_key(),
-        token: None,
-    };
+    let configured = Pair::of_account(&mut fakes, "AKIA", 222_233_334_444);
     configured.write(dir.path(), "vendor.ini");
     std::fs::write(
         dir.path().join("keyhound.toml"),
