@@ -130,8 +130,9 @@ pub struct Scratch {
     windows: Vec<Vec<Range<usize>>>,
     /// Rules that got at least one window in the current buffer.
     active: Vec<u32>,
-    /// Per rule: capture slots for its regex.
-    captures: Vec<CaptureLocations>,
+    /// Per rule: capture slots for its regex, made when the rule first has a window (making
+    /// them needs the regex compiled, and the built-in rules' regexes compile on first use).
+    captures: Vec<Option<CaptureLocations>>,
     /// Per decoding depth: the regions to decode and their views.
     layers: Vec<Layer>,
     /// Bytes of decoded views matched so far (what decoding added to the matcher's work).
@@ -225,12 +226,7 @@ impl<'r> Matcher<'r> {
         Scratch {
             windows: vec![Vec::new(); self.rules.all().len()],
             active: Vec::new(),
-            captures: self
-                .rules
-                .all()
-                .iter()
-                .map(|r| r.regex.capture_locations())
-                .collect(),
+            captures: vec![None; self.rules.all().len()],
             layers: Vec::new(),
             decoded_bytes: 0,
         }
@@ -303,7 +299,7 @@ impl<'r> Matcher<'r> {
         });
         for &r in active.iter() {
             let rule = rules.get(r as usize);
-            let locs = &mut captures[r as usize];
+            let locs = captures[r as usize].get_or_insert_with(|| rule.regex.capture_locations());
             for window in windows[r as usize].drain(..) {
                 search_window(rule, r, locs, buf, window, &owned, self.explain, out);
             }
@@ -452,7 +448,7 @@ fn validate_candidate(
         };
         let present = if context.assigned_name {
             name.is_some_and(|name| context.regex.is_match(&buf[name]))
-                && context.near.as_ref().is_none_or(in_lines)
+                && context.near.as_ref().is_none_or(|near| in_lines(near))
         } else if context.unassigned_only && name.is_some() {
             false
         } else {

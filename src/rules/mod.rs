@@ -174,7 +174,7 @@ impl ByteSet {
 #[derive(Clone)]
 pub struct Context {
     /// Matched against the lines around the candidate (multi-line mode, Unicode off).
-    pub regex: Regex,
+    pub regex: LazyRegex,
     /// How many lines before the candidate's line the context may be on.
     pub lines_before: u32,
     /// How many lines after the candidate's line the context may be on.
@@ -188,7 +188,7 @@ pub struct Context {
     /// `"name": "value"`, `--name value`): an explicit assignment, not a mention nearby.
     pub assigned_name: bool,
     /// With `assigned_name`: must also match within the lines around the candidate.
-    pub near: Option<Regex>,
+    pub near: Option<LazyRegex>,
 }
 
 /// One compiled rule.
@@ -212,7 +212,7 @@ pub struct Rule {
     pub encoded_keywords: Vec<String>,
     /// Lines around a keyword hit that the regex searches.
     pub window_lines: u32,
-    pub regex: Regex,
+    pub regex: LazyRegex,
     /// Index of the `secret` capture group in `regex`.
     pub secret_group: usize,
     /// Whether the `secret` group is the whole pattern, so a match needs no capture groups.
@@ -225,7 +225,7 @@ pub struct Rule {
     /// (`AKIAABCDEFGHIJKLMNOP`, `wJalr…XXXXXX`): placeholders, not keys.
     pub reject_placeholders: bool,
     /// Secrets matching this are documentation examples.
-    pub example: Option<Regex>,
+    pub example: Option<LazyRegex>,
     /// Secret prefix → kind (e.g. `AKIA` → `long-term`).
     pub kinds: Vec<(String, String)>,
     /// Whether outputs hide this rule's secrets by default (identifiers such as key IDs are not).
@@ -250,7 +250,7 @@ impl Rule {
             .map(|(_, kind)| kind.as_str())
     }
 
-    fn compile(spec: RuleSpec, origin: &str) -> Result<Rule, RuleError> {
+    fn compile(spec: RuleSpec, origin: &str, when: Compile) -> Result<Rule, RuleError> {
         let invalid = |message: String| RuleError::Invalid {
             origin: origin.to_string(),
             rule: spec.id.clone(),
@@ -266,11 +266,9 @@ impl Rule {
                 "the id must be non-empty and use only letters, digits, `-`, `_` and `.`".into(),
             ));
         }
-        let regex = compile_regex(&spec.pattern, false)
+        let regex = LazyRegex::new(&spec.pattern, false, when)
             .map_err(|e| invalid(format!("invalid pattern: {e}")))?;
-        let secret_group = regex
-            .capture_names()
-            .position(|name| name == Some("secret"))
+        let secret_group = secret_group(&spec.pattern)
             .ok_or_else(|| invalid("the pattern has no named group `secret`".into()))?;
         if matches_empty(&spec.pattern) {
             return Err(invalid("the pattern can match the empty string".into()));
@@ -304,12 +302,12 @@ impl Rule {
         let example = spec
             .example_pattern
             .as_deref()
-            .map(|p| compile_regex(p, false))
+            .map(|p| LazyRegex::new(p, false, when))
             .transpose()
             .map_err(|e| invalid(format!("invalid example_pattern: {e}")))?;
         let mut contexts = Vec::with_capacity(spec.context.len());
         for c in spec.context {
-            let regex = compile_regex(&c.pattern, true)
+            let regex = LazyRegex::new(&c.pattern, true, when)
                 .map_err(|e| invalid(format!("invalid context pattern: {e}")))?;
             let lines = c.lines_before > 0 || c.lines_after > 0;
             if c.assigned_name && (c.unassigned_only || (lines && c.near.is_none())) {
@@ -330,7 +328,7 @@ impl Rule {
             let near = c
                 .near
                 .as_deref()
-                .map(|p| compile_regex(p, true))
+                .map(|p| LazyRegex::new(p, true, when))
                 .transpose()
                 .map_err(|e| invalid(format!("invalid context `near` pattern: {e}")))?;
             contexts.push(Context {
@@ -388,6 +386,67 @@ impl Rule {
     }
 }
 
+/// When a rule's patterns are compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compile {
+    /// As the rule loads: patterns from rule files, so that a bad one is a load error.
+    Now,
+    /// When a scan first needs them: the built-in rules, whose patterns their tests and
+    /// `keyhound rules check` compile. A scan then pays only for the rules its input triggers,
+    /// and a scan with no keyword hit (an empty directory, a small staged change) compiles none.
+    OnFirstUse,
+}
+
+/// A rule pattern, compiled now or on first use (see [`Compile`]); used as a [`Regex`].
+#[derive(Clone)]
+pub struct LazyRegex {
+    pattern: std::sync::Arc<str>,
+    multi_line: bool,
+    compiled: std::sync::OnceLock<Regex>,
+}
+
+impl LazyRegex {
+    fn new(pattern: &str, multi_line: bool, when: Compile) -> Result<LazyRegex, regex::Error> {
+        let compiled = std::sync::OnceLock::new();
+        if when == Compile::Now {
+            let _ = compiled.set(compile_regex(pattern, multi_line)?);
+        }
+        Ok(LazyRegex {
+            pattern: pattern.into(),
+            multi_line,
+            compiled,
+        })
+    }
+}
+
+impl std::ops::Deref for LazyRegex {
+    type Target = Regex;
+
+    fn deref(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            compile_regex(&self.pattern, self.multi_line)
+                .expect("a built-in rule pattern compiles (its tests compile every one)")
+        })
+    }
+}
+
+/// The index of a pattern's `secret` capture group, as the compiled regex numbers groups.
+fn secret_group(pattern: &str) -> Option<usize> {
+    fn find(hir: &regex_syntax::hir::Hir) -> Option<usize> {
+        use regex_syntax::hir::HirKind;
+        match hir.kind() {
+            HirKind::Capture(capture) if capture.name.as_deref() == Some("secret") => {
+                usize::try_from(capture.index).ok()
+            }
+            HirKind::Capture(capture) => find(&capture.sub),
+            HirKind::Repetition(repetition) => find(&repetition.sub),
+            HirKind::Concat(parts) | HirKind::Alternation(parts) => parts.iter().find_map(find),
+            _ => None,
+        }
+    }
+    find(&parse_pattern(pattern)?)
+}
+
 /// Compiles a rule regex over bytes with Unicode off (ASCII classes, any byte matchable).
 fn compile_regex(pattern: &str, multi_line: bool) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
@@ -413,7 +472,7 @@ fn secret_is_whole_match(pattern: &str) -> bool {
     })
 }
 
-/// The syntax tree of a pattern that already compiled (so parsing cannot fail in practice).
+/// The syntax tree of a pattern (`None` if it does not parse: compiling it says why).
 fn parse_pattern(pattern: &str) -> Option<regex_syntax::hir::Hir> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -437,7 +496,8 @@ impl RuleSet {
         let compiled = BUILTIN.get_or_init(|| {
             let mut set = RuleSet { rules: Vec::new() };
             for (origin, text) in BUILTIN_RULE_FILES {
-                set.add_toml(text, origin).map_err(|e| e.to_string())?;
+                set.add_rules(text, origin, Compile::OnFirstUse)
+                    .map_err(|e| e.to_string())?;
             }
             Ok(set)
         });
@@ -450,7 +510,12 @@ impl RuleSet {
     }
 
     /// Adds the rules of one TOML document; a rule whose id is already loaded replaces it.
+    /// Its patterns are compiled now, so that a bad one is an error here.
     pub fn add_toml(&mut self, text: &str, origin: &str) -> Result<(), RuleError> {
+        self.add_rules(text, origin, Compile::Now)
+    }
+
+    fn add_rules(&mut self, text: &str, origin: &str, when: Compile) -> Result<(), RuleError> {
         let file: RuleFile = toml::from_str(text).map_err(|error| RuleError::Parse {
             origin: origin.to_string(),
             error: Box::new(error),
@@ -463,7 +528,7 @@ impl RuleSet {
                     rule: spec.id,
                 });
             }
-            let rule = Rule::compile(spec, origin)?;
+            let rule = Rule::compile(spec, origin, when)?;
             match self.rules.iter_mut().find(|r| r.id == rule.id) {
                 Some(existing) => *existing = rule,
                 None => self.rules.push(rule),
@@ -562,6 +627,27 @@ mod tests {
         assert!(set.by_id("aws-access-key-id").is_some());
         assert!(set.by_id("aws-secret-access-key").is_some());
         assert!(!set.by_id("aws-principal-id").unwrap().enabled);
+    }
+
+    #[test]
+    fn every_built_in_pattern_compiles_and_numbers_its_secret_group_as_the_regex_does() {
+        let set = RuleSet::builtin().unwrap();
+        for rule in set.all() {
+            let compiled: &Regex = &rule.regex;
+            let position = compiled
+                .capture_names()
+                .position(|name| name == Some("secret"));
+            assert_eq!(position, Some(rule.secret_group), "{}", rule.id);
+            if let Some(example) = &rule.example {
+                let _: &Regex = example;
+            }
+            for context in &rule.contexts {
+                let _: &Regex = &context.regex;
+                if let Some(near) = &context.near {
+                    let _: &Regex = near;
+                }
+            }
+        }
     }
 
     #[test]
