@@ -40,6 +40,10 @@ pub fn end_of_lines_after(buf: &[u8], pos: usize, lines: u32, ceiling: usize) ->
 /// `String::from_utf8_lossy`). Callers split buffers only on character boundaries.
 #[inline]
 pub fn count_chars(bytes: &[u8]) -> usize {
+    // Most text is ASCII (minified code is one long line of it): one byte, one character.
+    if bytes.is_ascii() {
+        return bytes.len();
+    }
     bytes
         .utf8_chunks()
         .map(|chunk| chunk.valid().chars().count() + usize::from(!chunk.invalid().is_empty()))
