@@ -29,6 +29,9 @@ pub enum Command {
     Scan(ScanArgs),
     /// Scan a git repository: its whole history, a commit range, or the staged changes.
     Git(GitArgs),
+    /// Audit the whole history of many repositories, reporting each key once with every
+    /// repository it is in.
+    Audit(AuditArgs),
     /// Install keyhound as a git pre-commit hook.
     #[command(subcommand)]
     Hook(HookCommand),
@@ -103,6 +106,50 @@ pub struct GitArgs {
     /// Also scan the history of each checked-out submodule.
     #[arg(long, conflicts_with_all = ["range", "since", "staged"], help_heading = "History")]
     pub recurse_submodules: bool,
+
+    /// No progress display on stderr (it is shown only on a terminal anyway).
+    #[arg(long, help_heading = "History")]
+    pub no_progress: bool,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The repositories, one a line: a local path (bare or not; relative to the list's
+    /// directory) or a clone URL (https://, ssh://, file://, user@host:path). `#` starts a
+    /// comment; `-` reads the list from standard input.
+    #[arg(long, value_name = "FILE", help_heading = "Audit")]
+    pub repos: PathBuf,
+
+    /// Audit only shard K of N (0-based): N processes given 0/N to N-1/N audit every
+    /// repository exactly once between them (`keyhound merge` joins their reports).
+    #[arg(long, value_name = "K/N", help_heading = "Audit")]
+    pub shard: Option<crate::audit::Shard>,
+
+    /// Repositories audited at once.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Audit")]
+    pub concurrency: u16,
+
+    /// Keep the clones of URL entries in DIR, and fetch into them instead of cloning next time
+    /// (by default each is cloned into a temporary directory and deleted after its audit).
+    #[arg(long, value_name = "DIR", help_heading = "Audit")]
+    pub keep_clones: Option<PathBuf>,
+
+    /// Limit each history scan to the history of REF (repeatable; default: every ref).
+    #[arg(long = "branch", value_name = "REF", help_heading = "History")]
+    pub branches: Vec<String>,
+
+    /// Also scan blobs that no ref reaches.
+    #[arg(long, help_heading = "History")]
+    pub all_objects: bool,
 
     /// No progress display on stderr (it is shown only on a terminal anyway).
     #[arg(long, help_heading = "History")]

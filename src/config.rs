@@ -12,11 +12,13 @@ use toml::Spanned;
 
 use crate::filter::allowlist::Allowlist;
 
+use crate::audit::{self, AuditOptions, RepoEntry};
 use crate::aws::AccountList;
-use crate::cli::{ColorChoice, OutputArgs, ReadArgs, RuleArgs, ScanArgs, VerifyArgs};
+use crate::cli::{AuditArgs, ColorChoice, OutputArgs, ReadArgs, RuleArgs, ScanArgs, VerifyArgs};
 use crate::rules::RuleSet;
 use crate::scan::{ReadOptions, ScanOptions};
 use crate::source::files::WalkOptions;
+use crate::source::git::history::HistoryOptions;
 use crate::verify::VerifyOptions;
 
 /// The names a config file may have, looked for at the scan root.
@@ -28,6 +30,9 @@ pub struct Settings {
     pub allowlists: Vec<Allowlist>,
     /// Accounts whose keys `--verify` never sends (`[verify] skip_accounts`).
     pub verify_skip_accounts: HashSet<String>,
+    /// The directory allowlist paths are relative to: the config file's, else the root the
+    /// config file was looked for in.
+    pub config_dir: PathBuf,
 }
 
 /// Loads the built-in rules, then the config file's rule files and the `--rules` files, then
@@ -75,7 +80,12 @@ pub fn load_settings(args: &RuleArgs, root: &Path) -> Result<Settings> {
     })?;
     rules.enable(&args.enable)?;
     rules.disable(&args.disable)?;
+    let config_dir = match config_path.as_deref().map(Path::parent) {
+        Some(Some(dir)) => dir.to_path_buf(),
+        _ => root.to_path_buf(),
+    };
     Ok(Settings {
+        config_dir,
         rules,
         allowlists,
         verify_skip_accounts,
@@ -211,6 +221,49 @@ pub fn read_options(args: &ReadArgs, output: &OutputArgs) -> ReadOptions {
         chunk_size: args.chunk_size,
         explain: output.explain,
         decode_depth: args.max_decode_depth,
+    }
+}
+
+/// The repositories an audit covers: the list of `--repos` (a file, or `-` for standard
+/// input), narrowed to `--shard`.
+pub fn audit_entries(args: &AuditArgs) -> Result<Vec<RepoEntry>> {
+    let (text, base) = if args.repos == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("cannot read the repository list from standard input")?;
+        (text, PathBuf::from("."))
+    } else {
+        let text = std::fs::read_to_string(&args.repos)
+            .with_context(|| format!("cannot read the repository list {}", args.repos.display()))?;
+        let base = args
+            .repos
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        (text, base)
+    };
+    let mut entries = audit::parse_list(&text, &base);
+    if entries.is_empty() {
+        anyhow::bail!("{} lists no repository", args.repos.display());
+    }
+    if let Some(shard) = args.shard {
+        entries.retain(|entry| shard.holds(entry));
+        tracing::info!("shard {shard}: {} repositories", entries.len());
+    }
+    Ok(entries)
+}
+
+/// How an audit reads and scans each repository.
+pub fn audit_options(args: &AuditArgs) -> AuditOptions {
+    AuditOptions {
+        history: HistoryOptions {
+            refs: args.branches.clone(),
+            all_objects: args.all_objects,
+        },
+        read: read_options(&args.read, &args.output),
+        threads: args.read.threads,
+        at_once: usize::from(args.concurrency),
+        keep_clones: args.keep_clones.clone(),
     }
 }
 

@@ -3,10 +3,14 @@
 //! The pipeline runs one way: [`source`] turns inputs into chunks of bytes with provenance,
 //! [`matcher`] finds rule matches in a chunk, [`finding`] turns matches into located findings,
 //! [`filter`] orders and de-duplicates them, and [`report`] writes them out. [`scan`] is the one
-//! place that wires these together; [`rules`] compiles the rule data that the matcher runs.
+//! place that wires these together up to the findings, [`conclude`] the one that takes them to
+//! a report and a verdict; [`audit`] runs history scans over many repositories and joins their
+//! results; [`rules`] compiles the rule data that the matcher runs.
 
+pub mod audit;
 pub mod aws;
 pub mod cli;
+pub mod conclude;
 pub mod config;
 pub mod decode;
 pub mod filter;

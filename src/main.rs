@@ -1,25 +1,24 @@
 //! The `keyhound` binary: parse flags, start logging, run, map the outcome to an exit status
 //! (0 clean, 1 secrets found, 2 error or incomplete scan).
 
-use std::fs::OpenOptions;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use clap::{Parser, ValueEnum};
+use anyhow::Result;
+use clap::Parser;
 
-use keyhound::aws::AccountNames;
+use keyhound::audit::{self, AuditProgress};
 use keyhound::cli::{
-    CheckArgs, Cli, Command, GitArgs, HookCommand, HookInstallArgs, ListArgs, OutputArgs,
-    RulesCommand, ScanArgs,
+    AuditArgs, CheckArgs, Cli, Command, GitArgs, HookCommand, HookInstallArgs, ListArgs,
+    OutputArgs, RulesCommand, ScanArgs,
 };
+use keyhound::conclude::{self, Verdict};
 use keyhound::config;
 use keyhound::config::Settings;
-use keyhound::filter::baseline::Baseline;
-use keyhound::filter::{self, allowlist, Suppression};
+use keyhound::filter;
 use keyhound::hook::{self, Installed};
 use keyhound::matcher::examples::check_examples;
-use keyhound::report::{self, Report};
+use keyhound::report;
 use keyhound::rules::RuleSet;
 use keyhound::scan::scan;
 use keyhound::scan::{scan_changes, scan_history, Progress, ReadOptions, ScanResult};
@@ -52,6 +51,7 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(args) => run_scan(args),
         Command::Git(args) => run_git(args),
+        Command::Audit(args) => run_audit(args),
         Command::Hook(HookCommand::Install(args)) => install_hook(args),
         Command::Rules(RulesCommand::List(args)) => list_rules(args),
         Command::Rules(RulesCommand::Check(args)) => check_rules(args),
@@ -99,9 +99,11 @@ fn run_git(args: GitArgs) -> Result<u8> {
         };
         let progress = Progress::default();
         let show = !args.no_progress && !args.output.quiet && io::stderr().is_terminal();
-        let mut result = with_progress(&progress, show, || {
-            scan_history(rules, &repo, &history, &read, args.read.threads, &progress)
-        })?;
+        let mut result = with_progress(
+            show,
+            |secs| objects_line(&progress, secs),
+            || scan_history(rules, &repo, &history, &read, args.read.threads, &progress),
+        )?;
         if args.recurse_submodules {
             scan_submodules(
                 &repo,
@@ -175,8 +177,13 @@ fn scan_submodules(
     Ok(())
 }
 
-/// Runs `work` while a thread redraws a one-line progress display on stderr (when `show`).
-fn with_progress<T>(progress: &Progress, show: bool, work: impl FnOnce() -> T) -> T {
+/// Runs `work` while a thread redraws a one-line progress display on stderr (when `show`),
+/// the line `render` makes of the seconds elapsed.
+fn with_progress<T>(
+    show: bool,
+    render: impl Fn(f64) -> String + Sync,
+    work: impl FnOnce() -> T,
+) -> T {
     use std::sync::atomic::Ordering::Relaxed;
     if !show {
         return work();
@@ -187,22 +194,8 @@ fn with_progress<T>(progress: &Progress, show: bool, work: impl FnOnce() -> T) -
         scope.spawn(|| {
             while !done.load(Relaxed) {
                 std::thread::sleep(std::time::Duration::from_millis(200));
-                let (objects, total) = (
-                    progress.objects.load(Relaxed),
-                    progress.objects_total.load(Relaxed),
-                );
-                let bytes = progress.bytes.load(Relaxed);
                 let secs = started.elapsed().as_secs_f64().max(0.001);
-                let eta = if objects > 0 {
-                    total.saturating_sub(objects) as f64 * secs / objects as f64
-                } else {
-                    0.0
-                };
-                eprint!(
-                    "\r\x1b[2K{objects}/{total} objects, {:.0} MiB scanned, {:.0} MiB/s, ETA {eta:.0}s",
-                    bytes as f64 / 1048576.0,
-                    bytes as f64 / secs / 1048576.0
-                );
+                eprint!("\r\x1b[2K{}", render(secs));
             }
             eprint!("\r\x1b[2K");
         });
@@ -210,6 +203,69 @@ fn with_progress<T>(progress: &Progress, show: bool, work: impl FnOnce() -> T) -
         done.store(true, Relaxed);
         value
     })
+}
+
+/// "N/M objects, X MiB scanned, R MiB/s, ETA Ss" for a history scan.
+fn objects_line(progress: &Progress, secs: f64) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (objects, total) = (
+        progress.objects.load(Relaxed),
+        progress.objects_total.load(Relaxed),
+    );
+    let bytes = progress.bytes.load(Relaxed) as f64 / 1048576.0;
+    let eta = if objects > 0 {
+        total.saturating_sub(objects) as f64 * secs / objects as f64
+    } else {
+        0.0
+    };
+    format!(
+        "{objects}/{total} objects, {bytes:.0} MiB scanned, {:.0} MiB/s, ETA {eta:.0}s",
+        bytes / secs
+    )
+}
+
+/// "D/T repositories, " and the objects line, the ETA from the repositories done.
+fn audit_line(progress: &AuditProgress, secs: f64) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (done, total) = (
+        progress.repos_done.load(Relaxed),
+        progress.repos_total.load(Relaxed),
+    );
+    let scan = &progress.scan;
+    let bytes = scan.bytes.load(Relaxed) as f64 / 1048576.0;
+    let eta = if done > 0 {
+        format!(
+            "{:.0}s",
+            total.saturating_sub(done) as f64 * secs / done as f64
+        )
+    } else {
+        "?".to_string()
+    };
+    format!(
+        "{done}/{total} repositories, {} objects, {bytes:.0} MiB scanned, {:.0} MiB/s, ETA {eta}",
+        scan.objects.load(Relaxed),
+        bytes / secs
+    )
+}
+
+fn run_audit(args: AuditArgs) -> Result<u8> {
+    let entries = config::audit_entries(&args)?;
+    // The config file is looked for where the list is, unless --config names one.
+    let root = args
+        .repos
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let settings = config::load_settings(&args.rules, &root)?;
+    let options = config::audit_options(&args);
+    let progress = AuditProgress::default();
+    let show = !args.no_progress && !args.output.quiet && io::stderr().is_terminal();
+    let result = with_progress(
+        show,
+        |secs| audit_line(&progress, secs),
+        || audit::audit(&settings.rules, &entries, &options, &progress),
+    );
+    finish(result, &settings, &settings.config_dir, &args.output)
 }
 
 fn install_hook(args: HookInstallArgs) -> Result<u8> {
@@ -221,151 +277,30 @@ fn install_hook(args: HookInstallArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Writes the report and the summary, and turns the result into an exit status.
+/// Reviews and reports `result`, and maps its verdict to an exit status.
 fn finish(result: ScanResult, settings: &Settings, base: &Path, output: &OutputArgs) -> Result<u8> {
     finish_keeping(result, settings, base, output).map(|(status, _)| status)
 }
 
-/// [`finish`], handing the result back to the caller.
+/// [`finish`], handing the reviewed result back to the caller.
 fn finish_keeping(
-    mut result: ScanResult,
+    result: ScanResult,
     settings: &Settings,
     base: &Path,
     output: &OutputArgs,
 ) -> Result<(u8, ScanResult)> {
-    let rules = &settings.rules;
-    allowlist::apply(
-        &mut result.findings,
-        &mut result.suppressed,
-        &settings.allowlists,
-        base,
-    );
-    let min = output.min_confidence;
-    let before = result.suppressed.len();
-    filter::suppress(&mut result.findings, &mut result.suppressed, |f| {
-        (f.confidence < min).then_some(Suppression::BelowMinConfidence(min))
-    });
-    let below = result.suppressed.len() - before;
-    if below > 0 && !output.quiet {
-        tracing::info!("{below} findings below --min-confidence {min} not reported");
-    }
-    if let Some(path) = &output.accounts {
-        let names = AccountNames::load(path)?;
-        for account in result
-            .findings
-            .iter_mut()
-            .filter_map(|f| f.aws_account.as_mut())
-        {
-            account.name = names.name(&account.id).map(str::to_string);
-        }
-    }
-    if output.verify.verify {
-        let options = config::verify_options(&output.verify, settings)?;
-        keyhound::verify::verify(&mut result.findings, &options, |count, endpoint| {
-            eprintln!(
-                "keyhound: verifying {count} credential{} with STS at {endpoint} (key IDs and \
-                 signatures are sent, never a secret)",
-                if count == 1 { "" } else { "s" }
-            );
-        });
-    }
-    let mut stale_baseline = 0;
-    if let Some(path) = &output.baseline {
-        let baseline = Baseline::load(path)?;
-        let stale = baseline.apply(&mut result.findings);
-        stale_baseline = stale.len();
-        if output.prune_baseline && !stale.is_empty() {
-            baseline.without(&stale).write(path)?;
-            tracing::info!(
-                "removed {} stale entries from {}",
-                stale.len(),
-                path.display()
-            );
-            stale_baseline = 0;
-        }
-    }
-    if let Some(path) = &output.write_baseline {
-        Baseline::of(&result.findings).write(path)?;
-    }
-    // `--verify-only` narrows the report; the exit status below still counts every finding.
-    let shown: Option<Vec<keyhound::finding::Finding>> = output.verify.verify_only.map(|only| {
-        let name = only.to_possible_value().map(|v| v.get_name().to_string());
-        result
-            .findings
-            .iter()
-            .filter(|f| {
-                let verified = f.verification.as_ref().map(|v| v.status.as_str());
-                verified.is_some() && verified == name.as_deref()
-            })
-            .cloned()
-            .collect()
-    });
-    let report = Report {
-        groups: report::group(shown.as_deref().unwrap_or(&result.findings)),
-        suppressed: result
-            .suppressed
-            .iter()
-            .filter(|s| s.why.is_allowed())
-            .count(),
-        stale_baseline,
-        stats: &result.stats,
-        rules,
-        show_secrets: output.show_secrets,
-        color: config::use_color(output.color, output.output.is_none()),
-    };
-    match &output.output {
-        Some(path) => {
-            let file = create_report_file(path, output.show_secrets)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            let mut out = BufWriter::new(file);
-            report::write(output.format, &report, &mut out).and_then(|()| out.flush())
-        }
-        None => {
-            let mut out = BufWriter::new(io::stdout().lock());
-            report::write(output.format, &report, &mut out).and_then(|()| out.flush())
-        }
-    }
-    .context("cannot write the report")?;
-    if !output.quiet {
-        let summary = Report {
-            color: false,
-            ..report
-        };
-        report::write_summary(&summary, &mut io::stderr().lock())?;
-    }
-    if output.explain {
-        report::write_explanation(
-            &result.suppressed,
-            output.show_secrets,
-            &mut io::stderr().lock(),
-        )?;
-    }
-    // Writing a baseline accepts this scan's findings: only an incomplete scan fails it.
-    let failing = output.write_baseline.is_none() && result.findings.iter().any(|f| f.fails_scan());
-    let status = if failing {
-        output.exit_code
-    } else if result.stats.incomplete() {
-        EXIT_ERROR
-    } else {
-        0
-    };
-    Ok((status, result))
+    let reviewed = conclude::review(result, settings, base, output)?;
+    let verdict = conclude::report(&reviewed, &settings.rules, output)?;
+    Ok((exit_status(verdict, output), reviewed.result))
 }
 
-/// Creates the report file; owner-only when it will hold unredacted secrets.
-fn create_report_file(path: &std::path::Path, holds_secrets: bool) -> io::Result<std::fs::File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if holds_secrets {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        return Ok(file);
+/// 0 clean, `--exit-code` (default 1) when secrets were found, 2 when the run was incomplete.
+fn exit_status(verdict: Verdict, output: &OutputArgs) -> u8 {
+    match verdict {
+        Verdict::Clean => 0,
+        Verdict::SecretsFound => output.exit_code,
+        Verdict::Incomplete => EXIT_ERROR,
     }
-    let _ = holds_secrets;
-    options.open(path)
 }
 
 fn list_rules(args: ListArgs) -> Result<u8> {

@@ -235,7 +235,7 @@ fn matcher_for<'r>(rules: &'r RuleSet, read: &ReadOptions) -> Matcher<'r> {
         .decoding(read.decode_depth)
 }
 
-/// Live counters of a history scan, for a progress display.
+/// Live counters of a history scan (or of several, sharing them), for a progress display.
 #[derive(Debug, Default)]
 pub struct Progress {
     /// Objects to read (of every kind when the packs are read in process, blobs through git).
@@ -251,10 +251,7 @@ type Skipped = Vec<(Origin, SkipReason)>;
 
 /// The origin of a blob before attribution gives it a path.
 fn blob_origin(oid: String) -> Origin {
-    Origin::Git {
-        path: PathBuf::new(),
-        blob: oid,
-    }
+    Origin::git(PathBuf::new(), oid)
 }
 
 /// Scans every blob of a repository's history once, in parallel, then attributes the blobs
@@ -305,7 +302,7 @@ pub fn scan_history(
         tracing::info!("reading {packs} packs and {loose} loose objects in process");
         progress
             .objects_total
-            .store(database.objects(), Ordering::Relaxed);
+            .fetch_add(database.objects(), Ordering::Relaxed);
         let reading = objects::Reading {
             wanted,
             threads: workers,
@@ -351,7 +348,7 @@ pub fn scan_history(
             let plan = history::plan(repo, history, true)?;
             progress
                 .objects_total
-                .store(plan.blobs.len() as u64, Ordering::Relaxed);
+                .fetch_add(plan.blobs.len() as u64, Ordering::Relaxed);
             let blobs = &plan.blobs;
             let skipped =
                 read_through_git(repo, blobs, &matcher, read, &collected, workers, progress)?;
@@ -485,10 +482,7 @@ fn damage_report(
 ) -> Vec<(Origin, SkipReason)> {
     /// Objects named one by one in warnings; the JSON report's `skipped` lists them all.
     const NAMED_OBJECTS: usize = 20;
-    let origin = |oid: &str, path: &str| Origin::Git {
-        path: PathBuf::from(path),
-        blob: oid.to_string(),
-    };
+    let origin = |oid: &str, path: &str| Origin::git(PathBuf::from(path), oid.to_string());
     let unreadable = |error: String| SkipReason::Unreadable { error };
     let mut skipped = Vec::new();
     for pack in salvaged {
@@ -588,10 +582,7 @@ fn attribute_findings(
             None => return false,
         };
         if let Some(commit) = &git.commit {
-            finding.origin = Origin::Git {
-                path: PathBuf::from(&commit.path),
-                blob,
-            };
+            finding.origin = Origin::git(PathBuf::from(&commit.path), blob);
             finding.fingerprint =
                 fingerprint(&finding.rule_id, finding.secret.as_bytes(), &commit.path);
         }
@@ -611,10 +602,7 @@ fn attribute_findings(
     Ok(attribution.stopped.map(|error| {
         tracing::warn!("git stopped walking history: {error}");
         let why = format!("history git could not walk to attribute findings: {error}");
-        let origin = Origin::Git {
-            path: PathBuf::new(),
-            blob: String::new(),
-        };
+        let origin = Origin::git(PathBuf::new(), String::new());
         (origin, SkipReason::Unreadable { error: why })
     }))
 }

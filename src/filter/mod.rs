@@ -96,9 +96,10 @@ pub fn suppress(
     }
 }
 
-/// Path, then position, then rule; at one position, a finding before a rejected candidate (a
-/// value rejected as it stands may be found once decoded), so deduplication keeps the finding.
-fn sort(findings: &mut [Finding]) {
+/// Report order: path (repository first), then position, then rule; at one position, a
+/// finding before a rejected candidate (a value rejected as it stands may be found once
+/// decoded), so deduplication keeps the finding.
+pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         (
             &a.origin,

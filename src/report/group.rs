@@ -36,6 +36,18 @@ impl<'a> Group<'a> {
             .reduce(|a, b| a || b)
     }
 
+    /// The repositories the secret occurs in, in an audit of several (sorted; empty otherwise).
+    pub fn repositories(&self) -> Vec<&'a str> {
+        let mut repos: Vec<&str> = self
+            .occurrences
+            .iter()
+            .filter_map(|f| f.origin.repo())
+            .collect();
+        repos.sort_unstable();
+        repos.dedup();
+        repos
+    }
+
     /// Whether any occurrence fails the scan.
     pub fn fails_scan(&self) -> bool {
         self.occurrences.iter().any(|f| f.fails_scan())

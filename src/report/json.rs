@@ -18,7 +18,7 @@ struct Document<'a> {
     version: u32,
     tool: Tool,
     findings: Vec<JsonFinding<'a>>,
-    summary: Summary,
+    summary: Summary<'a>,
 }
 
 #[derive(Serialize)]
@@ -56,6 +56,9 @@ struct JsonFinding<'a> {
     verification: Option<&'a Verification>,
     /// How many places the secret occurs in.
     occurrences: usize,
+    /// In an audit of several repositories: every repository the secret is in, sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    repositories: Vec<&'a str>,
     /// Every place, the first one first.
     locations: Vec<JsonLocation<'a>>,
 }
@@ -63,6 +66,9 @@ struct JsonFinding<'a> {
 /// One place a secret occurs.
 #[derive(Serialize)]
 struct JsonLocation<'a> {
+    /// The repository, in a run over several (`keyhound audit`), as its list names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repo: Option<&'a str>,
     path: String,
     line: u64,
     column: u64,
@@ -83,7 +89,7 @@ struct JsonLocation<'a> {
 }
 
 #[derive(Serialize)]
-struct Summary {
+struct Summary<'a> {
     files_scanned: u64,
     bytes_scanned: u64,
     elapsed_ms: u128,
@@ -95,9 +101,18 @@ struct Summary {
     suppressed: usize,
     stale_baseline_entries: usize,
     incomplete: bool,
-    skipped: Vec<Skipped>,
+    skipped: Vec<Skipped<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<GitSummary>,
+    /// For an audit of many repositories.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    audit: Option<AuditSummary>,
+}
+
+#[derive(Serialize)]
+struct AuditSummary {
+    repositories: u64,
+    failed: u64,
 }
 
 #[derive(Serialize)]
@@ -108,7 +123,9 @@ struct GitSummary {
 }
 
 #[derive(Serialize)]
-struct Skipped {
+struct Skipped<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repo: Option<&'a str>,
     path: String,
     category: &'static str,
     reason: String,
@@ -132,6 +149,7 @@ fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
         in_head: group.in_head(),
         verification: f.verification.as_ref(),
         occurrences: group.occurrences.len(),
+        repositories: group.repositories(),
         locations: group
             .occurrences
             .iter()
@@ -142,6 +160,7 @@ fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
 
 fn location(f: &Finding, show_secrets: bool) -> JsonLocation<'_> {
     JsonLocation {
+        repo: f.origin.repo(),
         path: f.origin.display_path(),
         line: f.location.line,
         column: f.location.column,
@@ -186,10 +205,15 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 commits: g.commits,
                 shallow: g.shallow,
             }),
+            audit: stats.audit.map(|a| AuditSummary {
+                repositories: a.repositories,
+                failed: a.failed,
+            }),
             skipped: stats
                 .skipped
                 .iter()
                 .map(|(origin, reason)| Skipped {
+                    repo: origin.repo(),
                     path: origin.display_path(),
                     category: reason.category(),
                     reason: reason.to_string(),

@@ -9,7 +9,7 @@
 //! redacted unless `--show-secrets` was given. The output holds no timestamps or other
 //! per-invocation data, so the same findings always give the same bytes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 
 use serde_json::Value;
@@ -17,8 +17,9 @@ use serde_sarif::sarif::{
     ArtifactContent, ArtifactLocation, Invocation, Location, Message, MultiformatMessageString,
     Notification, NotificationLevel, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
     ReportingConfigurationLevel, ReportingDescriptor, Result as SarifResult, ResultColumnKind,
-    ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent, Version,
+    ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent, Version, VersionControlDetails,
 };
+use sha2::{Digest, Sha256};
 
 use super::{canary_message, Group, Report};
 use crate::finding::{BaselineState, Finding, VerificationStatus, FINGERPRINT_VERSION};
@@ -126,12 +127,42 @@ fn build_log(report: &Report<'_>, groups: &[Group<'_>], limit: usize) -> Sarif {
         .version(env!("CARGO_PKG_VERSION"))
         .rules(rules.descriptors)
         .build();
-    let run = Run::builder()
+    let mut run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .column_kind(ResultColumnKind::UnicodeCodePoints.to_string())
         .invocations(vec![invocation])
         .results(results)
         .build();
+    let repos = repositories(report, kept);
+    if !repos.is_empty() {
+        run.original_uri_base_ids = Some(
+            repos
+                .iter()
+                .map(|repo| {
+                    let root = format!("{}/", repository_uri(repo).trim_end_matches('/'));
+                    (
+                        uri_base_id(repo),
+                        ArtifactLocation::builder().uri(root).build(),
+                    )
+                })
+                .collect(),
+        );
+        run.version_control_provenance = Some(
+            repos
+                .iter()
+                .map(|repo| {
+                    VersionControlDetails::builder()
+                        .repository_uri(repository_uri(repo))
+                        .mapped_to(
+                            ArtifactLocation::builder()
+                                .uri_base_id(uri_base_id(repo))
+                                .build(),
+                        )
+                        .build()
+                })
+                .collect(),
+        );
+    }
     Sarif::builder()
         .schema(SCHEMA_URL)
         .version(Version::V2_1_0.to_string())
@@ -539,10 +570,41 @@ fn text_message(text: String) -> Message {
     Message::builder().text(text).build()
 }
 
+/// Where an input is: its path, relative to its repository's base id in a run over several.
 fn artifact_location(origin: &Origin) -> ArtifactLocation {
-    ArtifactLocation::builder()
+    let mut location = ArtifactLocation::builder()
         .uri(artifact_uri(origin))
-        .build()
+        .build();
+    location.uri_base_id = origin.repo().map(uri_base_id);
+    location
+}
+
+/// The repositories the kept results and the skipped inputs are in, sorted.
+fn repositories<'a>(report: &'a Report<'_>, kept: &'a [Group<'_>]) -> BTreeSet<&'a str> {
+    let found = kept
+        .iter()
+        .flat_map(|g| g.occurrences.iter().map(|f| &f.origin));
+    let skipped = report.stats.skipped.iter().map(|(origin, _)| origin);
+    found.chain(skipped).filter_map(Origin::repo).collect()
+}
+
+/// The base id artifact locations in `repo` are relative to: derived from the repository's
+/// name alone, so it is the same in every log that names the repository.
+fn uri_base_id(repo: &str) -> String {
+    let digest = Sha256::digest(repo.as_bytes());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("REPO_{hex}")
+}
+
+/// The repository as an absolute URI: a clone URL as it is, a local path as a `file:` URI.
+fn repository_uri(repo: &str) -> String {
+    if repo.contains("://") {
+        repo.to_string()
+    } else if repo.starts_with('/') {
+        format!("file://{}", encode_path(repo, true))
+    } else {
+        encode_path(repo, false)
+    }
 }
 
 /// The URI of an input: its path as a relative URI reference (`/` separators, anything a URI

@@ -66,7 +66,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             out,
             "{bold}{path}:{line}:{col}{reset}  {level}{rule}{reset}{kind}  {confidence}  {secret}",
             bold = paint(BOLD),
-            path = sanitize(&finding.origin.display_path()),
+            path = sanitize(&finding.origin.to_string()),
             line = finding.location.line,
             col = finding.location.column,
             reset = paint(RESET),
@@ -100,6 +100,14 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         }
         if let Some(git) = &finding.git {
             write_git(git, group.in_head(), paint(RED), paint(RESET), out)?;
+        }
+        let repos = group.repositories();
+        if repos.len() > 1 {
+            writeln!(
+                out,
+                "    in {} repositories: one key, to rotate once",
+                repos.len()
+            )?;
         }
         write_others(group.others(), out)?;
     }
@@ -181,7 +189,7 @@ fn write_others(others: &[&Finding], out: &mut dyn Write) -> io::Result<()> {
         .map(|f| {
             let mut place = format!(
                 "{}:{}:{}",
-                sanitize(&f.origin.display_path()),
+                sanitize(&f.origin.to_string()),
                 f.location.line,
                 f.location.column
             );
@@ -270,9 +278,18 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         Some(_) => plural(stats.files_scanned as usize, "staged file"),
         None => plural(stats.files_scanned as usize, "file"),
     };
+    let repositories = match stats.audit {
+        Some(audit) if audit.failed > 0 => format!(
+            " of {} ({} not audited)",
+            repositories(audit.repositories),
+            audit.failed
+        ),
+        Some(audit) => format!(" of {}", repositories(audit.repositories)),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "scanned {inputs}, {mib:.1} MiB in {secs:.2}s ({rate:.0} MiB/s)"
+        "scanned {inputs}{repositories}, {mib:.1} MiB in {secs:.2}s ({rate:.0} MiB/s)"
     )?;
     let mut categories: Vec<(&str, usize)> = Vec::new();
     for (_, reason) in &stats.skipped {
@@ -391,7 +408,7 @@ pub fn write_explanation(
         writeln!(
             out,
             "  {}:{}:{}  {}  {}  {}",
-            sanitize(&f.origin.display_path()),
+            sanitize(&f.origin.to_string()),
             f.location.line,
             f.location.column,
             f.rule_id,
@@ -403,6 +420,14 @@ pub fn write_explanation(
 }
 
 /// `1 file`, `2 files`.
+fn repositories(n: u64) -> String {
+    if n == 1 {
+        "1 repository".to_string()
+    } else {
+        format!("{n} repositories")
+    }
+}
+
 fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")

@@ -13,6 +13,7 @@ mod utf16;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use reader::{Chunk, ChunkReader, ReadOutcome, DEFAULT_CHUNK_SIZE};
@@ -26,8 +27,13 @@ pub enum Origin {
     /// Standard input (`keyhound scan -`).
     Stdin,
     /// A git blob, shown at a path it has in the repository (the path where it was introduced
-    /// for history scans, the changed path for staged and range scans).
-    Git { path: PathBuf, blob: String },
+    /// for history scans, the changed path for staged and range scans). `repo` names the
+    /// repository when a run covers several (`keyhound audit`), as its list gave it.
+    Git {
+        repo: Option<Arc<str>>,
+        path: PathBuf,
+        blob: String,
+    },
 }
 
 impl Origin {
@@ -43,7 +49,37 @@ impl Origin {
         Origin::File(path.to_path_buf())
     }
 
-    /// The path as reports show it (`-` for standard input).
+    /// A blob of the one repository a run covers.
+    pub fn git(path: PathBuf, blob: String) -> Origin {
+        Origin::Git {
+            repo: None,
+            path,
+            blob,
+        }
+    }
+
+    /// The repository a blob is in, when the run covers several.
+    pub fn repo(&self) -> Option<&str> {
+        match self {
+            Origin::Git { repo, .. } => repo.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The same place, in repository `repo`.
+    pub fn in_repo(self, repo: &Arc<str>) -> Origin {
+        match self {
+            Origin::Git { path, blob, .. } => Origin::Git {
+                repo: Some(Arc::clone(repo)),
+                path,
+                blob,
+            },
+            other => other,
+        }
+    }
+
+    /// The path as reports show it (`-` for standard input), without the repository: the
+    /// path inside it that fingerprints, allowlists and SARIF artifacts use.
     pub fn display_path(&self) -> String {
         match self {
             Origin::File(path) => {
@@ -51,14 +87,19 @@ impl Origin {
                 shown.strip_prefix("./").unwrap_or(&shown).to_string()
             }
             Origin::Stdin => "-".to_string(),
-            Origin::Git { path, blob } if path.as_os_str().is_empty() => format!("blob:{blob}"),
+            Origin::Git { path, blob, .. } if path.as_os_str().is_empty() => format!("blob:{blob}"),
             Origin::Git { path, .. } => path.to_string_lossy().into_owned(),
         }
     }
 }
 
+/// The place as people read it: `REPO:PATH` (git's own `REV:PATH` shape) when the run covers
+/// several repositories, else the path.
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(repo) = self.repo() {
+            write!(f, "{repo}:")?;
+        }
         f.write_str(&self.display_path())
     }
 }
@@ -79,13 +120,20 @@ pub enum SkipReason {
     Vanished,
     /// Opening or reading failed (permissions, I/O error, a symlink loop, ...).
     Unreadable { error: String },
+    /// A repository of an audit that could not be opened, cloned or read.
+    RepositoryFailed { error: String },
 }
 
 impl SkipReason {
     /// Whether this skip means the scan did not see input it was asked to see (exit status 2).
     /// Binary, oversized, special and symlinked files are skipped by design and are not.
     pub fn makes_scan_incomplete(&self) -> bool {
-        matches!(self, SkipReason::Vanished | SkipReason::Unreadable { .. })
+        matches!(
+            self,
+            SkipReason::Vanished
+                | SkipReason::Unreadable { .. }
+                | SkipReason::RepositoryFailed { .. }
+        )
     }
 
     /// A short stable name for summaries (`binary`, `unreadable`, ...).
@@ -97,6 +145,7 @@ impl SkipReason {
             SkipReason::Symlink => "symlink not followed",
             SkipReason::Vanished => "vanished",
             SkipReason::Unreadable { .. } => "unreadable",
+            SkipReason::RepositoryFailed { .. } => "repository not audited",
         }
     }
 }
@@ -114,6 +163,7 @@ impl fmt::Display for SkipReason {
             SkipReason::Symlink => f.write_str("symbolic link; --follow follows it"),
             SkipReason::Vanished => f.write_str("disappeared before it could be read"),
             SkipReason::Unreadable { error } => write!(f, "cannot read: {error}"),
+            SkipReason::RepositoryFailed { error } => write!(f, "repository not audited: {error}"),
         }
     }
 }
@@ -127,8 +177,19 @@ pub struct Stats {
     /// Inputs not scanned (or not to their end), sorted by path.
     pub skipped: Vec<(Origin, SkipReason)>,
     pub elapsed: Duration,
-    /// Facts about the repository, for git sources.
+    /// Facts about the repository, for git sources (summed over an audit's repositories).
     pub git: Option<GitStats>,
+    /// For an audit of many repositories: how many were audited, and how many failed.
+    pub audit: Option<AuditStats>,
+}
+
+/// What an audit of many repositories covered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuditStats {
+    /// Repositories whose history was scanned.
+    pub repositories: u64,
+    /// Repositories that could not be opened, cloned or read.
+    pub failed: u64,
 }
 
 /// What a git source covered.

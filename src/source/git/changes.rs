@@ -34,10 +34,7 @@ impl ChangedBlob {
 
     /// The origin findings in this blob carry.
     pub fn origin(&self) -> Origin {
-        Origin::Git {
-            path: self.path.clone(),
-            blob: self.blob.to_string(),
-        }
+        Origin::git(self.path.clone(), self.blob.to_string())
     }
 }
 
@@ -326,10 +323,7 @@ fn collect(
             continue;
         };
         let path = file.path;
-        let origin = Origin::Git {
-            path: path.clone(),
-            blob: new_id.to_string(),
-        };
+        let origin = Origin::git(path.clone(), new_id.to_string());
         let new_blob = match repository.find_blob(new_id) {
             Ok(blob) => blob,
             Err(e) => {

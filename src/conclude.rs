@@ -1,0 +1,193 @@
+//! A scan's result → the report and the verdict: the one place every command ends.
+//!
+//! `scan`, `git`, `audit` and `merge` all hand their findings here. [`review`] applies what the
+//! user asked of the findings (allowlists, `--min-confidence`, account names, live verification,
+//! the baseline); [`report`] groups them, writes the report and the summary, and says whether the
+//! run found secrets or could not complete. `merge` calls only [`report`]: the reports it merges
+//! were reviewed by the runs that wrote them.
+
+use std::fs::OpenOptions;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::ValueEnum;
+
+use crate::aws::AccountNames;
+use crate::cli::OutputArgs;
+use crate::config::{self, Settings};
+use crate::filter::baseline::Baseline;
+use crate::filter::{self, allowlist, Suppression};
+use crate::finding::Finding;
+use crate::report::{self, Report};
+use crate::rules::RuleSet;
+use crate::scan::ScanResult;
+
+/// What a run's findings and completeness say, before the exit status it maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every input was read and nothing failing was found.
+    Clean,
+    /// At least one finding fails the run (not an example, not in the baseline).
+    SecretsFound,
+    /// Nothing failing was found, but some input could not be read.
+    Incomplete,
+}
+
+/// A result after [`review`]: its findings are the ones to report.
+pub struct Reviewed {
+    pub result: ScanResult,
+    /// How many baseline entries no finding matched.
+    pub stale_baseline: usize,
+}
+
+/// Applies the allowlists of `settings` (paths relative to `base`), `--min-confidence`,
+/// `--accounts`, `--verify` and the baseline flags of `output` to `result`.
+pub fn review(
+    mut result: ScanResult,
+    settings: &Settings,
+    base: &Path,
+    output: &OutputArgs,
+) -> Result<Reviewed> {
+    allowlist::apply(
+        &mut result.findings,
+        &mut result.suppressed,
+        &settings.allowlists,
+        base,
+    );
+    let min = output.min_confidence;
+    let before = result.suppressed.len();
+    filter::suppress(&mut result.findings, &mut result.suppressed, |f| {
+        (f.confidence < min).then_some(Suppression::BelowMinConfidence(min))
+    });
+    let below = result.suppressed.len() - before;
+    if below > 0 && !output.quiet {
+        tracing::info!("{below} findings below --min-confidence {min} not reported");
+    }
+    if let Some(path) = &output.accounts {
+        let names = AccountNames::load(path)?;
+        for account in result
+            .findings
+            .iter_mut()
+            .filter_map(|f| f.aws_account.as_mut())
+        {
+            account.name = names.name(&account.id).map(str::to_string);
+        }
+    }
+    if output.verify.verify {
+        let options = config::verify_options(&output.verify, settings)?;
+        crate::verify::verify(&mut result.findings, &options, |count, endpoint| {
+            eprintln!(
+                "keyhound: verifying {count} credential{} with STS at {endpoint} (key IDs and \
+                 signatures are sent, never a secret)",
+                if count == 1 { "" } else { "s" }
+            );
+        });
+    }
+    let mut stale_baseline = 0;
+    if let Some(path) = &output.baseline {
+        let baseline = Baseline::load(path)?;
+        let stale = baseline.apply(&mut result.findings);
+        stale_baseline = stale.len();
+        if output.prune_baseline && !stale.is_empty() {
+            baseline.without(&stale).write(path)?;
+            tracing::info!(
+                "removed {} stale entries from {}",
+                stale.len(),
+                path.display()
+            );
+            stale_baseline = 0;
+        }
+    }
+    if let Some(path) = &output.write_baseline {
+        Baseline::of(&result.findings).write(path)?;
+    }
+    Ok(Reviewed {
+        result,
+        stale_baseline,
+    })
+}
+
+/// Writes the report (to `--output` or standard output), the summary and the explanation, and
+/// returns the verdict.
+pub fn report(reviewed: &Reviewed, rules: &RuleSet, output: &OutputArgs) -> Result<Verdict> {
+    let result = &reviewed.result;
+    // `--verify-only` narrows the report; the verdict below still counts every finding.
+    let shown: Option<Vec<Finding>> = output.verify.verify_only.map(|only| {
+        let name = only.to_possible_value().map(|v| v.get_name().to_string());
+        result
+            .findings
+            .iter()
+            .filter(|f| {
+                let verified = f.verification.as_ref().map(|v| v.status.as_str());
+                verified.is_some() && verified == name.as_deref()
+            })
+            .cloned()
+            .collect()
+    });
+    let report = Report {
+        groups: report::group(shown.as_deref().unwrap_or(&result.findings)),
+        suppressed: result
+            .suppressed
+            .iter()
+            .filter(|s| s.why.is_allowed())
+            .count(),
+        stale_baseline: reviewed.stale_baseline,
+        stats: &result.stats,
+        rules,
+        show_secrets: output.show_secrets,
+        color: config::use_color(output.color, output.output.is_none()),
+    };
+    match &output.output {
+        Some(path) => {
+            let file = create_report_file(path, output.show_secrets)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut out = BufWriter::new(file);
+            report::write(output.format, &report, &mut out).and_then(|()| out.flush())
+        }
+        None => {
+            let mut out = BufWriter::new(io::stdout().lock());
+            report::write(output.format, &report, &mut out).and_then(|()| out.flush())
+        }
+    }
+    .context("cannot write the report")?;
+    if !output.quiet {
+        let summary = Report {
+            color: false,
+            ..report
+        };
+        report::write_summary(&summary, &mut io::stderr().lock())?;
+    }
+    if output.explain {
+        report::write_explanation(
+            &result.suppressed,
+            output.show_secrets,
+            &mut io::stderr().lock(),
+        )?;
+    }
+    // Writing a baseline accepts this run's findings: only an incomplete run fails it.
+    let failing = output.write_baseline.is_none() && result.findings.iter().any(|f| f.fails_scan());
+    Ok(if failing {
+        Verdict::SecretsFound
+    } else if result.stats.incomplete() {
+        Verdict::Incomplete
+    } else {
+        Verdict::Clean
+    })
+}
+
+/// Creates the report file; owner-only when it will hold unredacted secrets.
+fn create_report_file(path: &Path, holds_secrets: bool) -> io::Result<std::fs::File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if holds_secrets {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        return Ok(file);
+    }
+    let _ = holds_secrets;
+    options.open(path)
+}
