@@ -32,6 +32,8 @@ pub enum Command {
     /// Audit the whole history of many repositories, reporting each key once with every
     /// repository it is in.
     Audit(AuditArgs),
+    /// Merge JSON reports (of an audit's shards, or of any runs) into one report in any format.
+    Merge(MergeArgs),
     /// Install keyhound as a git pre-commit hook.
     #[command(subcommand)]
     Hook(HookCommand),
@@ -163,6 +165,37 @@ pub struct AuditArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSON reports written by keyhound (`-f json`).
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text, help_heading = "Output")]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// When to colour text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorChoice,
+
+    /// Exit status when the merged reports hold findings that fail.
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Output")]
+    pub exit_code: u8,
+
+    /// No summary on stderr.
+    #[arg(short, long, help_heading = "Output")]
+    pub quiet: bool,
+
+    /// Rules to describe in SARIF output besides the built-in ones (those the merged runs used).
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,12 +14,12 @@ use anyhow::{Context, Result};
 use clap::ValueEnum;
 
 use crate::aws::AccountNames;
-use crate::cli::OutputArgs;
+use crate::cli::{ColorChoice, OutputArgs, VerifyStatus};
 use crate::config::{self, Settings};
 use crate::filter::baseline::Baseline;
 use crate::filter::{self, allowlist, Suppression};
 use crate::finding::Finding;
-use crate::report::{self, Report};
+use crate::report::{self, Format, Report};
 use crate::rules::RuleSet;
 use crate::scan::ScanResult;
 
@@ -37,8 +37,43 @@ pub enum Verdict {
 /// A result after [`review`]: its findings are the ones to report.
 pub struct Reviewed {
     pub result: ScanResult,
+    /// How many findings allow markers and allowlists suppressed.
+    pub allowed: usize,
     /// How many baseline entries no finding matched.
     pub stale_baseline: usize,
+}
+
+/// How a report is written.
+pub struct Presentation<'a> {
+    pub format: Format,
+    /// The report file (None: standard output).
+    pub output: Option<&'a Path>,
+    pub color: ColorChoice,
+    pub show_secrets: bool,
+    /// No summary on stderr.
+    pub quiet: bool,
+    /// List on stderr what was not reported, and why.
+    pub explain: bool,
+    /// Report only the findings verification gave this status (the verdict counts all).
+    pub verify_only: Option<VerifyStatus>,
+    /// The run accepts its findings (`--write-baseline`): only an incomplete run fails.
+    pub accepts_findings: bool,
+}
+
+impl<'a> Presentation<'a> {
+    /// What the output flags of `scan`, `git` and `audit` ask for.
+    pub fn of(output: &'a OutputArgs) -> Presentation<'a> {
+        Presentation {
+            format: output.format,
+            output: output.output.as_deref(),
+            color: output.color,
+            show_secrets: output.show_secrets,
+            quiet: output.quiet,
+            explain: output.explain,
+            verify_only: output.verify.verify_only,
+            accepts_findings: output.write_baseline.is_some(),
+        }
+    }
 }
 
 /// Applies the allowlists of `settings` (paths relative to `base`), `--min-confidence`,
@@ -102,18 +137,24 @@ pub fn review(
     if let Some(path) = &output.write_baseline {
         Baseline::of(&result.findings).write(path)?;
     }
+    let allowed = result
+        .suppressed
+        .iter()
+        .filter(|s| s.why.is_allowed())
+        .count();
     Ok(Reviewed {
         result,
+        allowed,
         stale_baseline,
     })
 }
 
 /// Writes the report (to `--output` or standard output), the summary and the explanation, and
 /// returns the verdict.
-pub fn report(reviewed: &Reviewed, rules: &RuleSet, output: &OutputArgs) -> Result<Verdict> {
+pub fn report(reviewed: &Reviewed, rules: &RuleSet, how: &Presentation<'_>) -> Result<Verdict> {
     let result = &reviewed.result;
     // `--verify-only` narrows the report; the verdict below still counts every finding.
-    let shown: Option<Vec<Finding>> = output.verify.verify_only.map(|only| {
+    let shown: Option<Vec<Finding>> = how.verify_only.map(|only| {
         let name = only.to_possible_value().map(|v| v.get_name().to_string());
         result
             .findings
@@ -127,46 +168,41 @@ pub fn report(reviewed: &Reviewed, rules: &RuleSet, output: &OutputArgs) -> Resu
     });
     let report = Report {
         groups: report::group(shown.as_deref().unwrap_or(&result.findings)),
-        suppressed: result
-            .suppressed
-            .iter()
-            .filter(|s| s.why.is_allowed())
-            .count(),
+        suppressed: reviewed.allowed,
         stale_baseline: reviewed.stale_baseline,
         stats: &result.stats,
         rules,
-        show_secrets: output.show_secrets,
-        color: config::use_color(output.color, output.output.is_none()),
+        show_secrets: how.show_secrets,
+        color: config::use_color(how.color, how.output.is_none()),
     };
-    match &output.output {
+    match how.output {
         Some(path) => {
-            let file = create_report_file(path, output.show_secrets)
+            let file = create_report_file(path, how.show_secrets)
                 .with_context(|| format!("cannot create {}", path.display()))?;
             let mut out = BufWriter::new(file);
-            report::write(output.format, &report, &mut out).and_then(|()| out.flush())
+            report::write(how.format, &report, &mut out).and_then(|()| out.flush())
         }
         None => {
             let mut out = BufWriter::new(io::stdout().lock());
-            report::write(output.format, &report, &mut out).and_then(|()| out.flush())
+            report::write(how.format, &report, &mut out).and_then(|()| out.flush())
         }
     }
     .context("cannot write the report")?;
-    if !output.quiet {
+    if !how.quiet {
         let summary = Report {
             color: false,
             ..report
         };
         report::write_summary(&summary, &mut io::stderr().lock())?;
     }
-    if output.explain {
+    if how.explain {
         report::write_explanation(
             &result.suppressed,
-            output.show_secrets,
+            how.show_secrets,
             &mut io::stderr().lock(),
         )?;
     }
-    // Writing a baseline accepts this run's findings: only an incomplete run fails it.
-    let failing = output.write_baseline.is_none() && result.findings.iter().any(|f| f.fails_scan());
+    let failing = !how.accepts_findings && result.findings.iter().any(|f| f.fails_scan());
     Ok(if failing {
         Verdict::SecretsFound
     } else if result.stats.incomplete() {

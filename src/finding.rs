@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::decode::Encoding;
@@ -62,10 +62,21 @@ pub struct Finding {
     pub decoded: Vec<Encoding>,
     /// With `--verify`: what AWS said of the credential (see [`crate::verify`]).
     pub verification: Option<Verification>,
+    /// For a finding read back from a JSON report (`keyhound merge`): `secret` and `snippet`
+    /// hold what the report showed (redacted when `redact`), and this what stands for the
+    /// secret. None for every finding a scan makes.
+    pub restored: Option<Restored>,
+}
+
+/// What a finding read back from a report keeps in place of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    /// The report's `secret_id`: see [`Finding::secret_id`].
+    pub secret_id: String,
 }
 
 /// What live verification learned of one credential, and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
     #[serde(flatten)]
     pub status: VerificationStatus,
@@ -74,7 +85,7 @@ pub struct Verification {
 }
 
 /// The outcome of verifying one credential.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum VerificationStatus {
     /// AWS accepted the credential and said whose it is.
@@ -111,7 +122,7 @@ impl VerificationStatus {
 }
 
 /// Whether a finding was already in the baseline a scan was given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BaselineState {
     New,
@@ -127,7 +138,7 @@ impl Finding {
 }
 
 /// The key ID of a key pair finding, and where it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairedKey {
     pub key_id: String,
     pub line: u64,
@@ -183,7 +194,7 @@ impl std::fmt::Display for AwsAccount {
 }
 
 /// Where a secret found in git sits in the repository's history.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GitProvenance {
     /// The blob the secret was found in.
     pub blob: String,
@@ -205,7 +216,7 @@ pub struct GitProvenance {
 }
 
 /// A commit, as findings cite it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitInfo {
     pub id: String,
     pub author_name: String,
@@ -243,10 +254,33 @@ impl Finding {
         self.aws_account.as_ref().and_then(|account| account.canary)
     }
 
+    /// Stands for the secret, and a pair's key ID, without revealing them: a hash of the rule,
+    /// the values, and nothing else, so the same secret has the same id wherever it is found
+    /// and in every report. (The path-bound [`Finding::fingerprint`] reveals no less.)
+    pub fn secret_id(&self) -> String {
+        if let Some(restored) = &self.restored {
+            return restored.secret_id.clone();
+        }
+        let key_id = self.pair.as_ref().map_or("", |p| p.key_id.as_str());
+        digest(&[
+            self.rule_id.as_bytes(),
+            self.secret.as_bytes(),
+            key_id.as_bytes(),
+        ])
+    }
+
+    /// Whether outputs show the secret redacted.
+    pub fn is_redacted(&self, show_secrets: bool) -> bool {
+        match self.restored {
+            Some(_) => self.redact,
+            None => self.redact && !show_secrets,
+        }
+    }
+
     /// The secret as outputs show it: redacted unless `show_secrets` or the rule shows
     /// its values (identifiers such as access key IDs).
     pub fn shown_secret(&self, show_secrets: bool) -> String {
-        if show_secrets || !self.redact {
+        if show_secrets || !self.redact || self.restored.is_some() {
             self.secret.clone()
         } else {
             redact(&self.secret)
@@ -256,7 +290,7 @@ impl Finding {
     /// The snippet with every secret on it redacted unless `show_secrets`; a secret cut off
     /// at the snippet's edge is hidden whole.
     pub fn shown_snippet(&self, show_secrets: bool) -> String {
-        if show_secrets {
+        if show_secrets || self.restored.is_some() {
             return self.snippet.clone();
         }
         let mut out = String::with_capacity(self.snippet.len());
@@ -290,13 +324,21 @@ pub fn redact(secret: &str) -> String {
 
 /// The fingerprint of a secret found by a rule at a path.
 pub fn fingerprint(rule_id: &str, secret: &[u8], path: &str) -> String {
+    digest(&[rule_id.as_bytes(), secret, path.as_bytes()])
+}
+
+/// The first 16 bytes of the SHA-256 of `parts`, each prefixed with its length so that no two
+/// lists of parts hash alike, in hex.
+fn digest(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
-    for part in [rule_id.as_bytes(), secret, path.as_bytes()] {
+    for part in parts {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
-    let digest = hasher.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Turns the raw matches of one chunk into findings, counting lines only up to each match.
@@ -378,6 +420,7 @@ pub fn locate(
             baseline: None,
             rejection: m.rejection,
             verification: None,
+            restored: None,
             decoded: chunk
                 .transcoded
                 .into_iter()

@@ -17,6 +17,7 @@ pub mod filter;
 pub mod finding;
 pub mod hook;
 pub mod matcher;
+pub mod merge;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -9,19 +9,19 @@ use clap::Parser;
 
 use keyhound::audit::{self, AuditProgress};
 use keyhound::cli::{
-    AuditArgs, CheckArgs, Cli, Command, GitArgs, HookCommand, HookInstallArgs, ListArgs,
+    AuditArgs, CheckArgs, Cli, Command, GitArgs, HookCommand, HookInstallArgs, ListArgs, MergeArgs,
     OutputArgs, RulesCommand, ScanArgs,
 };
-use keyhound::conclude::{self, Verdict};
+use keyhound::conclude::{self, Presentation, Verdict};
 use keyhound::config;
 use keyhound::config::Settings;
-use keyhound::filter;
 use keyhound::hook::{self, Installed};
 use keyhound::matcher::examples::check_examples;
+use keyhound::merge;
 use keyhound::report;
 use keyhound::rules::RuleSet;
 use keyhound::scan::scan;
-use keyhound::scan::{scan_changes, scan_history, Progress, ReadOptions, ScanResult};
+use keyhound::scan::{scan_changes, scan_history, scan_submodules, Progress, ScanResult};
 use keyhound::source::git::history::HistoryOptions;
 use keyhound::source::git::{changes, Repo};
 use std::path::{Path, PathBuf};
@@ -52,6 +52,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Scan(args) => run_scan(args),
         Command::Git(args) => run_git(args),
         Command::Audit(args) => run_audit(args),
+        Command::Merge(args) => run_merge(args),
         Command::Hook(HookCommand::Install(args)) => install_hook(args),
         Command::Rules(RulesCommand::List(args)) => list_rules(args),
         Command::Rules(RulesCommand::Check(args)) => check_rules(args),
@@ -132,49 +133,6 @@ fn run_git(args: GitArgs) -> Result<u8> {
         );
     }
     Ok(status)
-}
-
-/// Scans the history of every checked-out submodule, adding its findings under its path.
-fn scan_submodules(
-    repo: &Repo,
-    rules: &RuleSet,
-    history: &HistoryOptions,
-    read: &ReadOptions,
-    threads: usize,
-    result: &mut ScanResult,
-) -> Result<()> {
-    for submodule in repo.repo.submodules()? {
-        let Ok(inner) = submodule.open() else {
-            tracing::warn!(
-                "submodule {} is not checked out; not scanned",
-                submodule.path().display()
-            );
-            continue;
-        };
-        let inner = Repo::open(inner.path())?;
-        let sub = scan_history(rules, &inner, history, read, threads, &Progress::default())?;
-        let prefix = submodule.path().to_path_buf();
-        let prefixed = |path: &str| prefix.join(path).to_string_lossy().into_owned();
-        for mut finding in sub.findings {
-            if let keyhound::source::Origin::Git { path, .. } = &mut finding.origin {
-                *path = prefix.join(&*path);
-            }
-            if let Some(git) = &mut finding.git {
-                if let Some(commit) = &mut git.commit {
-                    commit.path = prefixed(&commit.path);
-                }
-                git.paths = git.paths.iter().map(|p| prefixed(p)).collect();
-            }
-            result.findings.push(finding);
-        }
-        result.suppressed.extend(sub.suppressed);
-        result.stats.files_scanned += sub.stats.files_scanned;
-        result.stats.bytes_scanned += sub.stats.bytes_scanned;
-        result.stats.skipped.extend(sub.stats.skipped);
-    }
-    let suppressed = filter::finalize(&mut result.findings, rules);
-    result.suppressed.extend(suppressed);
-    Ok(())
 }
 
 /// Runs `work` while a thread redraws a one-line progress display on stderr (when `show`),
@@ -268,6 +226,24 @@ fn run_audit(args: AuditArgs) -> Result<u8> {
     finish(result, &settings, &settings.config_dir, &args.output)
 }
 
+fn run_merge(args: MergeArgs) -> Result<u8> {
+    let reviewed = merge::merge(&args.reports)?;
+    let rules = config::load_settings(&args.rules, Path::new("."))?.rules;
+    let how = Presentation {
+        format: args.format,
+        output: args.output.as_deref(),
+        color: args.color,
+        // A merged report shows the secrets as the merged reports did.
+        show_secrets: false,
+        quiet: args.quiet,
+        explain: false,
+        verify_only: None,
+        accepts_findings: false,
+    };
+    let verdict = conclude::report(&reviewed, &rules, &how)?;
+    Ok(exit_status(verdict, args.exit_code))
+}
+
 fn install_hook(args: HookInstallArgs) -> Result<u8> {
     match hook::install(&args.repo, args.force)? {
         Installed::Created(path) => eprintln!("installed {}", path.display()),
@@ -290,15 +266,15 @@ fn finish_keeping(
     output: &OutputArgs,
 ) -> Result<(u8, ScanResult)> {
     let reviewed = conclude::review(result, settings, base, output)?;
-    let verdict = conclude::report(&reviewed, &settings.rules, output)?;
-    Ok((exit_status(verdict, output), reviewed.result))
+    let verdict = conclude::report(&reviewed, &settings.rules, &Presentation::of(output))?;
+    Ok((exit_status(verdict, output.exit_code), reviewed.result))
 }
 
 /// 0 clean, `--exit-code` (default 1) when secrets were found, 2 when the run was incomplete.
-fn exit_status(verdict: Verdict, output: &OutputArgs) -> u8 {
+fn exit_status(verdict: Verdict, exit_code: u8) -> u8 {
     match verdict {
         Verdict::Clean => 0,
-        Verdict::SecretsFound => output.exit_code,
+        Verdict::SecretsFound => exit_code,
         Verdict::Incomplete => EXIT_ERROR,
     }
 }

@@ -378,6 +378,49 @@ pub fn scan_history(
     Ok(result)
 }
 
+/// Scans the history of every checked-out submodule, adding its findings under its path.
+pub fn scan_submodules(
+    repo: &Repo,
+    rules: &RuleSet,
+    history: &HistoryOptions,
+    read: &ReadOptions,
+    threads: usize,
+    result: &mut ScanResult,
+) -> Result<(), GitError> {
+    for submodule in repo.repo.submodules()? {
+        let Ok(inner) = submodule.open() else {
+            tracing::warn!(
+                "submodule {} is not checked out; not scanned",
+                submodule.path().display()
+            );
+            continue;
+        };
+        let inner = Repo::open(inner.path())?;
+        let sub = scan_history(rules, &inner, history, read, threads, &Progress::default())?;
+        let prefix = submodule.path().to_path_buf();
+        let prefixed = |path: &str| prefix.join(path).to_string_lossy().into_owned();
+        for mut finding in sub.findings {
+            if let Origin::Git { path, .. } = &mut finding.origin {
+                *path = prefix.join(&*path);
+            }
+            if let Some(git) = &mut finding.git {
+                if let Some(commit) = &mut git.commit {
+                    commit.path = prefixed(&commit.path);
+                }
+                git.paths = git.paths.iter().map(|p| prefixed(p)).collect();
+            }
+            result.findings.push(finding);
+        }
+        result.suppressed.extend(sub.suppressed);
+        result.stats.files_scanned += sub.stats.files_scanned;
+        result.stats.bytes_scanned += sub.stats.bytes_scanned;
+        result.stats.skipped.extend(sub.stats.skipped);
+    }
+    let suppressed = filter::finalize(&mut result.findings, rules);
+    result.suppressed.extend(suppressed);
+    Ok(())
+}
+
 /// A scanning thread of the in-process reader.
 struct HistorySink<'a> {
     worker: Worker<'a>,

@@ -41,6 +41,21 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// Every encoding, in declaration order.
+    pub const ALL: [Encoding; 6] = [
+        Encoding::Utf16,
+        Encoding::Base64,
+        Encoding::Percent,
+        Encoding::Escape,
+        Encoding::Html,
+        Encoding::Split,
+    ];
+
+    /// The encoding reports call `name`.
+    pub fn from_name(name: &str) -> Option<Encoding> {
+        Encoding::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::Utf16 => "utf-16",

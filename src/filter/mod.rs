@@ -64,10 +64,7 @@ impl fmt::Display for Suppression {
 /// Returns what is not reported, in the same order: the candidates the matcher rejected (with
 /// `--explain`) and the findings an allow marker on their line suppresses.
 pub fn finalize(findings: &mut Vec<Finding>, rules: &RuleSet) -> Vec<Suppressed> {
-    sort(findings);
-    findings.dedup_by(|a, b| {
-        a.origin == b.origin && a.location.offset == b.location.offset && a.rule_id == b.rule_id
-    });
+    sort_unique(findings);
     let mut suppressed = Vec::new();
     suppress(findings, &mut suppressed, |f| {
         match (f.rejection, f.allow_marker) {
@@ -79,6 +76,14 @@ pub fn finalize(findings: &mut Vec<Finding>, rules: &RuleSet) -> Vec<Suppressed>
     pair::pair_up(findings, rules);
     sort(findings);
     suppressed
+}
+
+/// Puts findings in report order ([`sort`]) and drops repeats: the same rule at the same place.
+pub fn sort_unique(findings: &mut Vec<Finding>) {
+    sort(findings);
+    findings.dedup_by(|a, b| {
+        a.origin == b.origin && a.location.offset == b.location.offset && a.rule_id == b.rule_id
+    });
 }
 
 /// Moves the findings that `why` has a reason to suppress from `findings` to `suppressed`.

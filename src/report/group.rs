@@ -54,9 +54,17 @@ impl<'a> Group<'a> {
     }
 }
 
-/// What makes two findings the same secret: the rule, the value, a pair's key ID, and whether a
-/// baseline accepted it (an accepted and a new copy are reported apart, as a baseline sees them).
-type Key<'a> = (&'a str, &'a str, Option<&'a str>, Option<BaselineState>);
+/// What makes two findings the same secret: the rule, the secret, and whether a baseline
+/// accepted it (an accepted and a new copy are reported apart, as a baseline sees them).
+type Key<'a> = (&'a str, Secret<'a>, Option<BaselineState>);
+
+/// The secret of a finding: its value and a pair's key ID, or, for a finding read back from a
+/// report, the id that stands for them (one run never holds both kinds).
+#[derive(PartialEq, Eq, Hash)]
+enum Secret<'a> {
+    Value(&'a str, Option<&'a str>),
+    Id(&'a str),
+}
 
 /// Groups `findings` (in report order) by secret. A group's primary occurrence is its most
 /// confident one, then the one introduced earliest in git history, then the first in report
@@ -65,12 +73,14 @@ pub fn group(findings: &[Finding]) -> Vec<Group<'_>> {
     let mut index: HashMap<Key<'_>, usize> = HashMap::with_capacity(findings.len());
     let mut groups: Vec<Vec<(usize, &Finding)>> = Vec::new();
     for (position, finding) in findings.iter().enumerate() {
-        let key = (
-            finding.rule_id.as_str(),
-            finding.secret.as_str(),
-            finding.pair.as_ref().map(|p| p.key_id.as_str()),
-            finding.baseline,
-        );
+        let secret = match &finding.restored {
+            Some(restored) => Secret::Id(&restored.secret_id),
+            None => Secret::Value(
+                &finding.secret,
+                finding.pair.as_ref().map(|p| p.key_id.as_str()),
+            ),
+        };
+        let key = (finding.rule_id.as_str(), secret, finding.baseline);
         let slot = *index.entry(key).or_insert_with(|| {
             groups.push(Vec::new());
             groups.len() - 1

@@ -2,97 +2,118 @@
 //! in the README). The JSON document holds findings and a summary; JSON Lines holds one finding
 //! per line and nothing else, so it can be streamed into line-oriented tools.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{canary_message, Group, Report};
-use crate::finding::{BaselineState, Finding, GitProvenance, PairedKey, Verification};
+use crate::aws;
+use crate::decode::Encoding;
+use crate::finding::{
+    AwsAccount, BaselineState, Finding, GitProvenance, Location, PairedKey, Restored, Verification,
+};
+use crate::rules::{Confidence, Severity};
+use crate::source::{AuditStats, GitStats, Origin, SkipReason, Stats};
 
 /// Version of the JSON shape; bumped on any incompatible change. Version 2: one finding per
 /// secret, with every place it occurs in `locations`.
 const SCHEMA_VERSION: u32 = 2;
 
-#[derive(Serialize)]
+/// `tool.name` of keyhound's reports.
+const TOOL_NAME: &str = "keyhound";
+
+/// The document, as written and as read back: text is borrowed when written, owned when read.
+#[derive(Serialize, Deserialize)]
 struct Document<'a> {
     version: u32,
-    tool: Tool,
+    tool: Tool<'a>,
     findings: Vec<JsonFinding<'a>>,
     summary: Summary<'a>,
 }
 
-#[derive(Serialize)]
-struct Tool {
-    name: &'static str,
-    version: &'static str,
+#[derive(Serialize, Deserialize)]
+struct Tool<'a> {
+    name: Cow<'a, str>,
+    version: Cow<'a, str>,
 }
 
 /// One finding as scripts see it: what the secret is, then where its first place is (the
 /// fields of [`JsonLocation`]), then every place.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct JsonFinding<'a> {
-    rule_id: &'a str,
-    rule_name: &'a str,
-    severity: &'static str,
-    confidence: &'static str,
-    kind: Option<&'a str>,
-    aws_account_id: Option<&'a str>,
-    aws_account_name: Option<&'a str>,
+    rule_id: Cow<'a, str>,
+    rule_name: Cow<'a, str>,
+    severity: Severity,
+    confidence: Confidence,
+    kind: Option<Cow<'a, str>>,
+    aws_account_id: Option<Cow<'a, str>>,
+    aws_account_name: Option<Cow<'a, str>>,
     /// A canary token (see [`crate::aws::canary_service`]): present only then.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     canary: bool,
     /// What using a canary token does, and whose it is.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     canary_message: Option<String>,
-    secret: String,
+    secret: Cow<'a, str>,
     redacted: bool,
+    /// Stands for the secret (and a pair's key ID) without revealing it: the same secret has
+    /// the same id in every report, so reports can be merged.
+    secret_id: Cow<'a, str>,
     #[serde(flatten)]
     first: JsonLocation<'a>,
     /// For git findings: whether HEAD still holds the secret in any of its places.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     in_head: Option<bool>,
     /// With `--verify`: what AWS said of the credential.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verification: Option<&'a Verification>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    verification: Option<Cow<'a, Verification>>,
     /// How many places the secret occurs in.
     occurrences: usize,
     /// In an audit of several repositories: every repository the secret is in, sorted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    repositories: Vec<&'a str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    repositories: Vec<Cow<'a, str>>,
     /// Every place, the first one first.
     locations: Vec<JsonLocation<'a>>,
 }
 
 /// One place a secret occurs.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct JsonLocation<'a> {
     /// The repository, in a run over several (`keyhound audit`), as its list names it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    repo: Option<&'a str>,
-    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    repo: Option<Cow<'a, str>>,
+    path: Cow<'a, str>,
     line: u64,
     column: u64,
     end_line: u64,
     end_column: u64,
     offset: u64,
-    snippet: String,
-    fingerprint: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// How sure keyhound is of this place, in `locations` (the finding's own `confidence` is
+    /// its first place's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    confidence: Option<Confidence>,
+    snippet: Cow<'a, str>,
+    fingerprint: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     baseline_state: Option<BaselineState>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pair: Option<&'a PairedKey>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    git: Option<&'a GitProvenance>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pair: Option<Cow<'a, PairedKey>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    git: Option<Cow<'a, GitProvenance>>,
     /// How the secret was encoded here, outermost first (absent for a plain one).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    decoded: Vec<&'static str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    decoded: Vec<Cow<'a, str>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct Summary<'a> {
     files_scanned: u64,
     bytes_scanned: u64,
-    elapsed_ms: u128,
+    elapsed_ms: u64,
     /// Findings: distinct secrets.
     findings: usize,
     /// Places those secrets occur in.
@@ -102,54 +123,66 @@ struct Summary<'a> {
     stale_baseline_entries: usize,
     incomplete: bool,
     skipped: Vec<Skipped<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     git: Option<GitSummary>,
     /// For an audit of many repositories.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     audit: Option<AuditSummary>,
 }
 
-#[derive(Serialize)]
-struct AuditSummary {
-    repositories: u64,
-    failed: u64,
-}
-
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct GitSummary {
     refs: u64,
     commits: u64,
     shallow: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
+struct AuditSummary {
+    repositories: u64,
+    failed: u64,
+}
+
+#[derive(Serialize, Deserialize)]
 struct Skipped<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    repo: Option<&'a str>,
-    path: String,
-    category: &'static str,
-    reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    repo: Option<Cow<'a, str>>,
+    path: Cow<'a, str>,
+    category: Cow<'a, str>,
+    reason: Cow<'a, str>,
 }
 
 fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
     let f = group.primary();
     JsonFinding {
-        rule_id: &f.rule_id,
-        rule_name: &f.rule_name,
-        severity: f.severity.as_str(),
-        confidence: f.confidence.as_str(),
-        kind: f.kind.as_deref(),
-        aws_account_id: f.aws_account.as_ref().map(|a| a.id.as_str()),
-        aws_account_name: f.aws_account.as_ref().and_then(|a| a.name.as_deref()),
+        rule_id: Cow::Borrowed(&f.rule_id),
+        rule_name: Cow::Borrowed(&f.rule_name),
+        severity: f.severity,
+        confidence: f.confidence,
+        kind: f.kind.as_deref().map(Cow::Borrowed),
+        aws_account_id: f.aws_account.as_ref().map(|a| Cow::Borrowed(a.id.as_str())),
+        aws_account_name: f
+            .aws_account
+            .as_ref()
+            .and_then(|a| a.name.as_deref())
+            .map(Cow::Borrowed),
         canary: f.canary().is_some(),
         canary_message: f.canary().map(canary_message),
-        secret: f.shown_secret(show_secrets),
-        redacted: f.redact && !show_secrets,
-        first: location(f, show_secrets),
+        secret: Cow::Owned(f.shown_secret(show_secrets)),
+        redacted: f.is_redacted(show_secrets),
+        secret_id: Cow::Owned(f.secret_id()),
+        first: JsonLocation {
+            confidence: None,
+            ..location(f, show_secrets)
+        },
         in_head: group.in_head(),
-        verification: f.verification.as_ref(),
+        verification: f.verification.as_ref().map(Cow::Borrowed),
         occurrences: group.occurrences.len(),
-        repositories: group.repositories(),
+        repositories: group
+            .repositories()
+            .into_iter()
+            .map(Cow::Borrowed)
+            .collect(),
         locations: group
             .occurrences
             .iter()
@@ -160,19 +193,24 @@ fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
 
 fn location(f: &Finding, show_secrets: bool) -> JsonLocation<'_> {
     JsonLocation {
-        repo: f.origin.repo(),
-        path: f.origin.display_path(),
+        repo: f.origin.repo().map(Cow::Borrowed),
+        path: Cow::Owned(f.origin.display_path()),
         line: f.location.line,
         column: f.location.column,
         end_line: f.location.end_line,
         end_column: f.location.end_column,
         offset: f.location.offset,
-        snippet: f.shown_snippet(show_secrets),
-        fingerprint: &f.fingerprint,
+        confidence: Some(f.confidence),
+        snippet: Cow::Owned(f.shown_snippet(show_secrets)),
+        fingerprint: Cow::Borrowed(&f.fingerprint),
         baseline_state: f.baseline,
-        pair: f.pair.as_ref(),
-        git: f.git.as_ref(),
-        decoded: f.decoded.iter().map(|e| e.as_str()).collect(),
+        pair: f.pair.as_ref().map(Cow::Borrowed),
+        git: f.git.as_ref().map(Cow::Borrowed),
+        decoded: f
+            .decoded
+            .iter()
+            .map(|e| Cow::Borrowed(e.as_str()))
+            .collect(),
     }
 }
 
@@ -183,8 +221,8 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let document = Document {
         version: SCHEMA_VERSION,
         tool: Tool {
-            name: "keyhound",
-            version: env!("CARGO_PKG_VERSION"),
+            name: Cow::Borrowed(TOOL_NAME),
+            version: Cow::Borrowed(env!("CARGO_PKG_VERSION")),
         },
         findings: groups
             .iter()
@@ -193,7 +231,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         summary: Summary {
             files_scanned: stats.files_scanned,
             bytes_scanned: stats.bytes_scanned,
-            elapsed_ms: stats.elapsed.as_millis(),
+            elapsed_ms: u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX),
             findings: groups.len(),
             occurrences: groups.iter().map(|g| g.occurrences.len()).sum(),
             suppressed: report.suppressed,
@@ -213,10 +251,10 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 .skipped
                 .iter()
                 .map(|(origin, reason)| Skipped {
-                    repo: origin.repo(),
-                    path: origin.display_path(),
-                    category: reason.category(),
-                    reason: reason.to_string(),
+                    repo: origin.repo().map(Cow::Borrowed),
+                    path: Cow::Owned(origin.display_path()),
+                    category: Cow::Borrowed(reason.category()),
+                    reason: Cow::Owned(reason.to_string()),
                 })
                 .collect(),
         },
@@ -232,4 +270,145 @@ pub fn write_lines(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// A JSON report read back (`keyhound merge`): its findings, one per place, as the report
+/// shows them, and its summary's counts.
+#[derive(Debug, Default)]
+pub struct ReadReport {
+    pub findings: Vec<Finding>,
+    pub stats: Stats,
+    /// Findings allow markers or allowlists suppressed.
+    pub allowed: usize,
+    pub stale_baseline: usize,
+}
+
+/// Reads a JSON report keyhound wrote; the error says what is wrong with it.
+pub fn read(text: &str) -> Result<ReadReport, String> {
+    let document: Document<'_> = serde_json::from_str(text)
+        .map_err(|e| format!("not a keyhound JSON report (written with `-f json`): {e}"))?;
+    if document.tool.name != TOOL_NAME {
+        return Err(format!(
+            "a report of {}, not of keyhound",
+            document.tool.name
+        ));
+    }
+    if document.version != SCHEMA_VERSION {
+        return Err(format!(
+            "a version {} report; this keyhound reads version {SCHEMA_VERSION}",
+            document.version
+        ));
+    }
+    let mut findings = Vec::new();
+    for finding in document.findings {
+        for place in &finding.locations {
+            findings.push(restore(&finding, place)?);
+        }
+    }
+    let summary = document.summary;
+    let skipped = summary
+        .skipped
+        .iter()
+        .map(|s| {
+            let reason = SkipReason::from_report(&s.category, &s.reason)
+                .ok_or_else(|| format!("skipped entry of unknown category `{}`", s.category))?;
+            let origin = if summary.git.is_some() {
+                git_origin(s.repo.as_deref(), &s.path, None)
+            } else {
+                file_origin(&s.path)
+            };
+            Ok((origin, reason))
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(ReadReport {
+        findings,
+        stats: Stats {
+            files_scanned: summary.files_scanned,
+            bytes_scanned: summary.bytes_scanned,
+            skipped,
+            elapsed: Duration::from_millis(summary.elapsed_ms),
+            git: summary.git.map(|g| GitStats {
+                refs: g.refs,
+                commits: g.commits,
+                shallow: g.shallow,
+            }),
+            audit: summary.audit.map(|a| AuditStats {
+                repositories: a.repositories,
+                failed: a.failed,
+            }),
+        },
+        allowed: summary.suppressed,
+        stale_baseline: summary.stale_baseline_entries,
+    })
+}
+
+/// One place of a finding, as a finding again.
+fn restore(finding: &JsonFinding<'_>, place: &JsonLocation<'_>) -> Result<Finding, String> {
+    let decoded = place
+        .decoded
+        .iter()
+        .map(|name| Encoding::from_name(name).ok_or_else(|| format!("unknown encoding `{name}`")))
+        .collect::<Result<_, _>>()?;
+    let git = place.git.as_deref().cloned();
+    let origin = match &git {
+        Some(git) => git_origin(place.repo.as_deref(), &place.path, Some(git.blob.clone())),
+        None => file_origin(&place.path),
+    };
+    Ok(Finding {
+        rule_id: finding.rule_id.to_string(),
+        rule_name: finding.rule_name.to_string(),
+        severity: finding.severity,
+        confidence: place.confidence.unwrap_or(finding.confidence),
+        kind: finding.kind.as_deref().map(str::to_string),
+        secret: finding.secret.to_string(),
+        redact: finding.redacted,
+        origin,
+        location: Location {
+            line: place.line,
+            column: place.column,
+            end_line: place.end_line,
+            end_column: place.end_column,
+            offset: place.offset,
+        },
+        snippet: place.snippet.to_string(),
+        snippet_hidden: Vec::new(),
+        fingerprint: place.fingerprint.to_string(),
+        git,
+        aws_account: finding.aws_account_id.as_deref().map(|id| AwsAccount {
+            name: finding.aws_account_name.as_deref().map(str::to_string),
+            canary: aws::canary_service(id),
+            id: id.to_string(),
+        }),
+        allow_marker: None,
+        pair: place.pair.as_deref().cloned(),
+        baseline: place.baseline_state,
+        rejection: None,
+        decoded,
+        verification: finding.verification.as_deref().cloned(),
+        restored: Some(Restored {
+            secret_id: finding.secret_id.to_string(),
+        }),
+    })
+}
+
+/// The origin of a git place from the path a report shows (`blob:<id>` for a blob no commit
+/// placed) and, when the report gives it, the blob.
+fn git_origin(repo: Option<&str>, shown: &str, blob: Option<String>) -> Origin {
+    let (path, blob) = match shown.strip_prefix("blob:") {
+        Some(id) => (PathBuf::new(), blob.unwrap_or_else(|| id.to_string())),
+        None => (PathBuf::from(shown), blob.unwrap_or_default()),
+    };
+    Origin::Git {
+        repo: repo.map(Arc::from),
+        path,
+        blob,
+    }
+}
+
+fn file_origin(shown: &str) -> Origin {
+    if shown == "-" {
+        Origin::Stdin
+    } else {
+        Origin::File(PathBuf::from(shown))
+    }
 }

@@ -4,7 +4,7 @@
 //! redaction is decided in one place; `--show-secrets` is the only way to see a raw secret.
 
 mod group;
-mod json;
+pub mod json;
 mod sarif;
 mod text;
 

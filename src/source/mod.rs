@@ -136,6 +136,44 @@ impl SkipReason {
         )
     }
 
+    /// The reason a report gave as `category` and text (the [`SkipReason::category`] and the
+    /// `Display` of a reason), as it was; None for a category keyhound does not write.
+    pub fn from_report(category: &str, text: &str) -> Option<SkipReason> {
+        let after = |prefix: &str| text.strip_prefix(prefix).unwrap_or(text).to_string();
+        Some(match category {
+            "binary" => SkipReason::Binary,
+            "too large" => {
+                let mut numbers = text
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter(|n| !n.is_empty())
+                    .map(|n| n.parse::<u64>().ok());
+                let (Some(Some(size)), Some(Some(limit))) = (numbers.next(), numbers.next()) else {
+                    return None;
+                };
+                SkipReason::TooLarge { size, limit }
+            }
+            "special file" => {
+                let kind = text.strip_suffix(", not a regular file").unwrap_or(text);
+                let known = ["FIFO", "socket", "character device", "block device"];
+                SkipReason::Special {
+                    kind: known
+                        .into_iter()
+                        .find(|k| *k == kind)
+                        .unwrap_or("special file"),
+                }
+            }
+            "symlink not followed" => SkipReason::Symlink,
+            "vanished" => SkipReason::Vanished,
+            "unreadable" => SkipReason::Unreadable {
+                error: after("cannot read: "),
+            },
+            "repository not audited" => SkipReason::RepositoryFailed {
+                error: after("repository not audited: "),
+            },
+            _ => return None,
+        })
+    }
+
     /// A short stable name for summaries (`binary`, `unreadable`, ...).
     pub fn category(&self) -> &'static str {
         match self {

@@ -2,6 +2,8 @@
 //! expected findings of `fixtures/`, fake credentials and inputs with credentials planted at
 //! known byte offsets.
 
+pub mod repo;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
