@@ -17,12 +17,13 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
+use crate::cache::Cache;
 use crate::filter;
 use crate::rules::RuleSet;
 use crate::scan::{scan_history, Progress, ReadOptions, ScanResult};
 use crate::source::git::history::HistoryOptions;
 use crate::source::git::{last_line, Repo};
-use crate::source::{AuditStats, GitStats, Origin, SkipReason};
+use crate::source::{AuditStats, CacheStats, GitStats, Origin, SkipReason};
 
 /// One repository of the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +172,8 @@ pub struct AuditOptions {
     /// Where clones of URL entries are kept between audits (None: a temporary directory,
     /// deleted after each repository).
     pub keep_clones: Option<PathBuf>,
+    /// The cache file, and the digest of the rule set its records are for.
+    pub cache: Option<(PathBuf, String)>,
 }
 
 /// Live counters of an audit, for a progress display.
@@ -262,6 +265,11 @@ fn add_repository(joined: &mut ScanResult, result: ScanResult, repo: &Arc<str>) 
             .into_iter()
             .map(|(origin, reason)| (origin.in_repo(repo), reason)),
     );
+    if let Some(cache) = stats.cache {
+        let sum = total.cache.get_or_insert_with(CacheStats::default);
+        sum.blobs_scanned += cache.blobs_scanned;
+        sum.blobs_from_cache += cache.blobs_from_cache;
+    }
     if let Some(git) = stats.git {
         let sum = total.git.get_or_insert_with(GitStats::default);
         sum.refs += git.refs;
@@ -279,6 +287,11 @@ fn audit_one(
 ) -> Result<ScanResult, String> {
     let scan = |git_dir: &Path| {
         let repo = Repo::open(git_dir).map_err(|e| e.to_string())?;
+        // A connection of its own: repositories audited at once write the cache in turn.
+        let cache = match &options.cache {
+            Some((path, digest)) => Some(Cache::open(path, digest).map_err(|e| e.to_string())?),
+            None => None,
+        };
         scan_history(
             rules,
             &repo,
@@ -286,6 +299,7 @@ fn audit_one(
             &options.read,
             options.threads,
             progress,
+            cache.as_ref(),
         )
         .map_err(|e| e.to_string())
     };

@@ -105,6 +105,11 @@ pub struct GitArgs {
     #[arg(long, conflicts_with_all = ["range", "since", "staged"], help_heading = "History")]
     pub all_objects: bool,
 
+    /// Keep what each blob held in the database FILE (created if absent), and scan only blobs
+    /// it has not seen with these rules: a re-audit costs only what is new.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["range", "since", "staged"], help_heading = "History")]
+    pub cache: Option<PathBuf>,
+
     /// Also scan the history of each checked-out submodule.
     #[arg(long, conflicts_with_all = ["range", "since", "staged"], help_heading = "History")]
     pub recurse_submodules: bool,
@@ -152,6 +157,12 @@ pub struct AuditArgs {
     /// Also scan blobs that no ref reaches.
     #[arg(long, help_heading = "History")]
     pub all_objects: bool,
+
+    /// Keep what each blob held in the database FILE (created if absent; one file can serve
+    /// every repository and several audits at once), and scan only blobs it has not seen with
+    /// these rules.
+    #[arg(long, value_name = "FILE", help_heading = "History")]
+    pub cache: Option<PathBuf>,
 
     /// No progress display on stderr (it is shown only on a terminal anyway).
     #[arg(long, help_heading = "History")]

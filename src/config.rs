@@ -14,9 +14,10 @@ use crate::filter::allowlist::Allowlist;
 
 use crate::audit::{self, AuditOptions, RepoEntry};
 use crate::aws::AccountList;
+use crate::cache::Cache;
 use crate::cli::{AuditArgs, ColorChoice, OutputArgs, ReadArgs, RuleArgs, ScanArgs, VerifyArgs};
 use crate::rules::RuleSet;
-use crate::scan::{ReadOptions, ScanOptions};
+use crate::scan::{cache_digest, ReadOptions, ScanOptions};
 use crate::source::files::WalkOptions;
 use crate::source::git::history::HistoryOptions;
 use crate::verify::VerifyOptions;
@@ -253,18 +254,34 @@ pub fn audit_entries(args: &AuditArgs) -> Result<Vec<RepoEntry>> {
     Ok(entries)
 }
 
-/// How an audit reads and scans each repository.
-pub fn audit_options(args: &AuditArgs) -> AuditOptions {
-    AuditOptions {
+/// Opens the `--cache` file for the rules and read options of a history scan; a file that
+/// cannot serve as a cache is an error before anything is scanned.
+pub fn open_cache(path: &Path, rules: &RuleSet, read: &ReadOptions) -> Result<Cache> {
+    Ok(Cache::open(path, &cache_digest(rules, read))?)
+}
+
+/// How an audit reads and scans each repository; `rules` key the records of `--cache`, which
+/// is checked here.
+pub fn audit_options(args: &AuditArgs, rules: &RuleSet) -> Result<AuditOptions> {
+    let read = read_options(&args.read, &args.output);
+    let cache = match &args.cache {
+        Some(path) => {
+            open_cache(path, rules, &read)?;
+            Some((path.clone(), cache_digest(rules, &read)))
+        }
+        None => None,
+    };
+    Ok(AuditOptions {
         history: HistoryOptions {
             refs: args.branches.clone(),
             all_objects: args.all_objects,
         },
-        read: read_options(&args.read, &args.output),
+        read,
         threads: args.read.threads,
         at_once: usize::from(args.concurrency),
         keep_clones: args.keep_clones.clone(),
-    }
+        cache,
+    })
 }
 
 /// Whether text output is coloured.

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod cache;
 pub mod cli;
 pub mod conclude;
 pub mod config;

@@ -98,12 +98,27 @@ fn run_git(args: GitArgs) -> Result<u8> {
             refs: args.branches.clone(),
             all_objects: args.all_objects,
         };
+        let cache = match &args.cache {
+            Some(path) => Some(config::open_cache(path, rules, &read)?),
+            None => None,
+        };
         let progress = Progress::default();
         let show = !args.no_progress && !args.output.quiet && io::stderr().is_terminal();
         let mut result = with_progress(
             show,
             |secs| objects_line(&progress, secs),
-            || scan_history(rules, &repo, &history, &read, args.read.threads, &progress),
+            || {
+                let threads = args.read.threads;
+                scan_history(
+                    rules,
+                    &repo,
+                    &history,
+                    &read,
+                    threads,
+                    &progress,
+                    cache.as_ref(),
+                )
+            },
         )?;
         if args.recurse_submodules {
             scan_submodules(
@@ -215,7 +230,7 @@ fn run_audit(args: AuditArgs) -> Result<u8> {
         .filter(|dir| !dir.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let settings = config::load_settings(&args.rules, &root)?;
-    let options = config::audit_options(&args);
+    let options = config::audit_options(&args, &settings.rules)?;
     let progress = AuditProgress::default();
     let show = !args.no_progress && !args.output.quiet && io::stderr().is_terminal();
     let result = with_progress(

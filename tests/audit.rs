@@ -364,3 +364,167 @@ fn an_audit_that_could_not_read_a_repository_is_incomplete() {
     let bad_shard = keyhound(root, &["audit", "--repos", "repos.txt", "--shard", "3/3"]);
     bad_shard.expect_code(2);
 }
+
+/// `keyhound git --cache` on `repo`, as JSON.
+fn git_cached(repo: &Repo, cache: &Path, extra: &[&str]) -> Run {
+    let cache = cache.to_str().unwrap();
+    let mut args = vec!["git", "--no-progress", "-f", "json", "--cache", cache];
+    args.extend_from_slice(extra);
+    keyhound(&repo.path, &args)
+}
+
+fn cache_counts(report: &Value) -> (u64, u64) {
+    let cache = &report["summary"]["cache"];
+    (
+        cache["blobs_scanned"].as_u64().unwrap(),
+        cache["blobs_from_cache"].as_u64().unwrap(),
+    )
+}
+
+/// The report without what differs from run to run, or between a cached and a fresh run.
+fn without_cache(report: Value) -> Value {
+    let mut report = comparable(report);
+    report["summary"]["cache"] = Value::Null;
+    report
+}
+
+#[test]
+fn a_cached_re_audit_reads_only_new_blobs_and_reports_what_a_fresh_one_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("audit.cache");
+    let repo = Repo::init(dir.path(), "repo");
+    let (kept, moved, added) = (Creds::new(31), Creds::new(32), Creds::new(33));
+    repo.write("app/.env", &kept.dotenv());
+    repo.write("old/credentials", &moved.ini());
+    repo.write("docs/README.md", "# docs\n");
+    for i in 0..40 {
+        repo.write(&format!("src/module_{i}.py"), &format!("VALUE = {i}\n"));
+    }
+    repo.commit("first");
+    let first = git_cached(&repo, &cache, &["-v"]);
+    first.expect_code(1);
+    assert!(first.stderr.contains("in process"), "{}", first.stderr);
+    let first = first.json();
+    let (scanned, recalled) = cache_counts(&first);
+    assert_eq!((scanned, recalled), (43, 0));
+
+    // Nothing new: every blob comes from the cache, and the report is the same.
+    let again = git_cached(&repo, &cache, &[]).json();
+    assert_eq!(cache_counts(&again), (0, 43));
+    assert_eq!(without_cache(again), without_cache(first));
+
+    // New commits: a secret moves to another path, a new one is added, a file changes.
+    std::fs::create_dir_all(repo.path.join("new")).unwrap();
+    std::fs::rename(
+        repo.path.join("old/credentials"),
+        repo.path.join("new/credentials"),
+    )
+    .unwrap();
+    repo.commit("move");
+    repo.write("lib/settings.ini", &added.ini());
+    repo.write("docs/README.md", "# docs, longer\n");
+    repo.commit("more");
+    let cached = git_cached(&repo, &cache, &["-v"]);
+    cached.expect_code(1);
+    // So few objects are new that git reads them alone.
+    assert!(
+        cached.stderr.contains("git reads the 8 new objects"),
+        "{}",
+        cached.stderr
+    );
+    let cached = cached.json();
+    // Two new blobs; the moved file's blob is the same blob, read from the cache.
+    assert_eq!(cache_counts(&cached), (2, 43));
+    let fresh = keyhound(&repo.path, &["git", "--no-progress", "-f", "json"]);
+    let fresh = fresh.json();
+    assert!(fresh["summary"]["cache"].is_null());
+    assert_eq!(without_cache(cached.clone()), without_cache(fresh));
+    let moved_finding = findings(&cached)
+        .iter()
+        .find(|f| f["pair"]["key_id"] == moved.id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        moved_finding["git"]["paths"],
+        serde_json::json!(["new/credentials", "old/credentials"])
+    );
+
+    // Other rules or options are another rule set: nothing comes from the cache.
+    let other = git_cached(&repo, &cache, &["--max-decode-depth", "0"]).json();
+    assert_eq!(cache_counts(&other).1, 0);
+    let other = git_cached(&repo, &cache, &["--disable-rule", "aws-session-token"]).json();
+    assert_eq!(cache_counts(&other).1, 0);
+}
+
+#[test]
+fn an_audit_of_many_repositories_shares_one_cache() {
+    let org = Org::new();
+    let cache = org.root().join("org.cache");
+    let cache = cache.to_str().unwrap();
+    let first = org.audit(&["-f", "json", "--cache", cache, "--concurrency", "4"]);
+    first.expect_code(1);
+    let first = first.json();
+    let (scanned, recalled) = cache_counts(&first);
+    // Repositories audited at once may both scan a blob they share (r02 and its clones) before
+    // either records it, so only the total is fixed.
+    assert!(scanned > 0);
+    let fresh = org.audit(&["-f", "json"]).json();
+    assert_eq!(without_cache(first.clone()), without_cache(fresh.clone()));
+
+    // Two audits at once on one cache, then one more: all equal the fresh audit.
+    let root = org.root().to_path_buf();
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let root = root.clone();
+                scope.spawn(move || {
+                    keyhound(
+                        &root,
+                        &[
+                            "audit",
+                            "--repos",
+                            "repos.txt",
+                            "--no-progress",
+                            "-f",
+                            "json",
+                            "--cache",
+                            cache,
+                        ],
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for run in runs {
+        run.expect_code(1);
+        assert_eq!(without_cache(run.json()), without_cache(fresh.clone()));
+    }
+    let last = org.audit(&["-f", "json", "--cache", cache]).json();
+    assert_eq!(cache_counts(&last).0, 0, "everything is known by now");
+    assert_eq!(cache_counts(&last).1, scanned + recalled);
+    assert_eq!(without_cache(last), without_cache(fresh));
+}
+
+#[test]
+fn a_file_that_is_not_a_cache_is_an_error_and_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo::init(dir.path(), "repo");
+    repo.write("a.txt", "hello\n");
+    repo.commit("start");
+    let not_a_cache = dir.path().join("notes.txt");
+    std::fs::write(&not_a_cache, "my notes, not a database\n".repeat(100)).unwrap();
+    let run = git_cached(&repo, &not_a_cache, &[]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("is not a keyhound cache"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&not_a_cache).unwrap(),
+        "my notes, not a database\n".repeat(100)
+    );
+    let run = git_cached(&repo, dir.path(), &[]);
+    run.expect_code(2);
+}

@@ -17,7 +17,7 @@ use crate::finding::{
     AwsAccount, BaselineState, Finding, GitProvenance, Location, PairedKey, Restored, Verification,
 };
 use crate::rules::{Confidence, Severity};
-use crate::source::{AuditStats, GitStats, Origin, SkipReason, Stats};
+use crate::source::{AuditStats, CacheStats, GitStats, Origin, SkipReason, Stats};
 
 /// Version of the JSON shape; bumped on any incompatible change. Version 2: one finding per
 /// secret, with every place it occurs in `locations`.
@@ -128,6 +128,15 @@ struct Summary<'a> {
     /// For an audit of many repositories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     audit: Option<AuditSummary>,
+    /// For history scans with `--cache`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cache: Option<CacheSummary>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheSummary {
+    blobs_scanned: u64,
+    blobs_from_cache: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -247,6 +256,10 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 repositories: a.repositories,
                 failed: a.failed,
             }),
+            cache: stats.cache.map(|c| CacheSummary {
+                blobs_scanned: c.blobs_scanned,
+                blobs_from_cache: c.blobs_from_cache,
+            }),
             skipped: stats
                 .skipped
                 .iter()
@@ -335,6 +348,10 @@ pub fn read(text: &str) -> Result<ReadReport, String> {
             audit: summary.audit.map(|a| AuditStats {
                 repositories: a.repositories,
                 failed: a.failed,
+            }),
+            cache: summary.cache.map(|c| CacheStats {
+                blobs_scanned: c.blobs_scanned,
+                blobs_from_cache: c.blobs_from_cache,
             }),
         },
         allowed: summary.suppressed,

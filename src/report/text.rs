@@ -287,9 +287,16 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         Some(audit) => format!(" of {}", repositories(audit.repositories)),
         None => String::new(),
     };
+    let cached = match stats.cache {
+        Some(cache) => format!(
+            " ({} scanned, {} from the cache)",
+            cache.blobs_scanned, cache.blobs_from_cache
+        ),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "scanned {inputs}{repositories}, {mib:.1} MiB in {secs:.2}s ({rate:.0} MiB/s)"
+        "scanned {inputs}{repositories}{cached}, {mib:.1} MiB in {secs:.2}s ({rate:.0} MiB/s)"
     )?;
     let mut categories: Vec<(&str, usize)> = Vec::new();
     for (_, reason) in &stats.skipped {

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 pub use spec::{ContextSpec, PairSpec, RuleFile, RuleSpec};
 
@@ -239,6 +240,9 @@ pub struct Rule {
     pub negative_examples: Vec<String>,
     /// Where the rule came from (`builtin:aws.toml` or a file path).
     pub origin: String,
+    /// SHA-256 of the text of the rule file it came from: what the rule set's
+    /// [`RuleSet::digest`] is made of.
+    pub source_digest: [u8; 32],
 }
 
 impl Rule {
@@ -355,6 +359,7 @@ impl Rule {
         // Longest prefix first, so `A3T` style overlaps resolve to the most specific kind.
         kinds.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         Ok(Rule {
+            source_digest: [0; 32],
             id: spec.id,
             name: spec.name,
             description: spec.description,
@@ -520,6 +525,7 @@ impl RuleSet {
             origin: origin.to_string(),
             error: Box::new(error),
         })?;
+        let source_digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
         let mut seen = std::collections::HashSet::new();
         for spec in file.rules {
             if !seen.insert(spec.id.clone()) {
@@ -528,7 +534,10 @@ impl RuleSet {
                     rule: spec.id,
                 });
             }
-            let rule = Rule::compile(spec, origin, when)?;
+            let rule = Rule {
+                source_digest,
+                ..Rule::compile(spec, origin, when)?
+            };
             match self.rules.iter_mut().find(|r| r.id == rule.id) {
                 Some(existing) => *existing = rule,
                 None => self.rules.push(rule),
@@ -591,6 +600,23 @@ impl RuleSet {
             }
         }
         Ok(())
+    }
+
+    /// Stands for what the enabled rules find: the id and the rule file text of each, in order,
+    /// hashed with keyhound's version. Equal digests find the same things in the same bytes.
+    pub fn digest(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        for rule in self.rules.iter().filter(|r| r.enabled) {
+            hasher.update((rule.id.len() as u64).to_le_bytes());
+            hasher.update(rule.id.as_bytes());
+            hasher.update(rule.source_digest);
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Every loaded rule, enabled or not.

@@ -219,6 +219,18 @@ pub struct Stats {
     pub git: Option<GitStats>,
     /// For an audit of many repositories: how many were audited, and how many failed.
     pub audit: Option<AuditStats>,
+    /// For history scans with `--cache`: how many blobs were scanned and how many recalled.
+    pub cache: Option<CacheStats>,
+}
+
+/// What a history scan with a cache read, and what it took from the cache. Blobs of either
+/// kind count in `files_scanned` (or as binary skips) as a scan without a cache counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Blobs read and scanned by this run.
+    pub blobs_scanned: u64,
+    /// Blobs whose findings came from the cache.
+    pub blobs_from_cache: u64,
 }
 
 /// What an audit of many repositories covered.

@@ -41,6 +41,8 @@ pub enum GitError {
     NotUtf8(PathBuf),
     #[error("reading git output: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Cache(#[from] crate::cache::CacheError),
 }
 
 /// An open repository.

@@ -147,6 +147,19 @@ impl Database {
         packed + self.loose.len() as u64
     }
 
+    /// Every object id of the packs and loose files, sorted, each once.
+    pub fn object_ids(&self) -> Vec<ObjectId> {
+        let mut ids: Vec<ObjectId> = self
+            .packs
+            .iter()
+            .flat_map(|pack| pack.index.iter().map(|entry| entry.oid))
+            .chain(self.loose.iter().map(|loose| loose.id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// How many packs and loose objects there are, for the log.
     pub fn counts(&self) -> (usize, usize) {
         (self.packs.len(), self.loose.len())
@@ -240,11 +253,14 @@ pub struct Leftovers {
     pub stopped: Vec<(PathBuf, String)>,
 }
 
+/// Says whether a blob is to be handed over.
+pub type Wanted<'a> = dyn Fn(&oid) -> bool + Sync + 'a;
+
 /// How [`read_blobs`] reads.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Reading<'a> {
-    /// Only these blobs are handed over (all when `None`).
-    pub wanted: Option<&'a HashSet<ObjectId>>,
+    /// Which blobs are handed over (every blob when `None`).
+    pub wanted: Option<&'a Wanted<'a>>,
     /// Threads that inflate and scan.
     pub threads: usize,
     /// The largest object a pack traversal holds in memory ([`MAX_OBJECT_SIZE`]).
@@ -288,8 +304,7 @@ pub fn read_blobs<S: BlobSink>(
                 return Ok(());
             }
             reached.local.push(entry.oid);
-            if wanted.is_some_and(|w| !w.contains(&entry.oid))
-                || database.in_earlier_pack(index, &entry.oid)
+            if wanted.is_some_and(|w| !w(&entry.oid)) || database.in_earlier_pack(index, &entry.oid)
             {
                 return Ok(());
             }
@@ -319,7 +334,7 @@ pub fn read_blobs<S: BlobSink>(
                 .iter()
                 .map(|entry| entry.oid)
                 .filter(|id| !reached.contains(id))
-                .filter(|id| wanted.is_none_or(|w| w.contains(id)))
+                .filter(|id| wanted.is_none_or(|w| w(id)))
                 .filter(|id| !database.in_earlier_pack(index, id))
                 .collect();
             leftovers.objects.extend(left);
@@ -336,7 +351,7 @@ pub fn read_blobs<S: BlobSink>(
 /// Reads the loose objects that no pack holds, each once, on `threads` threads.
 fn read_loose<S: BlobSink>(
     database: &Database,
-    wanted: Option<&HashSet<ObjectId>>,
+    wanted: Option<&Wanted<'_>>,
     threads: usize,
     pool: &SinkPool<'_, S>,
     visited: &AtomicU64,
@@ -366,7 +381,7 @@ fn read_loose<S: BlobSink>(
 /// Inflates one loose object and hands it to a sink if it is a wanted blob.
 fn read_loose_object<S: BlobSink>(
     loose: &Loose,
-    wanted: Option<&HashSet<ObjectId>>,
+    wanted: Option<&Wanted<'_>>,
     lender: &mut SinkLender<'_, '_, S>,
 ) {
     let file = match std::fs::File::open(&loose.path) {
@@ -392,7 +407,7 @@ fn read_loose_object<S: BlobSink>(
         }
     };
     let (kind, size) = header;
-    if kind != gix_object::Kind::Blob || wanted.is_some_and(|w| !w.contains(&loose.id)) {
+    if kind != gix_object::Kind::Blob || wanted.is_some_and(|w| !w(&loose.id)) {
         return;
     }
     lender
@@ -647,7 +662,7 @@ mod tests {
         let all = blobs_git_lists(&repo);
         let wanted: HashSet<ObjectId> = all.iter().step_by(2).copied().collect();
         let reading = Reading {
-            wanted: Some(&wanted),
+            wanted: Some(&|id: &oid| wanted.contains(id)),
             ..everything(2)
         };
         let (got, _) = read_all(&repo, reading);

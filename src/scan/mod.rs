@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+mod recall;
+
+use crate::cache::Cache;
 use crate::filter::{self, Suppressed};
 use crate::finding::{fingerprint, locate, Finding, GitProvenance};
 use crate::matcher::{Matcher, RawMatch, Scratch};
@@ -22,10 +25,11 @@ use crate::source::git::history::{self, HistoryOptions};
 use crate::source::git::objects;
 use crate::source::git::salvage;
 use crate::source::git::{GitError, Repo};
-use crate::source::GitStats;
+use crate::source::{CacheStats, GitStats};
 use crate::source::{
     Chunk, ChunkReader, Origin, ReadOutcome, SkipReason, Stats, DEFAULT_CHUNK_SIZE,
 };
+use recall::{Recall, Seen};
 
 /// What to scan in the file system.
 #[derive(Debug, Clone, Default)]
@@ -235,6 +239,21 @@ fn matcher_for<'r>(rules: &'r RuleSet, read: &ReadOptions) -> Matcher<'r> {
         .decoding(read.decode_depth)
 }
 
+/// The rule-set digest a cache keys its records by: the enabled rules and every read option
+/// that changes what is found in a blob.
+pub fn cache_digest(rules: &RuleSet, read: &ReadOptions) -> String {
+    let ReadOptions {
+        scan_binary,
+        chunk_size,
+        explain,
+        decode_depth,
+    } = read;
+    format!(
+        "{} binary={scan_binary} chunk={chunk_size} explain={explain} decode={decode_depth}",
+        rules.digest()
+    )
+}
+
 /// Live counters of a history scan (or of several, sharing them), for a progress display.
 #[derive(Debug, Default)]
 pub struct Progress {
@@ -267,6 +286,7 @@ pub fn scan_history(
     read: &ReadOptions,
     threads: usize,
     progress: &Progress,
+    cache: Option<&Cache>,
 ) -> Result<ScanResult, GitError> {
     let started = Instant::now();
     // Objects recovered from damaged packs are lent to the repository for the whole audit.
@@ -294,23 +314,43 @@ pub fn scan_history(
     } else {
         threads
     };
+    let recall = match (cache, &database) {
+        (Some(cache), Some(database)) => Some(Recall::load(cache, database)?),
+        (Some(_), None) => {
+            tracing::warn!(
+                "{}: the cache is not used: the objects are read through git",
+                repo.git_dir.display()
+            );
+            None
+        }
+        (None, _) => None,
+    };
+    if let Some(recall) = &recall {
+        tracing::info!("{}", recall.describe());
+    }
+    let seen: Seen = Mutex::new(Vec::new());
     // Reads the database in process; returns the ids of objects nobody could read.
     let read_in_process = |database: &objects::Database,
-                           wanted: Option<&HashSet<gix_hash::ObjectId>>|
+                           reachable: Option<&HashSet<gix_hash::ObjectId>>|
      -> Result<(Skipped, Vec<String>), GitError> {
         let (packs, loose) = database.counts();
         tracing::info!("reading {packs} packs and {loose} loose objects in process");
         progress
             .objects_total
             .fetch_add(database.objects(), Ordering::Relaxed);
+        let wanted = |id: &gix_hash::oid| {
+            reachable.is_none_or(|r| r.contains(id)) && recall.as_ref().is_none_or(|r| r.is_new(id))
+        };
+        let filtered = reachable.is_some() || recall.is_some();
         let reading = objects::Reading {
-            wanted,
+            wanted: filtered.then_some(&wanted as &objects::Wanted<'_>),
             threads: workers,
             max_object_size: objects::MAX_OBJECT_SIZE,
         };
         let sink = || HistorySink {
             worker: Worker::new(&matcher, read, &collected),
             progress,
+            seen: recall.as_ref().map(|_| (Vec::new(), &seen)),
         };
         let leftovers = objects::read_blobs(database, reading, sink, &progress.objects);
         for (pack, why) in &leftovers.stopped {
@@ -320,16 +360,37 @@ pub fn scan_history(
             );
         }
         let ids: Vec<String> = leftovers.objects.iter().map(|id| id.to_string()).collect();
-        let listing = catfile::check_objects(repo, &ids)?;
-        let blobs = &listing.blobs;
-        let skipped = read_through_git(repo, blobs, &matcher, read, &collected, workers, progress)?;
-        Ok((skipped, listing.unreadable))
+        read_listed(repo, &ids, &seen, |blobs| {
+            read_through_git(repo, blobs, &matcher, read, &collected, workers, progress)
+        })
     };
-    let (plan, mut skipped) = match &database {
+    let (plan, mut skipped) = match (&database, &recall) {
+        // Few objects are new: git reads just those, and the packs are left alone.
+        (Some(_), Some(recall)) if recall.mostly_known() => {
+            let mut plan = history::plan(repo, history, false)?;
+            let new: Vec<String> = recall
+                .unknown()
+                .iter()
+                .filter(|id| plan.reachable.as_ref().is_none_or(|r| r.contains(*id)))
+                .map(|id| id.to_string())
+                .collect();
+            tracing::info!(
+                "git reads the {} new objects; the packs are not read",
+                new.len()
+            );
+            progress
+                .objects_total
+                .fetch_add(new.len() as u64, Ordering::Relaxed);
+            let (skipped, unreadable) = read_listed(repo, &new, &seen, |blobs| {
+                read_through_git(repo, blobs, &matcher, read, &collected, workers, progress)
+            })?;
+            plan.unreadable.extend(unreadable);
+            (plan, skipped)
+        }
         // With every ref in scope nothing the plan says changes what is read: git works out
         // the commit count and the refs while the packs are read (through a handle of its
         // own: libgit2's is not shared between threads).
-        Some(database) if history.refs.is_empty() => std::thread::scope(|scope| {
+        (Some(database), _) if history.refs.is_empty() => std::thread::scope(|scope| {
             let git_dir = &repo.git_dir;
             let planning = scope.spawn(|| history::plan(&Repo::open(git_dir)?, history, false));
             let read = read_in_process(database, None);
@@ -338,13 +399,13 @@ pub fn scan_history(
             plan.unreadable.extend(unreadable);
             Ok::<_, GitError>((plan, skipped))
         })?,
-        Some(database) => {
+        (Some(database), _) => {
             let mut plan = history::plan(repo, history, false)?;
             let (skipped, unreadable) = read_in_process(database, plan.reachable.as_ref())?;
             plan.unreadable.extend(unreadable);
             (plan, skipped)
         }
-        None => {
+        (None, _) => {
             let plan = history::plan(repo, history, true)?;
             progress
                 .objects_total
@@ -365,6 +426,17 @@ pub fn scan_history(
     skipped.extend(damage_report(&plan, &salvaged));
     let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
     result.stats.skipped.extend(skipped);
+    if let (Some(recall), Some(cache)) = (&recall, cache) {
+        let seen = seen.into_inner().unwrap_or_else(|e| e.into_inner());
+        let all_objects_read = plan.reachable.is_none();
+        recall.record(cache, &seen, &result, &plan.unreadable, all_objects_read)?;
+        recall.recall(cache, plan.reachable.as_ref(), &mut result)?;
+        result
+            .stats
+            .cache
+            .get_or_insert_with(CacheStats::default)
+            .blobs_scanned += seen.len() as u64;
+    }
     let walk_gap = attribute_findings(repo, history, &plan, &mut result.findings)?;
     result.stats.skipped.extend(walk_gap);
     result.suppressed = filter::finalize(&mut result.findings, rules);
@@ -396,7 +468,8 @@ pub fn scan_submodules(
             continue;
         };
         let inner = Repo::open(inner.path())?;
-        let sub = scan_history(rules, &inner, history, read, threads, &Progress::default())?;
+        let progress = Progress::default();
+        let sub = scan_history(rules, &inner, history, read, threads, &progress, None)?;
         let prefix = submodule.path().to_path_buf();
         let prefixed = |path: &str| prefix.join(path).to_string_lossy().into_owned();
         for mut finding in sub.findings {
@@ -421,18 +494,56 @@ pub fn scan_submodules(
     Ok(())
 }
 
+/// Asks git which of `ids` are blobs, has `read` scan those, and notes them as `seen`;
+/// returns what `read` could not read and the objects git could not read at all.
+fn read_listed(
+    repo: &Repo,
+    ids: &[String],
+    seen: &Seen,
+    read: impl FnOnce(&[catfile::BlobRef]) -> Result<Skipped, GitError>,
+) -> Result<(Skipped, Vec<String>), GitError> {
+    let listing = catfile::check_objects(repo, ids)?;
+    let skipped = read(&listing.blobs)?;
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    for blob in &listing.blobs {
+        if let Ok(id) = gix_hash::ObjectId::from_hex(blob.oid.as_bytes()) {
+            seen.push((id, blob.size));
+        }
+    }
+    Ok((skipped, listing.unreadable))
+}
+
 /// A scanning thread of the in-process reader.
 struct HistorySink<'a> {
     worker: Worker<'a>,
     progress: &'a Progress,
+    /// With a cache: the blobs this thread scanned, handed to the shared list when it is done.
+    seen: Option<(Vec<(gix_hash::ObjectId, u64)>, &'a Seen)>,
+}
+
+impl HistorySink<'_> {
+    fn saw(&mut self, id: &gix_hash::oid, bytes: u64) {
+        self.progress.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if let Some((seen, _)) = &mut self.seen {
+            seen.push((id.to_owned(), bytes));
+        }
+    }
+}
+
+impl Drop for HistorySink<'_> {
+    fn drop(&mut self) {
+        if let Some((seen, shared)) = &mut self.seen {
+            let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
+            shared.append(seen);
+        }
+    }
 }
 
 impl objects::BlobSink for HistorySink<'_> {
     fn blob(&mut self, id: &gix_hash::oid, content: &[u8]) {
         self.worker
             .scan_bytes(&blob_origin(id.to_string()), content);
-        let bytes = content.len() as u64;
-        self.progress.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.saw(id, content.len() as u64);
     }
 
     fn streamed_blob(&mut self, id: &gix_hash::oid, size: u64, content: &mut dyn Read) {
@@ -442,7 +553,7 @@ impl objects::BlobSink for HistorySink<'_> {
             let error = format!("the object is cut short: {size} bytes announced");
             self.worker.skip(origin, SkipReason::Unreadable { error });
         }
-        self.progress.bytes.fetch_add(size, Ordering::Relaxed);
+        self.saw(id, size);
     }
 
     fn unreadable(&mut self, id: &gix_hash::oid, why: String) {
