@@ -6,6 +6,8 @@
 #   cat-file      git cat-file --batch-all-objects --batch --unordered  (every object read
 #                 once, in pack order: git's fast path)
 #   log -p        git log -p --all  (what scanners that read line diffs pay; skip with LOG_P=0)
+#   cache cold    keyhound git REPO --cache FILE on a new cache file (with CACHE=1)
+#   cache warm    the same again, the cache holding every blob: a re-audit with nothing new
 #
 # Usage: scripts/bench_git.sh REPO [RUNS]     (RUNS defaults to 5)
 # Prints the median wall-clock seconds and peak RSS of each command, and keyhound's time as a
@@ -16,6 +18,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 repo=${1:?usage: scripts/bench_git.sh REPO [RUNS]}
 runs=${2:-5}
 log_p=${LOG_P:-1}
+cache=${CACHE:-0}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
 git_dir=$(git -C "$repo" rev-parse --absolute-git-dir 2>/dev/null || echo "$repo")
 
@@ -25,6 +28,8 @@ keyhound=$root/target/release/keyhound
 declare -A times rss
 commands=(keyhound "keyhound -j1" cat-file)
 [[ $log_p == 1 ]] && commands+=("log -p")
+[[ $cache == 1 ]] && commands+=("cache cold" "cache warm")
+cache_file=$(mktemp -d)/bench.cache
 
 run() { # name -> appends "seconds kb" to the arrays
     local name=$1 out
@@ -33,6 +38,10 @@ run() { # name -> appends "seconds kb" to the arrays
         "keyhound -j1") out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -j1 -q --no-progress -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
         cat-file) out=$( { /usr/bin/time -f '%e %M' git --git-dir "$git_dir" cat-file --batch-all-objects --batch --unordered >/dev/null; } 2>&1 | tail -1) ;;
         "log -p") out=$( { /usr/bin/time -f '%e %M' git --git-dir "$git_dir" log -p --all >/dev/null; } 2>&1 | tail -1) ;;
+        "cache cold")
+            rm -f "$cache_file" "$cache_file-wal" "$cache_file-shm"
+            out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -q --no-progress --cache "$cache_file" -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
+        "cache warm") out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -q --no-progress --cache "$cache_file" -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
     esac
     times[$name]+="${out% *} "
     rss[$name]+="${out#* } "
@@ -59,4 +68,10 @@ echo
 awk -v k="${med[keyhound]}" -v c="${med[cat-file]}" 'BEGIN {printf "keyhound / cat-file:     %.2f x\n", k / c}'
 awk -v k="${med[keyhound -j1]}" -v c="${med[cat-file]}" 'BEGIN {printf "keyhound -j1 / cat-file: %.2f x\n", k / c}'
 [[ $log_p == 1 ]] && awk -v k="${med[keyhound]}" -v l="${med[log -p]}" 'BEGIN {printf "keyhound / log -p:       %.2f x\n", k / l}'
+if [[ $cache == 1 ]]; then
+    awk -v k="${med[cache cold]}" -v c="${med[cat-file]}" 'BEGIN {printf "cache cold / cat-file:   %.2f x\n", k / c}'
+    awk -v k="${med[cache warm]}" -v c="${med[cat-file]}" 'BEGIN {printf "cache warm / cat-file:   %.2f x\n", k / c}'
+    awk -v w="${med[cache warm]}" -v k="${med[keyhound]}" 'BEGIN {printf "cache warm / keyhound:   %.2f x\n", w / k}'
+fi
+rm -rf "$(dirname "$cache_file")"
 exit 0

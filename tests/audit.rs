@@ -528,3 +528,36 @@ fn a_file_that_is_not_a_cache_is_an_error_and_is_left_alone() {
     let run = git_cached(&repo, dir.path(), &[]);
     run.expect_code(2);
 }
+
+#[test]
+fn a_baseline_written_by_an_audit_accepts_its_findings_and_names_their_repositories() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let creds = Creds::new(41);
+    for name in ["one", "two"] {
+        let repo = Repo::init(root, name);
+        repo.write("ci/.env", &creds.dotenv());
+        repo.commit("ci");
+    }
+    std::fs::write(root.join("repos.txt"), "one\ntwo\n").unwrap();
+    let audit = |extra: &[&str]| {
+        let mut args = vec!["audit", "--repos", "repos.txt", "-q"];
+        args.extend_from_slice(extra);
+        keyhound(root, &args)
+    };
+    audit(&[]).expect_code(1);
+    audit(&["--write-baseline", "baseline.json"]).expect_code(0);
+    let baseline: Value =
+        serde_json::from_slice(&std::fs::read(root.join("baseline.json")).unwrap()).unwrap();
+    let entries = baseline["findings"].as_array().unwrap();
+    assert_eq!(
+        entries.len(),
+        1,
+        "one fingerprint: the same secret at the same path"
+    );
+    assert!(
+        entries[0]["repo"].as_str().unwrap().ends_with("/one"),
+        "{baseline}"
+    );
+    audit(&["--baseline", "baseline.json"]).expect_code(0);
+}

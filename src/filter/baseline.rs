@@ -21,6 +21,10 @@ const VERSION: u32 = 1;
 pub struct Entry {
     pub fingerprint: String,
     pub rule_id: String,
+    /// In an audit of many repositories: the repository (for review; the fingerprint, which
+    /// matches the secret at this path in any repository, is what matches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
     pub path: String,
     /// Where it was when the baseline was written (for review; not used for matching).
     pub line: u64,
@@ -91,20 +95,19 @@ impl Baseline {
         Ok(Baseline { entries })
     }
 
-    /// The baseline of `findings`.
+    /// The baseline of `findings`; of the places that share a fingerprint, the first in report
+    /// order is the one a reviewer sees.
     pub fn of(findings: &[Finding]) -> Baseline {
-        let entries = findings
-            .iter()
-            .map(|f| {
-                let entry = Entry {
-                    fingerprint: f.fingerprint.clone(),
-                    rule_id: f.rule_id.clone(),
-                    path: f.origin.display_path(),
-                    line: f.location.line,
-                };
-                (entry.fingerprint.clone(), entry)
-            })
-            .collect();
+        let mut entries = BTreeMap::new();
+        for f in findings {
+            entries.entry(f.fingerprint.clone()).or_insert_with(|| Entry {
+                fingerprint: f.fingerprint.clone(),
+                rule_id: f.rule_id.clone(),
+                repo: f.origin.repo().map(str::to_string),
+                path: f.origin.display_path(),
+                line: f.location.line,
+            });
+        }
         Baseline { entries }
     }
 
