@@ -100,13 +100,15 @@ impl Baseline {
     pub fn of(findings: &[Finding]) -> Baseline {
         let mut entries = BTreeMap::new();
         for f in findings {
-            entries.entry(f.fingerprint.clone()).or_insert_with(|| Entry {
-                fingerprint: f.fingerprint.clone(),
-                rule_id: f.rule_id.clone(),
-                repo: f.origin.repo().map(str::to_string),
-                path: f.origin.display_path(),
-                line: f.location.line,
-            });
+            entries
+                .entry(f.fingerprint.clone())
+                .or_insert_with(|| Entry {
+                    fingerprint: f.fingerprint.clone(),
+                    rule_id: f.rule_id.clone(),
+                    repo: f.origin.repo().map(str::to_string),
+                    path: f.origin.display_path(),
+                    line: f.location.line,
+                });
         }
         Baseline { entries }
     }

@@ -104,23 +104,32 @@ pub fn suppress(
 /// Report order: path (repository first), then position, then rule; at one position, a
 /// finding before a rejected candidate (a value rejected as it stands may be found once
 /// decoded), so deduplication keeps the finding.
-pub fn sort(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        (
-            &a.origin,
-            a.location.line,
-            a.location.column,
-            &a.rule_id,
-            a.location.offset,
-            a.rejection.is_some(),
-        )
-            .cmp(&(
-                &b.origin,
-                b.location.line,
-                b.location.column,
-                &b.rule_id,
-                b.location.offset,
-                b.rejection.is_some(),
-            ))
-    });
+///
+/// Each finding's key is made once (paths parsed into components once, not at every
+/// comparison), the keys are sorted, and each finding is moved once: findings are large.
+pub fn sort(findings: &mut Vec<Finding>) {
+    let mut keyed: Vec<_> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let key = (
+                f.origin.sort_key(),
+                f.location.line,
+                f.location.column,
+                f.rule_id.as_str(),
+                f.location.offset,
+                f.rejection.is_some(),
+            );
+            (key, i)
+        })
+        .collect();
+    // The index breaks ties, so the order is the one a stable sort gives.
+    keyed.sort_unstable();
+    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+    let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
+    findings.extend(
+        order
+            .into_iter()
+            .map(|i| slots[i].take().expect("each position once")),
+    );
 }

@@ -56,36 +56,39 @@ fn pair_rule(findings: &mut Vec<Finding>, id_rule: &str, spec: &PairSpec) {
     if pairs.is_empty() {
         return;
     }
+    // The unpaired findings keep their order; the pairs follow. Findings are moved, not
+    // copied: they are large, and there can be thousands.
+    let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
     let joined: Vec<Finding> = pairs
         .iter()
-        .map(|&(id, secret)| pair_finding(&findings[id], &findings[secret], spec))
+        .map(|&(id, secret)| {
+            let id = slots[id].take().expect("an ID is paired once");
+            let secret = slots[secret].take().expect("a secret is paired once");
+            pair_finding(id, secret, spec)
+        })
         .collect();
-    let mut index = 0;
-    findings.retain(|_| {
-        index += 1;
-        !taken[index - 1]
-    });
+    findings.extend(slots.into_iter().flatten());
     findings.extend(joined);
 }
 
 /// The pair finding: the secret's place and value, the ID's kind and account, the ID itself.
-fn pair_finding(id: &Finding, secret: &Finding, spec: &PairSpec) -> Finding {
+fn pair_finding(id: Finding, secret: Finding, spec: &PairSpec) -> Finding {
     let both = format!("{}:{}", id.secret, secret.secret);
     Finding {
         rule_id: spec.id.clone(),
         rule_name: spec.name.clone(),
         severity: spec.severity,
         confidence: Confidence::High,
-        kind: id.kind.clone(),
-        aws_account: id.aws_account.clone(),
         fingerprint: fingerprint(&spec.id, both.as_bytes(), &secret.origin.display_path()),
         pair: Some(PairedKey {
-            key_id: id.secret.clone(),
             line: id.location.line,
             column: id.location.column,
             offset: id.location.offset,
+            key_id: id.secret,
         }),
-        ..secret.clone()
+        kind: id.kind,
+        aws_account: id.aws_account,
+        ..secret
     }
 }
 

@@ -272,17 +272,26 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 .collect(),
         },
     };
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
+    let mut out = buffered(out);
+    serde_json::to_writer_pretty(&mut out, &document)?;
+    writeln!(out)?;
+    out.flush()
 }
 
 /// Writes one finding per line.
 pub fn write_lines(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let mut out = buffered(out);
     for group in &report.groups {
-        serde_json::to_writer(&mut *out, &finding(group, report.show_secrets))?;
+        serde_json::to_writer(&mut out, &finding(group, report.show_secrets))?;
         writeln!(out)?;
     }
-    Ok(())
+    out.flush()
+}
+
+/// A buffer in front of `out`: serde writes a document in many small pieces, each of which
+/// would otherwise be a dynamic call.
+fn buffered(out: &mut dyn Write) -> io::BufWriter<&mut dyn Write> {
+    io::BufWriter::with_capacity(64 * 1024, out)
 }
 
 /// A JSON report read back (`keyhound merge`): its findings, one per place, as the report
