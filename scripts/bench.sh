@@ -48,13 +48,14 @@ bytes=$(du -sb "$corpus" | cut -f1)
 files=$(find "$corpus" -type f | wc -l)
 
 # Names and command lines of the measured commands, in the order they alternate.
-names=(keyhound "keyhound depth 0" "rg AKIA" "rg AKIA|ASIA")
+names=(keyhound "keyhound depth 0" "keyhound no archives" "rg AKIA" "rg AKIA|ASIA")
 run_cmd() {
     case $1 in
     0) "$keyhound" scan "$corpus" -q -f json -o /dev/null -j "$threads" ;;
     1) "$keyhound" scan "$corpus" -q -f json -o /dev/null -j "$threads" --max-decode-depth 0 ;;
-    2) rg -c AKIA --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
-    3) rg -c 'AKIA|ASIA' --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
+    2) "$keyhound" scan "$corpus" -q -f json -o /dev/null -j "$threads" --max-archive-depth 0 ;;
+    3) rg -c AKIA --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
+    4) rg -c 'AKIA|ASIA' --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
     esac
 }
 

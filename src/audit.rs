@@ -245,6 +245,7 @@ fn add_repository(joined: &mut ScanResult, result: ScanResult, repo: &Arc<str>) 
         findings,
         suppressed,
         stats,
+        ..
     } = result;
     joined.findings.extend(findings.into_iter().map(|mut f| {
         f.origin = f.origin.in_repo(repo);
@@ -374,13 +375,17 @@ fn fetch(url: &str, clone: &Path) -> Result<(), String> {
     run_git(command, url, "fetch")
 }
 
-/// `git`, never asking for a password on the terminal: an audit runs unattended.
+/// `git`, never asking for a password or a passphrase: an audit runs unattended, and a
+/// prompt would stop it (ssh asks on the terminal itself, whatever git's standard input is).
 fn git_command() -> Command {
     let mut command = Command::new("git");
     command
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GCM_INTERACTIVE", "never")
         .stdin(std::process::Stdio::null());
+    if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
+        command.env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
     command
 }
 

@@ -617,6 +617,10 @@ enum StoredOrigin {
         path: PathBuf,
         blob: String,
     },
+    Inner {
+        outer: Box<StoredOrigin>,
+        entry: String,
+    },
 }
 
 impl From<&Origin> for StoredOrigin {
@@ -628,6 +632,10 @@ impl From<&Origin> for StoredOrigin {
                 repo: repo.as_deref().map(str::to_string),
                 path: path.clone(),
                 blob: blob.clone(),
+            },
+            Origin::Inner { outer, entry } => StoredOrigin::Inner {
+                outer: Box::new(StoredOrigin::from(&**outer)),
+                entry: entry.clone(),
             },
         }
     }
@@ -642,6 +650,10 @@ impl From<StoredOrigin> for Origin {
                 repo: repo.map(Arc::from),
                 path,
                 blob,
+            },
+            StoredOrigin::Inner { outer, entry } => Origin::Inner {
+                outer: Arc::new(Origin::from(*outer)),
+                entry,
             },
         }
     }

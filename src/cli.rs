@@ -248,6 +248,16 @@ pub struct ReadArgs {
     #[arg(long, value_name = "N", default_value_t = crate::matcher::DEFAULT_DECODE_DEPTH, value_parser = clap::value_parser!(u8).range(0..=4), help_heading = "Input")]
     pub max_decode_depth: u8,
 
+    /// Archives (zip, jar, tar, ...) opened one inside another; compressed streams (gzip, bzip2,
+    /// xz, zstd) are opened around them. 0 opens none.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=16), help_heading = "Input")]
+    pub max_archive_depth: u8,
+
+    /// Bytes inflated from one archive, at every depth, before the rest of it is skipped
+    /// (bytes, or with a K, M or G suffix): the bound on archive bombs.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size, help_heading = "Input")]
+    pub max_archive_bytes: u64,
+
     /// Bytes each read chunk owns (for testing chunk boundaries).
     #[arg(long, hide = true, default_value_t = crate::source::DEFAULT_CHUNK_SIZE)]
     pub chunk_size: usize,

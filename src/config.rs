@@ -222,6 +222,10 @@ pub fn read_options(args: &ReadArgs, output: &OutputArgs) -> ReadOptions {
         chunk_size: args.chunk_size,
         explain: output.explain,
         decode_depth: args.max_decode_depth,
+        archives: crate::source::archive::Limits {
+            max_depth: args.max_archive_depth,
+            max_bytes: args.max_archive_bytes,
+        },
     }
 }
 

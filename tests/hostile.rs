@@ -121,7 +121,7 @@ fn a_file_name_that_is_not_utf8_is_scanned_and_shown_safely() {
 }
 
 #[test]
-fn an_archive_holding_a_key_is_skipped_as_binary_and_counted() {
+fn an_archive_is_opened_unless_archives_are_turned_off() {
     use std::io::Write as _;
     let dir = tempfile::tempdir().unwrap();
     let id = Fakes::new(94).key_id("AKIA");
@@ -129,7 +129,11 @@ fn an_archive_holding_a_key_is_skipped_as_binary_and_counted() {
     gz.write_all(format!("AWS_ACCESS_KEY_ID={id}\n").as_bytes())
         .unwrap();
     std::fs::write(dir.path().join("creds.env.gz"), gz.finish().unwrap()).unwrap();
-    let run = run(keyhound_in(dir.path()).args(["scan", ".", "-f", "json"]));
+    let opened = run(keyhound_in(dir.path()).args(["scan", ".", "-f", "json"]));
+    opened.expect_code(1);
+    assert_eq!(opened.json()["findings"][0]["path"], "creds.env.gz");
+    let args = ["scan", ".", "-f", "json", "--max-archive-depth", "0"];
+    let run = run(keyhound_in(dir.path()).args(args));
     run.expect_code(0);
     let json = run.json();
     let skipped = json["summary"]["skipped"].as_array().unwrap();

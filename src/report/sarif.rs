@@ -400,6 +400,21 @@ fn location(finding: &Finding, show_secrets: bool) -> Location {
                 .build(),
         )
         .build();
+    let mut region = region;
+    // The artifact is the file a viewer can open; where in it the archive holds the secret
+    // is said here (the lines and columns are those of the file inside).
+    if let Origin::Inner { .. } = &finding.origin {
+        let mut properties = BTreeMap::new();
+        properties.insert(
+            "archivePath".to_string(),
+            Value::from(finding.origin.display_path()),
+        );
+        region.properties = Some(
+            PropertyBag::builder()
+                .additional_properties(properties)
+                .build(),
+        );
+    }
     Location::builder()
         .physical_location(
             PhysicalLocation::builder()
@@ -429,6 +444,12 @@ fn result(group: &Group<'_>, rule_index: usize, show_secrets: bool) -> SarifResu
     );
     if let Some(kind) = &finding.kind {
         text.push_str(&format!(" Credential kind: {kind}."));
+    }
+    if let Origin::Inner { .. } = &finding.origin {
+        text.push_str(&format!(
+            " Inside an archive, at {}.",
+            finding.origin.display_path()
+        ));
     }
     if !finding.decoded.is_empty() {
         let chain: Vec<&str> = finding.decoded.iter().map(|e| e.as_str()).collect();
@@ -611,6 +632,7 @@ fn repository_uri(repo: &str) -> String {
 /// path may not hold percent-encoded), a `file:` URI for an absolute path, `stdin` for
 /// standard input.
 fn artifact_uri(origin: &Origin) -> String {
+    let origin = origin.outermost();
     if let Origin::Stdin = origin {
         return STDIN_URI.to_string();
     }

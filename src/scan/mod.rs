@@ -18,6 +18,7 @@ use crate::filter::{self, Suppressed};
 use crate::finding::{fingerprint, locate, Finding, GitProvenance};
 use crate::matcher::{Matcher, RawMatch, Scratch};
 use crate::rules::RuleSet;
+use crate::source::archive::{self, Budget, Kind};
 use crate::source::files::{self, Entry, WalkError, WalkOptions};
 use crate::source::git::catfile;
 use crate::source::git::changes::Changes;
@@ -27,7 +28,7 @@ use crate::source::git::salvage;
 use crate::source::git::{GitError, Repo};
 use crate::source::{CacheStats, GitStats};
 use crate::source::{
-    Chunk, ChunkReader, Origin, ReadOutcome, SkipReason, Stats, DEFAULT_CHUNK_SIZE,
+    Chunk, ChunkReader, Mode, Origin, ReadOutcome, SkipReason, Stats, DEFAULT_CHUNK_SIZE,
 };
 use recall::{Recall, Seen};
 
@@ -51,6 +52,8 @@ pub struct ReadOptions {
     pub explain: bool,
     /// Layers of encoding the matcher decodes around keyword hits.
     pub decode_depth: u8,
+    /// How far archives and compressed streams are opened.
+    pub archives: archive::Limits,
 }
 
 impl Default for ReadOptions {
@@ -60,6 +63,7 @@ impl Default for ReadOptions {
             chunk_size: DEFAULT_CHUNK_SIZE,
             explain: false,
             decode_depth: crate::matcher::DEFAULT_DECODE_DEPTH,
+            archives: archive::Limits::default(),
         }
     }
 }
@@ -72,6 +76,9 @@ pub struct ScanResult {
     /// (counted in the summary) and, with `--explain`, the candidates the matcher rejected.
     pub suppressed: Vec<Suppressed>,
     pub stats: Stats,
+    /// Blobs that were archives (or compressed streams). A cache records one outcome a blob,
+    /// and an archive's is many, so these are scanned again on every audit.
+    archive_blobs: Vec<String>,
 }
 
 /// Scans the inputs of `options` with the enabled rules of `rules`.
@@ -104,7 +111,38 @@ struct Worker<'a> {
     raw: Vec<RawMatch>,
     local: ScanResult,
     scan_binary: bool,
+    archives: archive::Limits,
     collected: &'a Mutex<ScanResult>,
+}
+
+/// What became of one input.
+enum Scanned {
+    /// Read to its end: this many bytes.
+    Bytes(u64),
+    /// An archive of this kind, to be opened.
+    Archive(Kind),
+    /// Not scanned (binary), or not to its end; the reason is recorded.
+    Skipped,
+}
+
+/// Where an input sits among archives.
+#[derive(Clone, Copy)]
+struct Nesting<'b> {
+    /// Containers it is inside.
+    depth: u8,
+    /// Compressed streams it is directly inside.
+    streams: u8,
+    /// What its top-level archive may still inflate (None outside archives).
+    budget: Option<&'b Budget>,
+}
+
+impl Nesting<'_> {
+    /// An input that is in no archive.
+    const TOP: Nesting<'static> = Nesting {
+        depth: 0,
+        streams: 0,
+        budget: None,
+    };
 }
 
 impl<'a> Worker<'a> {
@@ -120,6 +158,7 @@ impl<'a> Worker<'a> {
             raw: Vec::new(),
             local: ScanResult::default(),
             scan_binary: options.scan_binary,
+            archives: options.archives,
             collected,
         }
     }
@@ -150,30 +189,149 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Scans one input; returns how many bytes it held when it was read to its end.
+    /// Scans one input; returns how many bytes it held when it was read to its end (None for
+    /// an archive, whose entries are scanned as inputs of their own).
     fn scan_input(&mut self, origin: &Origin, input: impl Read) -> Option<u64> {
-        self.scan(origin, |reader, skip_binary, on_chunk| {
-            reader.read(input, skip_binary, on_chunk)
-        })
+        self.scan_nested(origin, input, Nesting::TOP)
     }
 
     /// [`Worker::scan_input`] for an input already in memory, matched where it lies.
     fn scan_bytes(&mut self, origin: &Origin, input: &[u8]) -> Option<u64> {
-        self.scan(origin, |reader, skip_binary, on_chunk| {
-            reader.read_bytes(input, skip_binary, on_chunk)
-        })
+        let mode = self.mode();
+        match self.scan(origin, |reader, on_chunk| {
+            reader.read_bytes(input, mode, on_chunk)
+        }) {
+            Scanned::Bytes(bytes) => Some(bytes),
+            Scanned::Archive(kind) => {
+                if let Origin::Git { blob, .. } = origin {
+                    self.local.archive_blobs.push(blob.clone());
+                }
+                self.open_archive(origin, kind, &mut &input[..], Nesting::TOP);
+                None
+            }
+            Scanned::Skipped => None,
+        }
+    }
+
+    /// Scans an input that sits `nesting` deep among archives.
+    fn scan_nested(
+        &mut self,
+        origin: &Origin,
+        mut input: impl Read,
+        nesting: Nesting<'_>,
+    ) -> Option<u64> {
+        let mode = self.mode();
+        match self.scan(origin, |reader, on_chunk| {
+            reader.read(&mut input, mode, on_chunk)
+        }) {
+            Scanned::Bytes(bytes) => Some(bytes),
+            Scanned::Archive(kind) if !self.may_open(kind, nesting) => {
+                let limit = if kind.is_container() {
+                    format!("--max-archive-depth {}", self.archives.max_depth)
+                } else {
+                    format!(
+                        "{} compressed streams one inside another",
+                        archive::MAX_STACKED_STREAMS
+                    )
+                };
+                self.skip(origin.clone(), SkipReason::ArchiveLimit { limit });
+                None
+            }
+            Scanned::Archive(kind) => {
+                if let (Origin::Git { blob, .. }, None) = (origin, nesting.budget) {
+                    self.local.archive_blobs.push(blob.clone());
+                }
+                let head = std::io::Cursor::new(self.reader.head().to_vec());
+                self.open_archive(origin, kind, &mut head.chain(input), nesting);
+                None
+            }
+            Scanned::Skipped => None,
+        }
+    }
+
+    /// How inputs are read: archives are looked for unless they are turned off.
+    fn mode(&self) -> Mode {
+        Mode {
+            skip_binary: !self.scan_binary,
+            archives: self.archives.max_depth > 0,
+        }
+    }
+
+    /// Whether an archive of `kind` found `nesting` deep is within the limits on nesting (past
+    /// them it is skipped, and said to be).
+    fn may_open(&self, kind: Kind, nesting: Nesting<'_>) -> bool {
+        if kind.is_container() {
+            nesting.depth < self.archives.max_depth
+        } else {
+            nesting.streams < archive::MAX_STACKED_STREAMS
+        }
+    }
+
+    /// Scans every file of the archive (or the content of the compressed stream) `input` at
+    /// `origin`, within the budget of the top-level archive it is part of.
+    fn open_archive(
+        &mut self,
+        origin: &Origin,
+        kind: Kind,
+        input: &mut dyn Read,
+        nesting: Nesting<'_>,
+    ) {
+        let own;
+        let budget = match nesting.budget {
+            Some(budget) => budget,
+            None => {
+                own = Budget::new(&self.archives);
+                &own
+            }
+        };
+        if !kind.is_container() {
+            let compressed = std::cell::Cell::new(0);
+            let mut content = archive::inflate(kind, input, budget, &compressed);
+            let inner = Nesting {
+                streams: nesting.streams + 1,
+                budget: Some(budget),
+                ..nesting
+            };
+            // The content of a compressed stream is the file itself: it keeps the file's name.
+            self.scan_nested(origin, &mut content, inner);
+            return;
+        }
+        let inner = Nesting {
+            depth: nesting.depth + 1,
+            streams: 0,
+            budget: Some(budget),
+        };
+        let mut skipped = Vec::new();
+        let read = archive::each_entry(
+            kind,
+            input,
+            budget,
+            &mut |entry| {
+                self.scan_nested(&origin.inside(&entry.name), entry.data, inner);
+            },
+            &mut |entry| skipped.push(entry),
+        );
+        for entry in skipped {
+            let why = entry.why;
+            self.skip(origin.inside(&entry.name), SkipReason::ArchiveEntry { why });
+        }
+        match read {
+            Ok(()) => {}
+            Err(archive::Stop::Limit(limit)) => {
+                self.skip(origin.clone(), SkipReason::ArchiveLimit { limit })
+            }
+            Err(archive::Stop::Unreadable(error)) => {
+                self.skip(origin.clone(), SkipReason::Unreadable { error })
+            }
+        }
     }
 
     /// Matches every chunk `read` makes of one input.
     fn scan(
         &mut self,
         origin: &Origin,
-        read: impl FnOnce(
-            &mut ChunkReader,
-            bool,
-            &mut dyn FnMut(Chunk<'_>),
-        ) -> std::io::Result<ReadOutcome>,
-    ) -> Option<u64> {
+        read: impl FnOnce(&mut ChunkReader, &mut dyn FnMut(Chunk<'_>)) -> std::io::Result<ReadOutcome>,
+    ) -> Scanned {
         let Worker {
             matcher,
             scratch,
@@ -183,7 +341,7 @@ impl<'a> Worker<'a> {
             ..
         } = self;
         let findings_before = local.findings.len();
-        let outcome = read(reader, !self.scan_binary, &mut |chunk| {
+        let outcome = read(reader, &mut |chunk| {
             raw.clear();
             matcher.find(scratch, chunk.data, chunk.owned.clone(), raw);
             if !raw.is_empty() {
@@ -194,16 +352,21 @@ impl<'a> Worker<'a> {
             Ok(ReadOutcome::Complete(bytes)) => {
                 self.local.stats.files_scanned += 1;
                 self.local.stats.bytes_scanned += bytes;
-                return Some(bytes);
+                return Scanned::Bytes(bytes);
             }
+            Ok(ReadOutcome::Archive(kind)) => return Scanned::Archive(kind),
             Ok(ReadOutcome::Binary) => self.skip(origin.clone(), SkipReason::Binary),
             Err(error) => {
                 // What was read before the error is still reported; the scan is marked incomplete.
                 tracing::debug!(path = %origin, found = self.local.findings.len() - findings_before, "read failed part-way");
-                self.skip(origin.clone(), files::io_reason(&error));
+                let reason = match archive::limit_of(&error) {
+                    Some(limit) => SkipReason::ArchiveLimit { limit },
+                    None => files::io_reason(&error),
+                };
+                self.skip(origin.clone(), reason);
             }
         }
-        None
+        Scanned::Skipped
     }
 
     fn skip(&mut self, origin: Origin, reason: SkipReason) {
@@ -225,6 +388,7 @@ impl Drop for Worker<'_> {
         shared.stats.files_scanned += local.stats.files_scanned;
         shared.stats.bytes_scanned += local.stats.bytes_scanned;
         shared.stats.skipped.extend(local.stats.skipped);
+        shared.archive_blobs.extend(local.archive_blobs);
     }
 }
 
@@ -247,10 +411,14 @@ pub fn cache_digest(rules: &RuleSet, read: &ReadOptions) -> String {
         chunk_size,
         explain,
         decode_depth,
+        archives,
     } = read;
     format!(
-        "{} binary={scan_binary} chunk={chunk_size} explain={explain} decode={decode_depth}",
-        rules.digest()
+        "{} binary={scan_binary} chunk={chunk_size} explain={explain} decode={decode_depth} \
+         archive-depth={} archive-bytes={}",
+        rules.digest(),
+        archives.max_depth,
+        archives.max_bytes
     )
 }
 
@@ -704,7 +872,7 @@ fn attribute_findings(
     plan: &history::Plan,
     findings: &mut Vec<Finding>,
 ) -> Result<Option<(Origin, SkipReason)>, GitError> {
-    let blob_of = |f: &Finding| match &f.origin {
+    let blob_of = |f: &Finding| match f.origin.outermost() {
         Origin::Git { blob, .. } => Some(blob.clone()),
         _ => None,
     };
@@ -736,9 +904,11 @@ fn attribute_findings(
             None => return false,
         };
         if let Some(commit) = &git.commit {
-            finding.origin = Origin::git(PathBuf::from(&commit.path), blob);
-            finding.fingerprint =
-                fingerprint(&finding.rule_id, finding.secret.as_bytes(), &commit.path);
+            let placed = Origin::git(PathBuf::from(&commit.path), blob);
+            finding.origin =
+                std::mem::replace(&mut finding.origin, Origin::Stdin).with_outermost(|_| placed);
+            let path = finding.origin.display_path();
+            finding.fingerprint = fingerprint(&finding.rule_id, finding.secret.as_bytes(), &path);
         }
         finding.git = Some(git);
         true

@@ -66,8 +66,8 @@ impl Recall {
 
     /// Records what this scan read: the `seen` blobs, with their outcome in `result` (taken
     /// before attribution), and, when the scan covered every object (`all_objects_read`),
-    /// the objects that turned out not to be blobs. Blobs and objects that could not be read
-    /// are left out, so the next audit tries them again.
+    /// the objects that turned out not to be blobs. Blobs and objects that could not be read,
+    /// and archives, are left out, so the next audit reads them again.
     pub(super) fn record(
         &self,
         cache: &Cache,
@@ -78,14 +78,15 @@ impl Recall {
     ) -> Result<(), CacheError> {
         let mut findings: HashMap<&str, Vec<Finding>> = HashMap::new();
         for finding in &result.findings {
-            if let Origin::Git { blob, .. } = &finding.origin {
+            if let Origin::Git { blob, .. } = finding.origin.outermost() {
                 findings.entry(blob).or_default().push(finding.clone());
             }
         }
         let mut binary = HashSet::new();
         let mut failed: HashSet<&str> = unreadable.iter().map(String::as_str).collect();
+        failed.extend(result.archive_blobs.iter().map(String::as_str));
         for (origin, reason) in &result.stats.skipped {
-            if let Origin::Git { blob, .. } = origin {
+            if let Origin::Git { blob, .. } = origin.outermost() {
                 match reason {
                     SkipReason::Binary => binary.insert(blob.as_str()),
                     _ => failed.insert(blob.as_str()),

@@ -6,6 +6,7 @@
 //! matcher needs, and each chunk *owns* a disjoint range of the input: a match is reported only
 //! by the chunk that owns its first byte, so nothing on a boundary is lost or reported twice.
 
+pub mod archive;
 pub mod files;
 pub mod git;
 mod reader;
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use reader::{Chunk, ChunkReader, ReadOutcome, DEFAULT_CHUNK_SIZE};
+pub use reader::{Chunk, ChunkReader, Mode, ReadOutcome, DEFAULT_CHUNK_SIZE};
 
 /// Where a chunk's bytes came from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -34,6 +35,9 @@ pub enum Origin {
         path: PathBuf,
         blob: String,
     },
+    /// A file inside an archive (or the content of a compressed stream), shown as
+    /// `outer!/entry`: `dist/app.war!/WEB-INF/lib/core.jar!/application.properties`.
+    Inner { outer: Arc<Origin>, entry: String },
 }
 
 impl Origin {
@@ -60,7 +64,7 @@ impl Origin {
 
     /// The repository a blob is in, when the run covers several.
     pub fn repo(&self) -> Option<&str> {
-        match self {
+        match self.outermost() {
             Origin::Git { repo, .. } => repo.as_deref(),
             _ => None,
         }
@@ -68,13 +72,41 @@ impl Origin {
 
     /// The same place, in repository `repo`.
     pub fn in_repo(self, repo: &Arc<str>) -> Origin {
-        match self {
+        self.with_outermost(|outermost| match outermost {
             Origin::Git { path, blob, .. } => Origin::Git {
                 repo: Some(Arc::clone(repo)),
                 path,
                 blob,
             },
             other => other,
+        })
+    }
+
+    /// The file `entry` inside the archive at this place.
+    pub fn inside(&self, entry: &str) -> Origin {
+        Origin::Inner {
+            outer: Arc::new(self.clone()),
+            entry: entry.to_string(),
+        }
+    }
+
+    /// The input this place is in, outside every archive: the file, standard input or blob.
+    pub fn outermost(&self) -> &Origin {
+        match self {
+            Origin::Inner { outer, .. } => outer.outermost(),
+            other => other,
+        }
+    }
+
+    /// The same place, its outermost input changed by `change` (the path of a blob once git
+    /// history says where the blob is).
+    pub fn with_outermost(self, change: impl FnOnce(Origin) -> Origin) -> Origin {
+        match self {
+            Origin::Inner { outer, entry } => Origin::Inner {
+                outer: Arc::new(Arc::unwrap_or_clone(outer).with_outermost(change)),
+                entry,
+            },
+            other => change(other),
         }
     }
 
@@ -85,12 +117,17 @@ impl Origin {
             Origin::File(path) => (0, None, Some(path), ""),
             Origin::Stdin => (1, None, None, ""),
             Origin::Git { repo, path, blob } => (2, repo.as_deref(), Some(path), blob.as_str()),
+            Origin::Inner { .. } => (3, None, None, ""),
         };
         OriginKey {
             rank,
             repo,
             components: path.map(|p| p.components().collect()).unwrap_or_default(),
             blob,
+            inner: match self {
+                Origin::Inner { outer, entry } => Some((outer, entry)),
+                _ => None,
+            },
         }
     }
 
@@ -105,6 +142,9 @@ impl Origin {
             Origin::Stdin => "-".to_string(),
             Origin::Git { path, blob, .. } if path.as_os_str().is_empty() => format!("blob:{blob}"),
             Origin::Git { path, .. } => path.to_string_lossy().into_owned(),
+            Origin::Inner { outer, entry } => {
+                format!("{}!/{}", outer.display_path(), archive::shown_name(entry))
+            }
         }
     }
 }
@@ -116,6 +156,8 @@ pub struct OriginKey<'a> {
     repo: Option<&'a str>,
     components: Vec<std::path::Component<'a>>,
     blob: &'a str,
+    /// For a place inside an archive, compared as `Ord` compares it.
+    inner: Option<(&'a Arc<Origin>, &'a String)>,
 }
 
 /// The place as people read it: `REPO:PATH` (git's own `REV:PATH` shape) when the run covers
@@ -147,6 +189,11 @@ pub enum SkipReason {
     Unreadable { error: String },
     /// A repository of an audit that could not be opened, cloned or read.
     RepositoryFailed { error: String },
+    /// An archive (or what remained of it) not read: a limit against archive bombs was
+    /// reached.
+    ArchiveLimit { limit: String },
+    /// An archive entry not read: encrypted, or compressed by a method keyhound cannot inflate.
+    ArchiveEntry { why: String },
 }
 
 impl SkipReason {
@@ -158,6 +205,8 @@ impl SkipReason {
             SkipReason::Vanished
                 | SkipReason::Unreadable { .. }
                 | SkipReason::RepositoryFailed { .. }
+                | SkipReason::ArchiveLimit { .. }
+                | SkipReason::ArchiveEntry { .. }
         )
     }
 
@@ -195,6 +244,12 @@ impl SkipReason {
             "repository not audited" => SkipReason::RepositoryFailed {
                 error: after("repository not audited: "),
             },
+            "archive limit" => SkipReason::ArchiveLimit {
+                limit: after("archive not read to its end: it reached "),
+            },
+            "archive entry not read" => SkipReason::ArchiveEntry {
+                why: after("archive entry not read: "),
+            },
             _ => return None,
         })
     }
@@ -209,6 +264,8 @@ impl SkipReason {
             SkipReason::Vanished => "vanished",
             SkipReason::Unreadable { .. } => "unreadable",
             SkipReason::RepositoryFailed { .. } => "repository not audited",
+            SkipReason::ArchiveLimit { .. } => "archive limit",
+            SkipReason::ArchiveEntry { .. } => "archive entry not read",
         }
     }
 }
@@ -227,6 +284,10 @@ impl fmt::Display for SkipReason {
             SkipReason::Vanished => f.write_str("disappeared before it could be read"),
             SkipReason::Unreadable { error } => write!(f, "cannot read: {error}"),
             SkipReason::RepositoryFailed { error } => write!(f, "repository not audited: {error}"),
+            SkipReason::ArchiveLimit { limit } => {
+                write!(f, "archive not read to its end: it reached {limit}")
+            }
+            SkipReason::ArchiveEntry { why } => write!(f, "archive entry not read: {why}"),
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
+use super::archive::Kind;
 use super::utf16::{self, Utf16Reader};
 use crate::decode::Encoding;
 use crate::lines::{ceil_char_boundary, count_chars, count_newlines, floor_char_boundary};
@@ -38,12 +39,26 @@ pub enum ReadOutcome {
     Complete(u64),
     /// Not scanned: the first bytes hold a NUL.
     Binary,
+    /// Not scanned: the input is an archive or compressed stream of this kind, to be opened.
+    /// Its first bytes are [`ChunkReader::head`] (for a stream; the rest is still to read).
+    Archive(Kind),
+}
+
+/// What a read looks for before it chunks an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mode {
+    /// Skip inputs with a NUL in their first bytes.
+    pub skip_binary: bool,
+    /// Report archives and compressed streams instead of chunking them.
+    pub archives: bool,
 }
 
 /// Splits inputs into chunks; one per thread, its buffer reused for every input.
 pub struct ChunkReader {
     buf: Vec<u8>,
     chunk_size: usize,
+    /// How many bytes of `buf` a read that found an archive had read.
+    head: usize,
 }
 
 impl ChunkReader {
@@ -52,19 +67,45 @@ impl ChunkReader {
         ChunkReader {
             buf: Vec::new(),
             chunk_size: chunk_size.max(1),
+            head: 0,
         }
+    }
+
+    /// The bytes a read that ended in [`ReadOutcome::Archive`] took from its input.
+    pub fn head(&self) -> &[u8] {
+        &self.buf[..self.head]
     }
 
     /// Reads `input` to its end, calling `on_chunk` for each chunk in order.
     ///
-    /// UTF-16 text is transcoded to UTF-8 first. Otherwise, with `skip_binary`, an input with a
-    /// NUL byte in its first 8 KiB is not scanned. Memory is bounded by the chunk size plus the
+    /// With `mode.archives`, an input that starts as an archive does is not read further (see
+    /// [`ReadOutcome::Archive`]). UTF-16 text is transcoded to UTF-8 first. Otherwise, with
+    /// `mode.skip_binary`, an input with a NUL byte in its first 8 KiB is not scanned. Memory is bounded by the chunk size plus the
     /// overlap, whatever the input's size or line lengths. The byte count of the outcome is of
     /// the input as read.
     pub fn read<R: Read>(
         &mut self,
+        input: R,
+        mode: Mode,
+        on_chunk: impl FnMut(Chunk<'_>),
+    ) -> io::Result<ReadOutcome> {
+        // A read error ends the input where it happens: what came before is still scanned,
+        // then the error is returned.
+        let mut input = Held {
+            inner: input,
+            error: None,
+        };
+        let outcome = self.read_held(&mut input, mode, on_chunk);
+        match input.error {
+            Some(error) if !matches!(outcome, Ok(ReadOutcome::Archive(_))) => Err(error),
+            _ => outcome,
+        }
+    }
+
+    fn read_held<R: Read>(
+        &mut self,
         mut input: R,
-        skip_binary: bool,
+        mode: Mode,
         on_chunk: impl FnMut(Chunk<'_>),
     ) -> io::Result<ReadOutcome> {
         let capacity = self.chunk_size + LEAD + TAIL;
@@ -73,6 +114,12 @@ impl ChunkReader {
         }
         let mut filled = 0;
         fill(&mut input, &mut self.buf, &mut filled)?;
+        if mode.archives {
+            if let Some(kind) = Kind::sniff(&self.buf[..filled]) {
+                self.head = filled;
+                return Ok(ReadOutcome::Archive(kind));
+            }
+        }
         let probe = &self.buf[..filled.min(BINARY_PROBE)];
         // UTF-16 text has a byte order mark or zero bytes; most inputs have neither, and the
         // NUL search is what the binary check needs anyway.
@@ -89,7 +136,7 @@ impl ChunkReader {
             self.chunks(&mut text, 0, Some(Encoding::Utf16), on_chunk)?;
             return Ok(ReadOutcome::Complete(text.consumed));
         }
-        if skip_binary && has_nul {
+        if mode.skip_binary && has_nul {
             return Ok(ReadOutcome::Binary);
         }
         self.chunks(&mut input, filled, None, on_chunk)
@@ -101,17 +148,22 @@ impl ChunkReader {
     pub fn read_bytes(
         &mut self,
         input: &[u8],
-        skip_binary: bool,
+        mode: Mode,
         mut on_chunk: impl FnMut(Chunk<'_>),
     ) -> io::Result<ReadOutcome> {
+        if mode.archives {
+            if let Some(kind) = Kind::sniff(input) {
+                return Ok(ReadOutcome::Archive(kind));
+            }
+        }
         // `read` makes a single chunk of an input that leaves room in its buffer.
         if input.len() >= self.chunk_size + LEAD + TAIL {
-            return self.read(input, skip_binary, on_chunk);
+            return self.read(input, mode, on_chunk);
         }
         let probe = &input[..input.len().min(BINARY_PROBE)];
         let has_nul = memchr::memchr(0, probe).is_some();
         if has_nul || probe.starts_with(&[0xFF, 0xFE]) || probe.starts_with(&[0xFE, 0xFF]) {
-            return self.read(input, skip_binary, on_chunk);
+            return self.read(input, mode, on_chunk);
         }
         if !input.is_empty() {
             on_chunk(Chunk {
@@ -180,6 +232,27 @@ impl ChunkReader {
     }
 }
 
+/// A reader whose first error ends it, kept to be returned once what came before it is used.
+struct Held<R> {
+    inner: R,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> Read for Held<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.error.is_some() {
+            return Ok(0);
+        }
+        match self.inner.read(buf) {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => {
+                self.error = Some(e);
+                Ok(0)
+            }
+            other => other,
+        }
+    }
+}
+
 /// Reads until `buf` is full or the input ends; returns whether it ended.
 fn fill<R: Read>(input: &mut R, buf: &mut [u8], filled: &mut usize) -> io::Result<bool> {
     while *filled < buf.len() {
@@ -197,12 +270,18 @@ fn fill<R: Read>(input: &mut R, buf: &mut [u8], filled: &mut usize) -> io::Resul
 mod tests {
     use super::*;
 
+    /// Skip binary inputs, open no archives.
+    const SCAN_TEXT: Mode = Mode {
+        skip_binary: true,
+        archives: false,
+    };
+
     /// Collects (offset, owned bytes, line, column) per chunk.
     fn chunks(input: &[u8], chunk_size: usize) -> Vec<(u64, Vec<u8>, u64, u64)> {
         let mut reader = ChunkReader::new(chunk_size);
         let mut out = Vec::new();
         let outcome = reader
-            .read(input, true, |c| {
+            .read(input, SCAN_TEXT, |c| {
                 out.push((c.offset, c.data[c.owned.clone()].to_vec(), c.line, c.column))
             })
             .unwrap();
@@ -243,15 +322,28 @@ mod tests {
     #[test]
     fn nul_in_the_first_bytes_means_binary() {
         let mut reader = ChunkReader::new(64);
+        let input = &b"PK\x03\x04\0\0 AKIA"[..];
+        let mode = |skip_binary, archives| Mode {
+            skip_binary,
+            archives,
+        };
         let outcome = reader
-            .read(&b"PK\x03\x04\0\0 AKIA"[..], true, |_| panic!("scanned"))
+            .read(input, mode(true, false), |_| panic!("scanned"))
             .unwrap();
         assert_eq!(outcome, ReadOutcome::Binary);
         let mut seen = 0;
         reader
-            .read(&b"PK\x03\x04\0\0 AKIA"[..], false, |_| seen += 1)
+            .read(input, mode(false, false), |_| seen += 1)
             .unwrap();
         assert_eq!(seen, 1);
+        // Looked at as a possible archive, the same bytes are a zip's first.
+        for skip_binary in [true, false] {
+            let outcome = reader.read(input, mode(skip_binary, true), |_| panic!("scanned"));
+            assert_eq!(outcome.unwrap(), ReadOutcome::Archive(Kind::Zip));
+            assert_eq!(reader.head(), input);
+            let outcome = reader.read_bytes(input, mode(skip_binary, true), |_| panic!("scanned"));
+            assert_eq!(outcome.unwrap(), ReadOutcome::Archive(Kind::Zip));
+        }
     }
 
     #[test]
@@ -264,6 +356,10 @@ mod tests {
         for case in [input, utf16, binary, Vec::new()] {
             for size in [16, 1000, 4096, 1 << 20] {
                 for skip_binary in [true, false] {
+                    let skip_binary = Mode {
+                        skip_binary,
+                        archives: false,
+                    };
                     let mut reader = ChunkReader::new(size);
                     let mut streamed = Vec::new();
                     let outcome = reader.read(&case[..], skip_binary, |c| {

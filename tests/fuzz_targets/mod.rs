@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use keyhound::matcher::{Matcher, RawMatch, LEAD, TAIL};
 use keyhound::rules::RuleSet;
-use keyhound::source::ChunkReader;
+use keyhound::source::{ChunkReader, Mode};
 
 fn builtin() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
@@ -41,30 +41,37 @@ fn matches_in_chunks(
     let mut raw: Vec<RawMatch> = Vec::new();
     let mut found = BTreeSet::new();
     reader
-        .read(input, false, |chunk| {
-            raw.clear();
-            matcher.find(&mut scratch, chunk.data, chunk.owned.clone(), &mut raw);
-            for m in &raw {
-                assert!(
-                    m.secret.start < m.secret.end && m.secret.end <= chunk.data.len(),
-                    "match {:?} outside a chunk of {} bytes",
-                    m.secret,
-                    chunk.data.len()
-                );
-                assert!(chunk.owned.contains(&m.secret.start));
-                let value = match &m.decoded {
-                    Some(decoded) => decoded.value.clone(),
-                    None => chunk.data[m.secret.clone()].to_vec(),
-                };
-                let rejection = m.rejection.as_ref().map(ToString::to_string);
-                found.insert((
-                    chunk.offset + m.secret.start as u64,
-                    m.rule,
-                    value,
-                    rejection,
-                ));
-            }
-        })
+        .read(
+            input,
+            Mode {
+                skip_binary: false,
+                archives: false,
+            },
+            |chunk| {
+                raw.clear();
+                matcher.find(&mut scratch, chunk.data, chunk.owned.clone(), &mut raw);
+                for m in &raw {
+                    assert!(
+                        m.secret.start < m.secret.end && m.secret.end <= chunk.data.len(),
+                        "match {:?} outside a chunk of {} bytes",
+                        m.secret,
+                        chunk.data.len()
+                    );
+                    assert!(chunk.owned.contains(&m.secret.start));
+                    let value = match &m.decoded {
+                        Some(decoded) => decoded.value.clone(),
+                        None => chunk.data[m.secret.clone()].to_vec(),
+                    };
+                    let rejection = m.rejection.as_ref().map(ToString::to_string);
+                    found.insert((
+                        chunk.offset + m.secret.start as u64,
+                        m.rule,
+                        value,
+                        rejection,
+                    ));
+                }
+            },
+        )
         .expect("reading from memory cannot fail");
     found
 }

@@ -1,0 +1,550 @@
+//! Archives and compressed streams: recognised by their first bytes, opened as they stream,
+//! each file inside handed on as an input of its own, within limits a hostile archive cannot
+//! talk its way past.
+//!
+//! Nothing is written to disk and nothing is held whole in memory: a zip is read entry by entry
+//! from its local headers (so a zip inside a tar inside a gzip stream needs no seeking), a tar
+//! header by header, a compressed stream as it inflates. Every byte inflated counts against the
+//! [`Budget`] of the top-level archive it came from; a budget spent, a ratio too high or too
+//! many entries stops that archive (what was read before is still scanned), and says which
+//! limit stopped it.
+
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, Read};
+
+/// A kind of archive or compressed stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Zip,
+    Tar,
+    Gzip,
+    Bzip2,
+    Xz,
+    Zstd,
+}
+
+impl Kind {
+    /// The kind whose magic bytes `head` starts with (a tar's are at offset 257).
+    pub fn sniff(head: &[u8]) -> Option<Kind> {
+        const BZIP2_BLOCK: [u8; 6] = [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+        const BZIP2_END: [u8; 6] = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+        if head.starts_with(b"PK\x03\x04") {
+            Some(Kind::Zip)
+        } else if head.starts_with(&[0x1f, 0x8b, 0x08]) {
+            Some(Kind::Gzip)
+        } else if head.len() >= 10
+            && head.starts_with(b"BZh")
+            && (b'1'..=b'9').contains(&head[3])
+            && (head[4..10] == BZIP2_BLOCK || head[4..10] == BZIP2_END)
+        {
+            Some(Kind::Bzip2)
+        } else if head.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0x00]) {
+            Some(Kind::Xz)
+        } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+            Some(Kind::Zstd)
+        } else if head.len() >= 262 && &head[257..262] == b"ustar" {
+            Some(Kind::Tar)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the kind holds named entries (zip, tar) rather than one compressed stream.
+    pub fn is_container(self) -> bool {
+        matches!(self, Kind::Zip | Kind::Tar)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Zip => "zip",
+            Kind::Tar => "tar",
+            Kind::Gzip => "gzip",
+            Kind::Bzip2 => "bzip2",
+            Kind::Xz => "xz",
+            Kind::Zstd => "zstd",
+        }
+    }
+}
+
+/// How far archives are opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Containers (zip, tar) opened one inside another; 0 opens none. A compressed stream
+    /// around a container (`.tar.gz`) is part of it.
+    pub max_depth: u8,
+    /// Bytes inflated from one top-level archive, at every depth together.
+    pub max_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 3,
+            max_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Entries of one top-level archive, at every depth together.
+pub const MAX_ENTRIES: u64 = 1_000_000;
+
+/// Inflated bytes per compressed byte that a stream may reach once it has inflated
+/// [`RATIO_GRACE`] bytes: far above what text compresses to, far below what a bomb needs.
+pub const MAX_RATIO: u64 = 1000;
+
+/// Inflated bytes a stream may produce before [`MAX_RATIO`] applies: a short run of zeros
+/// compresses further than any ratio a limit could sensibly allow.
+pub const RATIO_GRACE: u64 = 1 << 20;
+
+/// Compressed streams directly inside one another (`.gz` of a `.gz`) that are opened: a
+/// stream that inflates to itself would otherwise never end.
+pub const MAX_STACKED_STREAMS: u8 = 2;
+
+/// Why an archive was not read to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// A limit of [`Limits`] or of this module was reached.
+    Limit(String),
+    /// The archive is damaged, or uses something this reader does not support.
+    Unreadable(String),
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::Limit(limit) => write!(f, "stopped at a limit: {limit}"),
+            Stop::Unreadable(why) => f.write_str(why),
+        }
+    }
+}
+
+/// What may still be inflated from one top-level archive.
+#[derive(Debug)]
+pub struct Budget {
+    bytes_left: Cell<u64>,
+    entries_left: Cell<u64>,
+    max_bytes: u64,
+    /// The first limit reached: every reader of this archive fails from then on.
+    reached: Cell<bool>,
+}
+
+impl Budget {
+    pub fn new(limits: &Limits) -> Budget {
+        Budget {
+            bytes_left: Cell::new(limits.max_bytes),
+            entries_left: Cell::new(MAX_ENTRIES),
+            max_bytes: limits.max_bytes,
+            reached: Cell::new(false),
+        }
+    }
+
+    /// Counts one entry; the error is the limit reached.
+    fn take_entry(&self) -> Result<(), Stop> {
+        match self.entries_left.get() {
+            0 => {
+                self.reached.set(true);
+                Err(Stop::Limit(format!("more than {MAX_ENTRIES} entries")))
+            }
+            n => {
+                self.entries_left.set(n - 1);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The error a reader of a budgeted archive fails with once a limit is reached; [`stop_of`]
+/// tells it from an I/O error.
+#[derive(Debug)]
+struct LimitReached(String);
+
+impl fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LimitReached {}
+
+/// The limit an I/O error reports, if it is one.
+pub fn limit_of(error: &io::Error) -> Option<String> {
+    error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<LimitReached>())
+        .map(|limit| limit.0.clone())
+}
+
+/// Counts what a reader inflates against the budget, and, for a compressed stream, the ratio
+/// of what it inflated to what it read (`compressed`).
+struct Metered<'b, R> {
+    inner: R,
+    budget: &'b Budget,
+    inflated: u64,
+    compressed: Option<&'b Cell<u64>>,
+    /// A ratio found too high by the last read: the next one fails (the bytes the last read
+    /// returned are scanned first).
+    over: Option<String>,
+}
+
+impl<'b, R> Metered<'b, R> {
+    fn new(inner: R, budget: &'b Budget, compressed: Option<&'b Cell<u64>>) -> Self {
+        Metered {
+            inner,
+            budget,
+            inflated: 0,
+            compressed,
+            over: None,
+        }
+    }
+}
+
+impl<R: Read> Read for Metered<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let fail = |budget: &Budget, limit: String| {
+            budget.reached.set(true);
+            Err(io::Error::other(LimitReached(limit)))
+        };
+        if let Some(limit) = self.over.take() {
+            return fail(self.budget, limit);
+        }
+        if self.budget.reached.get() {
+            return fail(self.budget, "an earlier limit of this archive".into());
+        }
+        let left = self.budget.bytes_left.get();
+        if left == 0 {
+            let max = self.budget.max_bytes;
+            return fail(
+                self.budget,
+                format!("{max} bytes inflated (--max-archive-bytes)"),
+            );
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.budget.bytes_left.set(left - n as u64);
+        self.inflated += n as u64;
+        if let Some(compressed) = self.compressed {
+            let read = compressed.get().max(1);
+            if self.inflated > RATIO_GRACE && self.inflated / read > MAX_RATIO {
+                self.over = Some(format!("an expansion ratio over {MAX_RATIO} to 1"));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Counts the bytes read from a compressed stream's source.
+struct Counted<'c, R> {
+    inner: R,
+    count: &'c Cell<u64>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// One file inside an archive.
+pub struct Entry<'a> {
+    /// Its name in the archive, as the archive gives it (see [`shown_name`]).
+    pub name: String,
+    pub data: &'a mut dyn Read,
+}
+
+/// An entry that is not read, and why.
+pub struct Skipped {
+    pub name: String,
+    pub why: String,
+}
+
+/// Hands every file of the container `input` to `visit`, metered against `budget`; entries
+/// that cannot be read go to `skipped`. Directories, links and devices are passed over. The
+/// error says why the container was not read to its end; the entries before it were visited.
+pub fn each_entry(
+    kind: Kind,
+    input: &mut dyn Read,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Entry<'_>),
+    skipped: &mut dyn FnMut(Skipped),
+) -> Result<(), Stop> {
+    match kind {
+        Kind::Zip => zip_entries(input, budget, visit, skipped),
+        Kind::Tar => tar_entries(input, budget, visit),
+        _ => Err(Stop::Unreadable(format!(
+            "{} is a compressed stream, not a container",
+            kind.name()
+        ))),
+    }
+}
+
+/// The inflated content of the compressed stream `input`, metered against `budget`.
+pub fn inflate<'a>(
+    kind: Kind,
+    input: &'a mut dyn Read,
+    budget: &'a Budget,
+    compressed: &'a Cell<u64>,
+) -> Box<dyn Read + 'a> {
+    let source = io::BufReader::new(Counted {
+        inner: input,
+        count: compressed,
+    });
+    let inflating: Box<dyn Read + 'a> = match kind {
+        Kind::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(source)),
+        Kind::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(source)),
+        Kind::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(source)),
+        Kind::Zstd => Box::new(ZstdFrames::new(source)),
+        Kind::Zip | Kind::Tar => Box::new(source),
+    };
+    Box::new(Metered::new(inflating, budget, Some(compressed)))
+}
+
+/// Zstandard frames one after another, as `zstd -d` reads them; a decoder error is an I/O
+/// error of the stream.
+struct ZstdFrames<R: io::BufRead> {
+    source: Option<R>,
+    frame: Option<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>,
+}
+
+impl<R: io::BufRead> ZstdFrames<R> {
+    fn new(source: R) -> Self {
+        ZstdFrames {
+            source: Some(source),
+            frame: None,
+        }
+    }
+}
+
+impl<R: io::BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(frame) = &mut self.frame {
+                let n = frame.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                self.source = self.frame.take().map(|f| f.into_inner());
+            }
+            let Some(mut source) = self.source.take() else {
+                return Ok(0);
+            };
+            if source.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            let frame = ruzstd::decoding::StreamingDecoder::new(source)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            self.frame = Some(frame);
+        }
+    }
+}
+
+fn zip_entries(
+    input: &mut dyn Read,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Entry<'_>),
+    skipped: &mut dyn FnMut(Skipped),
+) -> Result<(), Stop> {
+    let mut input = io::BufReader::new(input);
+    loop {
+        if let Some(encrypted) = encrypted_entry(&mut input)? {
+            budget.take_entry()?;
+            skipped(Skipped {
+                name: encrypted,
+                why: "encrypted".into(),
+            });
+            continue;
+        }
+        let mut file = match zip::read::read_zipfile_from_stream(&mut input) {
+            Ok(Some(file)) => file,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(Stop::Unreadable(format!("damaged zip: {e}"))),
+        };
+        if file.is_dir() {
+            continue;
+        }
+        budget.take_entry()?;
+        let name = String::from_utf8_lossy(file.name_raw()).into_owned();
+        if file.encrypted() {
+            skipped(Skipped {
+                name,
+                why: "encrypted".into(),
+            });
+            continue;
+        }
+        let method = file.compression();
+        if !matches!(
+            method,
+            zip::CompressionMethod::Stored
+                | zip::CompressionMethod::Deflated
+                | zip::CompressionMethod::Bzip2
+        ) {
+            skipped(Skipped {
+                name,
+                why: format!("compression method {method} is not supported"),
+            });
+            continue;
+        }
+        let (size, packed) = (file.size(), file.compressed_size().max(1));
+        if size > RATIO_GRACE && size / packed > MAX_RATIO {
+            budget.reached.set(true);
+            return Err(Stop::Limit(format!(
+                "entry {} would inflate {size} bytes from {packed}, a ratio over {MAX_RATIO} to 1",
+                shown_name(&name)
+            )));
+        }
+        let mut data = Metered::new(&mut file, budget, None);
+        visit(Entry {
+            name,
+            data: &mut data,
+        });
+        if budget.reached.get() {
+            return Err(Stop::Limit("see the entry above".into()));
+        }
+    }
+}
+
+/// If the next local header of a zip stream is an encrypted entry's, steps over it (header
+/// and data) and returns its name. An encrypted entry whose size only a trailing descriptor
+/// gives cannot be stepped over: that ends the archive.
+fn encrypted_entry(input: &mut impl io::BufRead) -> Result<Option<String>, Stop> {
+    const HEADER: usize = 30;
+    let head = input
+        .fill_buf()
+        .map_err(|e| Stop::Unreadable(format!("damaged zip: {e}")))?;
+    if head.len() < HEADER || !head.starts_with(b"PK\x03\x04") || head[6] & 1 == 0 {
+        return Ok(None);
+    }
+    let u16_at = |i: usize| u64::from(u16::from_le_bytes([head[i], head[i + 1]]));
+    let flags = u16_at(6);
+    let packed = u64::from(u32::from_le_bytes([head[18], head[19], head[20], head[21]]));
+    let (name_len, extra_len) = (u16_at(26), u16_at(28));
+    let mut header = vec![0u8; HEADER + name_len as usize];
+    input
+        .read_exact(&mut header)
+        .map_err(|e| Stop::Unreadable(format!("damaged zip: {e}")))?;
+    let name = String::from_utf8_lossy(&header[HEADER..]).into_owned();
+    if flags & 0x8 != 0 {
+        return Err(Stop::Unreadable(format!(
+            "encrypted entry {} has no size before its data, so what follows it cannot be found",
+            shown_name(&name)
+        )));
+    }
+    let skip = extra_len + packed;
+    let skipped = io::copy(&mut input.take(skip), &mut io::sink())
+        .map_err(|e| Stop::Unreadable(format!("damaged zip: {e}")))?;
+    if skipped < skip {
+        return Err(Stop::Unreadable(
+            "damaged zip: it ends inside an entry".into(),
+        ));
+    }
+    Ok(Some(name))
+}
+
+fn tar_entries(
+    input: &mut dyn Read,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Entry<'_>),
+) -> Result<(), Stop> {
+    let mut archive = tar::Archive::new(input);
+    let entries = archive
+        .entries()
+        .map_err(|e| Stop::Unreadable(format!("damaged tar: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| Stop::Unreadable(format!("damaged tar: {e}")))?;
+        if !matches!(
+            entry.header().entry_type(),
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse
+        ) {
+            continue;
+        }
+        budget.take_entry()?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mut data = Metered::new(&mut entry, budget, None);
+        visit(Entry {
+            name,
+            data: &mut data,
+        });
+        if budget.reached.get() {
+            return Err(Stop::Limit("see the entry above".into()));
+        }
+    }
+    Ok(())
+}
+
+/// An entry name as reports show it: control characters, a leading `/` and `..` components
+/// escaped, so a hostile name can neither pass for another path nor disturb a terminal. The
+/// name is only ever shown: nothing is written where it points.
+pub fn shown_name(name: &str) -> String {
+    let mut shown = String::with_capacity(name.len());
+    for (i, part) in name.split('/').enumerate() {
+        if i > 0 {
+            shown.push('/');
+        }
+        if part == ".." {
+            shown.push_str("%2E%2E");
+            continue;
+        }
+        for c in part.chars() {
+            match c {
+                '%' => shown.push_str("%25"),
+                c if c.is_control() => shown.push_str(&format!("%{:02X}", c as u32)),
+                c => shown.push(c),
+            }
+        }
+    }
+    if let Some(rest) = shown.strip_prefix('/') {
+        shown = format!("%2F{rest}");
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_told_by_their_first_bytes() {
+        let mut tar = vec![0u8; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        let cases: [(&[u8], Option<Kind>); 8] = [
+            (b"PK\x03\x04rest", Some(Kind::Zip)),
+            (&[0x1f, 0x8b, 0x08, 0x00], Some(Kind::Gzip)),
+            (b"BZh91AY&SYrest", Some(Kind::Bzip2)),
+            (&[0xFD, b'7', b'z', b'X', b'Z', 0x00, 1], Some(Kind::Xz)),
+            (&[0x28, 0xB5, 0x2F, 0xFD, 0], Some(Kind::Zstd)),
+            (&tar, Some(Kind::Tar)),
+            (b"BZh is how this text starts", None),
+            (b"AKIA plain text", None),
+        ];
+        for (head, kind) in cases {
+            assert_eq!(Kind::sniff(head), kind, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_names_are_shown_escaped() {
+        assert_eq!(shown_name("a/b.txt"), "a/b.txt");
+        assert_eq!(shown_name("../../etc/passwd"), "%2E%2E/%2E%2E/etc/passwd");
+        assert_eq!(shown_name("/etc/passwd"), "%2Fetc/passwd");
+        assert_eq!(shown_name("a\x1b[31mred\n"), "a%1B[31mred%0A");
+        assert_eq!(shown_name("100%"), "100%25");
+    }
+
+    #[test]
+    fn a_budget_stops_every_reader_of_its_archive() {
+        let budget = Budget::new(&Limits {
+            max_depth: 3,
+            max_bytes: 10,
+        });
+        let mut first = Metered::new(&[7u8; 8][..], &budget, None);
+        let mut out = Vec::new();
+        first.read_to_end(&mut out).unwrap();
+        let mut second = Metered::new(&[7u8; 8][..], &budget, None);
+        let error = second.read_to_end(&mut out).unwrap_err();
+        assert_eq!(out.len(), 10);
+        let limit = limit_of(&error).expect("a limit");
+        assert!(limit.contains("10 bytes"), "{limit}");
+    }
+}

@@ -1,0 +1,347 @@
+//! Keys inside archives and compressed streams, end to end: every format, nesting up to the
+//! depth limit and past it, bombs stopped by their limits, damaged and encrypted archives,
+//! hostile entry names, and an archive committed to git history. Every archive is built here,
+//! around fake credentials.
+
+#[allow(dead_code)]
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+
+use common::repo::{Creds, Repo};
+use common::{keyhound_in, run, Run};
+
+/// `keyhound scan ARGS -f json --show-secrets` in `dir`.
+fn scan(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = keyhound_in(dir);
+    cmd.args(["scan", "-f", "json", "--show-secrets"])
+        .args(args);
+    run(&mut cmd)
+}
+
+/// Every place the report gives for the key pair `creds`.
+fn places(run: &Run, creds: &Creds) -> Vec<String> {
+    let mut found = Vec::new();
+    for finding in run.json()["findings"].as_array().unwrap() {
+        if finding["pair"]["key_id"] == creds.id.as_str() {
+            for place in finding["locations"].as_array().unwrap() {
+                found.push(place["path"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn skipped(run: &Run) -> Vec<(String, String)> {
+    run.json()["summary"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap().to_string(),
+                s["category"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, name, *data).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+fn zip_of(entries: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(method);
+    for (name, data) in entries {
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(data).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+fn deflated_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_of(entries, zip::CompressionMethod::Deflated)
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn bzip2(data: &[u8]) -> Vec<u8> {
+    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn xz(data: &[u8]) -> Vec<u8> {
+    let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn zstd(data: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+}
+
+#[test]
+fn a_key_is_found_at_its_inner_path_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = Creds::new(51);
+    let file = creds.ini().into_bytes();
+    let tar = tar_of(&[("home/dev/.aws/credentials", &file), ("README", b"hello\n")]);
+    let zip = deflated_zip(&[("config/application.properties", &file)]);
+    let archives: Vec<(&str, Vec<u8>)> = vec![
+        ("backup.tar", tar.clone()),
+        ("backup.tar.gz", gzip(&tar)),
+        ("backup.tgz.bin", gzip(&tar)),
+        ("backup.tar.bz2", bzip2(&tar)),
+        ("backup.tar.xz", xz(&tar)),
+        ("backup.tar.zst", zstd(&tar)),
+        ("app.jar", zip.clone()),
+        ("lib.whl", zip.clone()),
+        ("no-extension", zip),
+        ("credentials.gz", gzip(&file)),
+        ("credentials.bz2", bzip2(&file)),
+        ("credentials.xz", xz(&file)),
+        ("credentials.zst", zstd(&file)),
+    ];
+    for (name, bytes) in &archives {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let run = scan(dir.path(), &["."]);
+    run.expect_code(1);
+    let expected: Vec<String> = {
+        let mut e: Vec<String> = archives
+            .iter()
+            .map(|(name, _)| match *name {
+                n if n.starts_with("credentials.") => n.to_string(),
+                n if n.starts_with("backup") => format!("{n}!/home/dev/.aws/credentials"),
+                n => format!("{n}!/config/application.properties"),
+            })
+            .collect();
+        e.sort();
+        e
+    };
+    assert_eq!(places(&run, &creds), expected);
+    assert!(skipped(&run).is_empty(), "{:?}", skipped(&run));
+    // Each file inside counts: two in each of the six tars, one in each zip and stream.
+    assert_eq!(run.json()["summary"]["files_scanned"], 19);
+
+    // With archives turned off, none is opened: they are binary files.
+    let off = scan(dir.path(), &[".", "--max-archive-depth", "0"]);
+    assert!(places(&off, &creds).is_empty());
+}
+
+#[test]
+fn archives_nest_up_to_the_depth_limit_and_say_where_they_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = Creds::new(52);
+    let file = creds.ini().into_bytes();
+    let jar = deflated_zip(&[("application.properties", &file)]);
+    let war = deflated_zip(&[("WEB-INF/lib/core.jar", &jar)]);
+    let bundle = gzip(&tar_of(&[("dist/app.war", &war)]));
+    std::fs::write(dir.path().join("release.tar.gz"), bundle).unwrap();
+    let run = scan(dir.path(), &["."]);
+    run.expect_code(1);
+    assert_eq!(
+        places(&run, &creds),
+        ["release.tar.gz!/dist/app.war!/WEB-INF/lib/core.jar!/application.properties"]
+    );
+    let text = run_text(dir.path(), &["."]);
+    assert!(text
+        .contains("release.tar.gz!/dist/app.war!/WEB-INF/lib/core.jar!/application.properties:3:"));
+
+    let shallow = scan(dir.path(), &[".", "--max-archive-depth", "2"]);
+    shallow.expect_code(2);
+    assert!(places(&shallow, &creds).is_empty());
+    assert_eq!(
+        skipped(&shallow),
+        [(
+            "release.tar.gz!/dist/app.war!/WEB-INF/lib/core.jar".to_string(),
+            "archive limit".to_string()
+        )]
+    );
+    assert!(
+        shallow.stderr.contains("--max-archive-depth 2"),
+        "{}",
+        shallow.stderr
+    );
+}
+
+fn run_text(dir: &Path, args: &[&str]) -> String {
+    let mut cmd = keyhound_in(dir);
+    cmd.args(["scan", "--color", "never"]).args(args);
+    run(&mut cmd).stdout_text()
+}
+
+#[test]
+fn bombs_are_stopped_by_their_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = Creds::new(53);
+    // A key first, then a long run of empty lines: the key is found, the rest not inflated.
+    let mut payload = creds.dotenv().into_bytes();
+    payload.resize(16 << 20, b'\n');
+    std::fs::write(dir.path().join("zeros.bz2"), bzip2(&payload)).unwrap();
+    let run = scan(dir.path(), &["zeros.bz2"]);
+    run.expect_code(1);
+    assert_eq!(places(&run, &creds), ["zeros.bz2"]);
+    assert_eq!(
+        skipped(&run),
+        [("zeros.bz2".into(), "archive limit".into())]
+    );
+    assert!(run.stderr.contains("ratio over 1000"), "{}", run.stderr);
+
+    // One zip entry that would inflate far beyond its size.
+    let zip = zip_of(&[("huge.bin", &payload)], zip::CompressionMethod::Bzip2);
+    std::fs::write(dir.path().join("ratio.zip"), zip).unwrap();
+    let run = scan(dir.path(), &["ratio.zip"]);
+    run.expect_code(2);
+    assert_eq!(
+        skipped(&run),
+        [("ratio.zip".into(), "archive limit".into())]
+    );
+
+    // 42.zip's shape: each layer holds sixteen copies of the one below; the bottom one holds
+    // a megabyte of zeros. Four layers would inflate 64 GiB.
+    let mut layer = deflated_zip(&[("zeros", &vec![0u8; 1 << 20])]);
+    for _ in 0..4 {
+        let names: Vec<String> = (0..16).map(|i| format!("{i:x}.zip")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &layer[..])).collect();
+        layer = deflated_zip(&entries);
+    }
+    std::fs::write(dir.path().join("42.zip"), &layer).unwrap();
+    let started = std::time::Instant::now();
+    let run = scan(
+        dir.path(),
+        &[
+            "42.zip",
+            "--max-archive-depth",
+            "5",
+            "--max-archive-bytes",
+            "64M",
+        ],
+    );
+    run.expect_code(2);
+    let limits: Vec<(String, String)> = skipped(&run)
+        .into_iter()
+        .filter(|(_, category)| category == "archive limit")
+        .collect();
+    assert!(!limits.is_empty());
+    assert!(
+        run.stderr.contains("67108864 bytes inflated"),
+        "{}",
+        run.stderr
+    );
+    // Bounded work, reported as a number rather than asserted: the limit is what is tested.
+    eprintln!("42.zip stopped after {:?}", started.elapsed());
+}
+
+#[test]
+fn damaged_and_encrypted_archives_are_skipped_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (Creds::new(54), Creds::new(55));
+    let zip = deflated_zip(&[
+        ("first.env", first.dotenv().as_bytes()),
+        ("second.env", second.dotenv().as_bytes()),
+    ]);
+    // Cut inside the second entry: the first is still read.
+    let second_header = zip
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x03\x04")
+        .nth(1)
+        .map(|(i, _)| i)
+        .unwrap();
+    std::fs::write(dir.path().join("cut.zip"), &zip[..second_header + 40]).unwrap();
+    let run = scan(dir.path(), &["cut.zip"]);
+    run.expect_code(1);
+    assert_eq!(places(&run, &first), ["cut.zip!/first.env"]);
+    assert!(places(&run, &second).is_empty());
+    assert!(!skipped(&run).is_empty(), "the damage is reported");
+    assert_eq!(run.json()["summary"]["incomplete"], true);
+
+    // The "encrypted" flag of the only entry's local header set: it is not read, and said.
+    let mut encrypted = zip_of(
+        &[("secret.env", first.dotenv().as_bytes())],
+        zip::CompressionMethod::Stored,
+    );
+    encrypted[6] |= 1;
+    std::fs::write(dir.path().join("locked.zip"), &encrypted).unwrap();
+    let run = scan(dir.path(), &["locked.zip"]);
+    run.expect_code(2);
+    assert_eq!(
+        skipped(&run),
+        [(
+            "locked.zip!/secret.env".to_string(),
+            "archive entry not read".to_string()
+        )]
+    );
+}
+
+#[test]
+fn hostile_entry_names_are_shown_escaped_and_never_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = Creds::new(56);
+    let mut tar = Vec::new();
+    {
+        // tar::Builder refuses `..`; a raw header does not.
+        let data = creds.dotenv().into_bytes();
+        let mut header = tar::Header::new_ustar();
+        let name = b"../../x/\x1b[31m.env";
+        header.as_ustar_mut().unwrap().name[..name.len()].copy_from_slice(name);
+        header.set_size(data.len() as u64);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        tar.extend_from_slice(header.as_bytes());
+        tar.extend_from_slice(&data);
+        tar.resize(tar.len().div_ceil(512) * 512 + 1024, 0);
+    }
+    std::fs::write(dir.path().join("evil.tar"), &tar).unwrap();
+    let run = scan(dir.path(), &["evil.tar"]);
+    run.expect_code(1);
+    assert_eq!(
+        places(&run, &creds),
+        ["evil.tar!/%2E%2E/%2E%2E/x/%1B[31m.env"]
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "nothing is written anywhere");
+}
+
+#[test]
+fn an_archive_in_git_history_is_opened_and_attributed() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo::init(dir.path(), "repo");
+    let creds = Creds::new(57);
+    let bundle = gzip(&tar_of(&[(
+        "home/.aws/credentials",
+        creds.ini().as_bytes(),
+    )]));
+    std::fs::write(repo.path.join("backup.tgz"), bundle).unwrap();
+    let commit = repo.commit("backup");
+    repo.git(&["rm", "-q", "backup.tgz"]);
+    repo.commit("remove the backup");
+    let mut cmd = keyhound_in(&repo.path);
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args(["git", "--no-progress", "-f", "json", "--show-secrets"]);
+    let run = run(&mut cmd);
+    run.expect_code(1);
+    let report = run.json();
+    let finding = &report["findings"][0];
+    assert_eq!(finding["path"], "backup.tgz!/home/.aws/credentials");
+    assert_eq!(finding["git"]["commit"]["id"], commit.as_str());
+    assert_eq!(finding["in_head"], false);
+}
