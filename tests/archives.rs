@@ -345,3 +345,113 @@ fn an_archive_in_git_history_is_opened_and_attributed() {
     assert_eq!(finding["git"]["commit"]["id"], commit.as_str());
     assert_eq!(finding["in_head"], false);
 }
+
+/// How the property test packs its entries.
+#[derive(Debug, Clone, Copy)]
+enum Packing {
+    Zip,
+    StoredZip,
+    Tar,
+    TarGz,
+    TarXz,
+    ZipInTarGz,
+}
+
+impl Packing {
+    /// The archive of `entries`, and the prefix reports put before an entry's name.
+    fn pack(self, entries: &[(&str, &[u8])]) -> (Vec<u8>, &'static str) {
+        match self {
+            Packing::Zip => (deflated_zip(entries), "-!/"),
+            Packing::StoredZip => (zip_of(entries, zip::CompressionMethod::Stored), "-!/"),
+            Packing::Tar => (tar_of(entries), "-!/"),
+            Packing::TarGz => (gzip(&tar_of(entries)), "-!/"),
+            Packing::TarXz => (xz(&tar_of(entries)), "-!/"),
+            Packing::ZipInTarGz => {
+                let inner = deflated_zip(entries);
+                let outer = gzip(&tar_of(&[("lib/inner.jar", &inner)]));
+                (outer, "-!/lib/inner.jar!/")
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// A key planted in any entry of a random archive is found at that entry's inner path,
+    /// on its line.
+    #[test]
+    fn a_key_in_any_entry_of_any_archive_is_found_at_its_inner_path(
+        packing in proptest::prop_oneof![
+            proptest::prelude::Just(Packing::Zip),
+            proptest::prelude::Just(Packing::StoredZip),
+            proptest::prelude::Just(Packing::Tar),
+            proptest::prelude::Just(Packing::TarGz),
+            proptest::prelude::Just(Packing::TarXz),
+            proptest::prelude::Just(Packing::ZipInTarGz),
+        ],
+        names in proptest::collection::btree_set("[a-z]{1,8}(/[a-z]{1,8}){0,2}\\.[a-z]{2,4}", 1..6),
+        fillers in proptest::collection::vec(proptest::collection::vec("[a-z0-9 =:_./-]{0,60}", 0..40), 6),
+        target in 0usize..6,
+        seed in 0u64..1_000_000,
+    ) {
+        let names: Vec<String> = names.into_iter().collect();
+        let target = target % names.len();
+        let creds = Creds::new(seed);
+        let contents: Vec<Vec<u8>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                let mut text = fillers[i].join("\n");
+                text.push('\n');
+                if i == target {
+                    text.push_str(&creds.ini());
+                }
+                text.into_bytes()
+            })
+            .collect();
+        let entries: Vec<(&str, &[u8])> = names
+            .iter()
+            .zip(&contents)
+            .map(|(n, c)| (n.as_str(), c.as_slice()))
+            .collect();
+        let (archive, prefix) = packing.pack(&entries);
+        let mut cmd = keyhound_in(Path::new("."));
+        cmd.args(["scan", "-", "-f", "json", "--show-secrets"]).write_stdin(archive);
+        let run = run(&mut cmd);
+        proptest::prop_assert_eq!(run.code, Some(1), "{}", run.stderr);
+        proptest::prop_assert_eq!(
+            places(&run, &creds),
+            vec![format!("{prefix}{}", names[target])]
+        );
+        let report = run.json();
+        let finding = &report["findings"][0];
+        // The filler takes its lines (at least the one its final newline ends), the ini's
+        // profile line the next; the key ID is on the line after that.
+        let id_line = fillers[target].len().max(1) as u64 + 2;
+        proptest::prop_assert_eq!(finding["pair"]["line"].as_u64(), Some(id_line));
+    }
+}
+
+#[test]
+fn sarif_points_at_the_outer_file_and_names_the_path_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = Creds::new(58);
+    let bundle = gzip(&tar_of(&[("etc/app/.env", creds.dotenv().as_bytes())]));
+    std::fs::write(dir.path().join("bundle.tgz"), bundle).unwrap();
+    let mut cmd = keyhound_in(dir.path());
+    cmd.args(["scan", ".", "-f", "sarif"]);
+    let run = run(&mut cmd);
+    run.expect_code(1);
+    let log: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let result = &log["runs"][0]["results"][0];
+    let location = &result["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "bundle.tgz");
+    assert_eq!(
+        location["region"]["properties"]["archivePath"],
+        "bundle.tgz!/etc/app/.env"
+    );
+    let message = result["message"]["text"].as_str().unwrap();
+    assert!(message.contains("bundle.tgz!/etc/app/.env"), "{message}");
+    assert!(!run.stdout_text().contains(&creds.secret));
+}
