@@ -124,32 +124,13 @@ struct Summary<'a> {
     incomplete: bool,
     skipped: Vec<Skipped<'a>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    git: Option<GitSummary>,
+    git: Option<GitStats>,
     /// For an audit of many repositories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    audit: Option<AuditSummary>,
+    audit: Option<AuditStats>,
     /// For history scans with `--cache`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    cache: Option<CacheSummary>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct CacheSummary {
-    blobs_scanned: u64,
-    blobs_from_cache: u64,
-}
-
-#[derive(Serialize, Deserialize)]
-struct GitSummary {
-    refs: u64,
-    commits: u64,
-    shallow: bool,
-}
-
-#[derive(Serialize, Deserialize)]
-struct AuditSummary {
-    repositories: u64,
-    failed: u64,
+    cache: Option<CacheStats>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -247,19 +228,9 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             stale_baseline_entries: report.stale_baseline,
             failing_findings: groups.iter().filter(|g| g.fails_scan()).count(),
             incomplete: stats.incomplete(),
-            git: stats.git.as_ref().map(|g| GitSummary {
-                refs: g.refs,
-                commits: g.commits,
-                shallow: g.shallow,
-            }),
-            audit: stats.audit.map(|a| AuditSummary {
-                repositories: a.repositories,
-                failed: a.failed,
-            }),
-            cache: stats.cache.map(|c| CacheSummary {
-                blobs_scanned: c.blobs_scanned,
-                blobs_from_cache: c.blobs_from_cache,
-            }),
+            git: stats.git.clone(),
+            audit: stats.audit,
+            cache: stats.cache,
             skipped: stats
                 .skipped
                 .iter()
@@ -349,19 +320,9 @@ pub fn read(text: &str) -> Result<ReadReport, String> {
             bytes_scanned: summary.bytes_scanned,
             skipped,
             elapsed: Duration::from_millis(summary.elapsed_ms),
-            git: summary.git.map(|g| GitStats {
-                refs: g.refs,
-                commits: g.commits,
-                shallow: g.shallow,
-            }),
-            audit: summary.audit.map(|a| AuditStats {
-                repositories: a.repositories,
-                failed: a.failed,
-            }),
-            cache: summary.cache.map(|c| CacheStats {
-                blobs_scanned: c.blobs_scanned,
-                blobs_from_cache: c.blobs_from_cache,
-            }),
+            git: summary.git,
+            audit: summary.audit,
+            cache: summary.cache,
         },
         allowed: summary.suppressed,
         stale_baseline: summary.stale_baseline_entries,

@@ -13,6 +13,8 @@ mod reader;
 mod utf16;
 
 use std::fmt;
+
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -311,7 +313,7 @@ pub struct Stats {
 
 /// What a history scan with a cache read, and what it took from the cache. Blobs of either
 /// kind count in `files_scanned` (or as binary skips) as a scan without a cache counts them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheStats {
     /// Blobs read and scanned by this run.
     pub blobs_scanned: u64,
@@ -320,7 +322,7 @@ pub struct CacheStats {
 }
 
 /// What an audit of many repositories covered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditStats {
     /// Repositories whose history was scanned.
     pub repositories: u64,
@@ -329,7 +331,7 @@ pub struct AuditStats {
 }
 
 /// What a git source covered.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitStats {
     /// Refs whose history was scanned.
     pub refs: u64,
