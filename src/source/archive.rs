@@ -263,6 +263,8 @@ pub struct Skipped {
 /// Hands every file of the container `input` to `visit`, metered against `budget`; entries
 /// that cannot be read go to `skipped`. Directories, links and devices are passed over. The
 /// error says why the container was not read to its end; the entries before it were visited.
+/// A limit reached while an entry is read ends the container without an error: the reader of
+/// that entry failed with the limit, and that is where it is reported.
 pub fn each_entry(
     kind: Kind,
     input: &mut dyn Read,
@@ -399,8 +401,9 @@ fn zip_entries(
             name,
             data: &mut data,
         });
+        // The entry that reached a limit was reported with it; the rest is not read.
         if budget.reached.get() {
-            return Err(Stop::Limit("see the entry above".into()));
+            return Ok(());
         }
     }
 }
@@ -466,8 +469,9 @@ fn tar_entries(
             name,
             data: &mut data,
         });
+        // The entry that reached a limit was reported with it; the rest is not read.
         if budget.reached.get() {
-            return Err(Stop::Limit("see the entry above".into()));
+            return Ok(());
         }
     }
     Ok(())
