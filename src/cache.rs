@@ -476,7 +476,8 @@ impl From<&Finding> for StoredFinding {
         // Every field named, so a field added to `Finding` fails to compile here until the
         // cache stores it (and `FORMAT_VERSION` is raised) or says why not. `git`, `pair`,
         // `baseline`, `verification` and `restored` are facts of a repository, a run, a moment
-        // or a report, not of the blob's content, so they are neither stored nor served.
+        // or a report, not of the blob's content, so they are neither stored nor served;
+        // `image` is known only for image tarballs on disk, never for a blob.
         let Finding {
             rule_id,
             rule_name,
@@ -499,13 +500,15 @@ impl From<&Finding> for StoredFinding {
             decoded,
             verification,
             restored,
+            image,
         } = finding;
         debug_assert!(
             git.is_none()
                 && pair.is_none()
                 && baseline.is_none()
                 && verification.is_none()
-                && restored.is_none(),
+                && restored.is_none()
+                && image.is_none(),
             "the cache records findings as a scan makes them, before git attribution, pairing, \
              baseline and verification: {finding:?}"
         );
@@ -602,6 +605,7 @@ impl StoredFinding {
             decoded: decoded.into_iter().map(Encoding::from).collect(),
             verification: None,
             restored: None,
+            image: None,
         })
     }
 }

@@ -66,6 +66,19 @@ pub struct Finding {
     /// hold what the report showed (redacted when `redact`), and this what stands for the
     /// secret. None for every finding a scan makes.
     pub restored: Option<Restored>,
+    /// For a secret in a layer of a container image: the layer, and whether the final image
+    /// still holds the file.
+    pub image: Option<ImageProvenance>,
+}
+
+/// Where in a container image a secret sits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageProvenance {
+    #[serde(flatten)]
+    pub layer: crate::source::image::Layer,
+    /// `false` when a later layer deletes the file: the secret is not in the final image's file
+    /// system but still ships in the layer below, to everyone who pulls the image.
+    pub in_final_image: bool,
 }
 
 /// What a finding read back from a report keeps in place of its secret.
@@ -421,6 +434,7 @@ pub fn locate(
             rejection: m.rejection,
             verification: None,
             restored: None,
+            image: None,
             decoded: chunk
                 .transcoded
                 .into_iter()

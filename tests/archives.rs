@@ -455,3 +455,57 @@ fn sarif_points_at_the_outer_file_and_names_the_path_inside() {
     assert!(message.contains("bundle.tgz!/etc/app/.env"), "{message}");
     assert!(!run.stdout_text().contains(&creds.secret));
 }
+
+#[test]
+fn an_image_tarball_names_the_layer_and_marks_files_a_later_layer_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (deleted, kept) = (Creds::new(59), Creds::new(60));
+    let first = tar_of(&[
+        ("app/.env", deleted.dotenv().as_bytes()),
+        ("app/config.ini", kept.ini().as_bytes()),
+    ]);
+    // The second layer deletes app/.env with a whiteout, and is gzipped as OCI layers are.
+    let second = gzip(&tar_of(&[
+        ("app/.wh..env", b""),
+        ("app/run.sh", b"exec app\n"),
+    ]));
+    let config = br#"{"rootfs":{"diff_ids":["sha256:1111","sha256:2222"]},"history":[
+        {"created_by":"COPY . /app # buildkit"},
+        {"created_by":"ENV MODE=prod","empty_layer":true},
+        {"created_by":"RUN rm /app/.env"}]}"#;
+    let manifest = br#"[{"Config":"config.json","RepoTags":["app:1"],
+        "Layers":["blobs/sha256/aaaa","blobs/sha256/bbbb"]}]"#;
+    let image = tar_of(&[
+        ("blobs/sha256/aaaa", &first),
+        ("blobs/sha256/bbbb", &second),
+        ("config.json", config),
+        ("manifest.json", manifest),
+    ]);
+    std::fs::write(dir.path().join("app-image.tar"), image).unwrap();
+    let run = scan(dir.path(), &["app-image.tar"]);
+    run.expect_code(1);
+    let report = run.json();
+    let of = |creds: &Creds| -> serde_json::Value {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["pair"]["key_id"] == creds.id.as_str())
+            .unwrap()
+            .clone()
+    };
+    let gone = of(&deleted);
+    assert_eq!(gone["path"], "app-image.tar!/blobs/sha256/aaaa!/app/.env");
+    assert_eq!(gone["image"]["index"], 1);
+    assert_eq!(gone["image"]["digest"], "sha256:aaaa");
+    assert_eq!(gone["image"]["created_by"], "COPY . /app # buildkit");
+    assert_eq!(gone["image"]["in_final_image"], false);
+    let there = of(&kept);
+    assert_eq!(there["image"]["in_final_image"], true);
+    let text = run_text(dir.path(), &["app-image.tar"]);
+    assert!(
+        text.contains("in image layer 1 (sha256:aaaa), made by `COPY . /app # buildkit`"),
+        "{text}"
+    );
+    assert!(text.contains("deleted by a later layer"), "{text}");
+}

@@ -14,7 +14,8 @@ use super::{canary_message, Group, Report};
 use crate::aws;
 use crate::decode::Encoding;
 use crate::finding::{
-    AwsAccount, BaselineState, Finding, GitProvenance, Location, PairedKey, Restored, Verification,
+    AwsAccount, BaselineState, Finding, GitProvenance, ImageProvenance, Location, PairedKey,
+    Restored, Verification,
 };
 use crate::rules::{Confidence, Severity};
 use crate::source::{AuditStats, CacheStats, GitStats, Origin, SkipReason, Stats};
@@ -104,6 +105,9 @@ struct JsonLocation<'a> {
     pair: Option<Cow<'a, PairedKey>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     git: Option<Cow<'a, GitProvenance>>,
+    /// For a secret in a container image's layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    image: Option<Cow<'a, ImageProvenance>>,
     /// How the secret was encoded here, outermost first (absent for a plain one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     decoded: Vec<Cow<'a, str>>,
@@ -196,6 +200,7 @@ fn location(f: &Finding, show_secrets: bool) -> JsonLocation<'_> {
         baseline_state: f.baseline,
         pair: f.pair.as_ref().map(Cow::Borrowed),
         git: f.git.as_ref().map(Cow::Borrowed),
+        image: f.image.as_ref().map(Cow::Borrowed),
         decoded: f
             .decoded
             .iter()
@@ -375,6 +380,7 @@ fn restore(finding: &JsonFinding<'_>, place: &JsonLocation<'_>) -> Result<Findin
         restored: Some(Restored {
             secret_id: finding.secret_id.to_string(),
         }),
+        image: place.image.as_deref().cloned(),
     })
 }
 

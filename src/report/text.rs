@@ -101,6 +101,30 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         if let Some(git) = &finding.git {
             write_git(git, group.in_head(), paint(RED), paint(RESET), out)?;
         }
+        if let Some(image) = &finding.image {
+            let layer = &image.layer;
+            let digest: String = layer.digest.chars().take(19).collect();
+            let made_by = layer
+                .created_by
+                .as_deref()
+                .map(|command| format!(", made by `{}`", sanitize(command.trim())))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "    in image layer {} ({}){made_by}",
+                layer.index,
+                sanitize(&digest)
+            )?;
+            if !image.in_final_image {
+                writeln!(
+                    out,
+                    "    {}deleted by a later layer: not in the final image's files, but the layer \
+                     still ships to everyone who pulls the image; rotate the key{}",
+                    paint(RED),
+                    paint(RESET)
+                )?;
+            }
+        }
         let repos = group.repositories();
         if repos.len() > 1 {
             writeln!(

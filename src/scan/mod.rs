@@ -8,13 +8,14 @@ use std::collections::HashSet;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 mod recall;
 
 use crate::cache::Cache;
 use crate::filter::{self, Suppressed};
+use crate::finding::ImageProvenance;
 use crate::finding::{fingerprint, locate, Finding, GitProvenance};
 use crate::matcher::{Matcher, RawMatch, Scratch};
 use crate::rules::RuleSet;
@@ -26,6 +27,7 @@ use crate::source::git::history::{self, HistoryOptions};
 use crate::source::git::objects;
 use crate::source::git::salvage;
 use crate::source::git::{GitError, Repo};
+use crate::source::image::{Image, Layer, Whiteouts};
 use crate::source::{CacheStats, GitStats};
 use crate::source::{
     Chunk, ChunkReader, Mode, Origin, ReadOutcome, SkipReason, Stats, DEFAULT_CHUNK_SIZE,
@@ -112,6 +114,9 @@ struct Worker<'a> {
     local: ScanResult,
     scan_binary: bool,
     archives: archive::Limits,
+    /// The image layer whose files are being scanned, and what the image's layers delete.
+    layer: Option<Arc<Layer>>,
+    whiteouts: Whiteouts,
     collected: &'a Mutex<ScanResult>,
 }
 
@@ -159,6 +164,8 @@ impl<'a> Worker<'a> {
             local: ScanResult::default(),
             scan_binary: options.scan_binary,
             archives: options.archives,
+            layer: None,
+            whiteouts: Whiteouts::default(),
             collected,
         }
     }
@@ -301,16 +308,57 @@ impl<'a> Worker<'a> {
             streams: 0,
             budget: Some(budget),
         };
+        // A tarball on disk may be a container image: its layers are then named.
+        let image = match (kind, origin, nesting.budget) {
+            (Kind::Tar, Origin::File(path), None) => Image::probe(path),
+            _ => None,
+        };
+        let first_finding = self.local.findings.len();
+        let mut layers: Vec<(usize, Origin)> = Vec::new();
         let mut skipped = Vec::new();
         let read = archive::each_entry(
             kind,
             input,
             budget,
             &mut |entry| {
-                self.scan_nested(&origin.inside(&entry.name), entry.data, inner);
+                let entry_origin = origin.inside(&entry.name);
+                if nesting.depth == 1 {
+                    if let Some(layer) = &self.layer {
+                        self.whiteouts.note(layer.index, &entry.name);
+                    }
+                }
+                let layer = image.as_ref().and_then(|i| i.layer(&entry.name)).cloned();
+                let before = self.local.findings.len();
+                let outside = std::mem::replace(&mut self.layer, layer.clone());
+                self.scan_nested(&entry_origin, entry.data, inner);
+                self.layer = outside;
+                if let Some(layer) = layer {
+                    for finding in &mut self.local.findings[before..] {
+                        finding.image = Some(ImageProvenance {
+                            layer: (*layer).clone(),
+                            in_final_image: true,
+                        });
+                    }
+                    layers.push((layer.index, entry_origin));
+                }
             },
             &mut |entry| skipped.push(entry),
         );
+        if image.is_some() {
+            let whiteouts = std::mem::take(&mut self.whiteouts);
+            for finding in &mut self.local.findings[first_finding..] {
+                let Some(image) = &mut finding.image else {
+                    continue;
+                };
+                let index = image.layer.index;
+                let Some((_, layer)) = layers.iter().find(|(i, _)| *i == index) else {
+                    continue;
+                };
+                if let Some(path) = finding.origin.entry_in(layer) {
+                    image.in_final_image = !whiteouts.deletes(index, path);
+                }
+            }
+        }
         for entry in skipped {
             let why = entry.why;
             self.skip(origin.inside(&entry.name), SkipReason::ArchiveEntry { why });

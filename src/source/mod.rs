@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod files;
 pub mod git;
+pub mod image;
 mod reader;
 mod utf16;
 
@@ -89,6 +90,15 @@ impl Origin {
         Origin::Inner {
             outer: Arc::new(self.clone()),
             entry: entry.to_string(),
+        }
+    }
+
+    /// The name, inside the archive at `archive`, of the entry this place is (or is within).
+    pub fn entry_in(&self, archive: &Origin) -> Option<&str> {
+        match self {
+            Origin::Inner { outer, entry } if **outer == *archive => Some(entry),
+            Origin::Inner { outer, .. } => outer.entry_in(archive),
+            _ => None,
         }
     }
 
