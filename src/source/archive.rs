@@ -396,16 +396,26 @@ fn zip_entries(
                 shown_name(&name)
             )));
         }
-        let mut data = Metered::new(&mut file, budget, None);
-        visit(Entry {
-            name,
-            data: &mut data,
-        });
-        // The entry that reached a limit was reported with it; the rest is not read.
-        if budget.reached.get() {
+        if !hand_over(name, &mut file, budget, visit) {
             return Ok(());
         }
     }
+}
+
+/// Hands one entry to `visit`, metered against `budget`; returns whether the archive goes on.
+/// An entry that reached a limit was reported with it, and the rest of the archive is not read.
+fn hand_over(
+    name: String,
+    data: &mut dyn Read,
+    budget: &Budget,
+    visit: &mut dyn FnMut(Entry<'_>),
+) -> bool {
+    let mut data = Metered::new(data, budget, None);
+    visit(Entry {
+        name,
+        data: &mut data,
+    });
+    !budget.reached.get()
 }
 
 /// If the next local header of a zip stream is an encrypted entry's, steps over it (header
@@ -464,13 +474,7 @@ fn tar_entries(
         }
         budget.take_entry()?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let mut data = Metered::new(&mut entry, budget, None);
-        visit(Entry {
-            name,
-            data: &mut data,
-        });
-        // The entry that reached a limit was reported with it; the rest is not read.
-        if budget.reached.get() {
+        if !hand_over(name, &mut entry, budget, visit) {
             return Ok(());
         }
     }
