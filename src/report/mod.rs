@@ -3,8 +3,10 @@
 //! Every reporter shows secrets through [`Finding::shown_secret`](crate::finding::Finding), so
 //! redaction is decided in one place; `--show-secrets` is the only way to see a raw secret.
 
+mod github;
 mod group;
 pub mod json;
+mod junit;
 mod sarif;
 mod text;
 
@@ -32,6 +34,10 @@ pub enum Format {
     Jsonl,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
+    /// GitHub Actions annotations: one `::error` workflow command per place.
+    Github,
+    /// JUnit XML: a test case per rule, a failed one per place a secret is.
+    Junit,
 }
 
 /// Everything a reporter may draw on.
@@ -56,5 +62,7 @@ pub fn write(format: Format, report: &Report<'_>, out: &mut dyn Write) -> io::Re
         Format::Json => json::write(report, out),
         Format::Jsonl => json::write_lines(report, out),
         Format::Sarif => sarif::write(report, out),
+        Format::Github => github::write(report, out),
+        Format::Junit => junit::write(report, out),
     }
 }
