@@ -13,7 +13,7 @@ use crate::rules::Confidence;
 /// reports access key IDs, secret access keys, session tokens and other AWS credentials, and
 /// redacts the secrets it prints unless --show-secrets is given. It sends nothing anywhere.
 #[derive(Debug, Parser)]
-#[command(name = "keyhound", version, max_term_width = 100)]
+#[command(name = "keyhound", version = env!("KEYHOUND_VERSION"), max_term_width = 100)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

@@ -2027,3 +2027,24 @@ fn a_config_naming_a_device_as_a_rule_file_is_refused_not_read_forever() {
     let config = run_text(dir.path(), &["scan", ".", "--config", "/dev/null"]);
     assert!(config.1.contains("not a regular file"), "{}", config.1);
 }
+
+#[test]
+fn version_names_the_commit_of_a_checkout() {
+    let run = run(keyhound().arg("--version"));
+    run.expect_code(0);
+    let out = run.stdout_text();
+    let version = out.trim_end();
+    let rest = version
+        .strip_prefix(concat!("keyhound ", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| panic!("{version}"));
+    if crate_root().join(".git").exists() {
+        let commit = rest
+            .strip_prefix(" (")
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("no commit in {version}"));
+        assert_eq!(commit.len(), 12, "{version}");
+        assert!(commit.bytes().all(|b| b.is_ascii_hexdigit()), "{version}");
+    } else {
+        assert_eq!(rest, "", "{version}");
+    }
+}
