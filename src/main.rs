@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use keyhound::audit::{self, AuditProgress};
 use keyhound::cli::{
@@ -56,6 +56,16 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Hook(HookCommand::Install(args)) => install_hook(args),
         Command::Rules(RulesCommand::List(args)) => list_rules(args),
         Command::Rules(RulesCommand::Check(args)) => check_rules(args),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            let mut out = io::stdout().lock();
+            clap_complete::generate(shell, &mut command, "keyhound", &mut out);
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut io::stdout().lock())?;
+            Ok(0)
+        }
     }
 }
 

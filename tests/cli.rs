@@ -2048,3 +2048,31 @@ fn version_names_the_commit_of_a_checkout() {
         assert_eq!(rest, "", "{version}");
     }
 }
+
+#[test]
+fn completions_and_the_manual_page_are_generated() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = run(keyhound().args(["completions", shell]));
+        run.expect_code(0);
+        let script = run.stdout_text();
+        for word in ["audit", "merge", "max-archive-depth"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+        if shell == "bash" {
+            let check = std::process::Command::new("bash")
+                .args(["-n", "-c", &script])
+                .output()
+                .expect("bash runs");
+            assert!(
+                check.status.success(),
+                "{}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
+    }
+    let man = run(keyhound().arg("man"));
+    man.expect_code(0);
+    let page = man.stdout_text();
+    assert!(page.contains(".TH keyhound 1"), "{page}");
+    assert!(page.contains("audit") && page.contains("merge"), "{page}");
+}
