@@ -88,3 +88,79 @@ fn junit_has_a_case_per_rule_and_a_failure_per_place() {
     assert!(passing.contains(&"aws-session-token"), "{passing:?}");
     assert!(!passing.contains(&"aws-access-key-id"), "{passing:?}");
 }
+
+/// Panics unless `report` has every field GitLab's secret detection report documents, in the
+/// shapes it documents.
+fn assert_gitlab_shape(report: &serde_json::Value) {
+    let time = |v: &serde_json::Value| {
+        let t = v.as_str().unwrap_or_default();
+        t.len() == 19 && t.as_bytes()[10] == b'T' && !t.ends_with('Z')
+    };
+    assert!(report["version"].is_string());
+    let scan = &report["scan"];
+    assert_eq!(scan["type"], "secret_detection");
+    for tool in [&scan["analyzer"], &scan["scanner"]] {
+        for field in ["id", "name", "version"] {
+            assert!(tool[field].is_string(), "{tool}");
+        }
+        assert!(tool["vendor"]["name"].is_string(), "{tool}");
+    }
+    assert!(
+        time(&scan["start_time"]) && time(&scan["end_time"]),
+        "{scan}"
+    );
+    assert!(["success", "failure"].contains(&scan["status"].as_str().unwrap()));
+    for v in report["vulnerabilities"].as_array().unwrap() {
+        let id = v["id"].as_str().unwrap();
+        assert_eq!(id.len(), 36, "{v}");
+        assert_eq!(v["category"], "secret_detection");
+        assert!(v["name"].is_string() && v["description"].is_string(), "{v}");
+        let severity = v["severity"].as_str().unwrap();
+        assert!(
+            ["Info", "Unknown", "Low", "Medium", "High", "Critical"].contains(&severity),
+            "{v}"
+        );
+        let location = &v["location"];
+        assert!(location["file"].is_string(), "{v}");
+        assert!(
+            location["start_line"].is_u64() && location["end_line"].is_u64(),
+            "{v}"
+        );
+        assert!(location["commit"]["sha"].is_string(), "{v}");
+        let identifier = &v["identifiers"][0];
+        for field in ["type", "name", "value"] {
+            assert!(identifier[field].is_string(), "{v}");
+        }
+    }
+}
+
+#[test]
+fn the_gitlab_report_has_the_documented_fields_and_no_secret() {
+    let (files, creds) = scan_as("gitlab");
+    files.expect_code(1);
+    assert!(!files.stdout_text().contains(&creds.secret));
+    let report = files.json();
+    assert_gitlab_shape(&report);
+    let vulnerabilities = report["vulnerabilities"].as_array().unwrap();
+    assert_eq!(vulnerabilities.len(), 2);
+    assert_eq!(vulnerabilities[0]["severity"], "Critical");
+    assert_eq!(vulnerabilities[0]["location"]["commit"]["sha"], "0000000");
+    assert_ne!(vulnerabilities[0]["id"], vulnerabilities[1]["id"]);
+
+    // From git history, the commit that added the secret.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = common::repo::Repo::init(dir.path(), "repo");
+    repo.write("ci/.env", &creds.dotenv());
+    let commit = repo.commit("add ci settings");
+    let mut cmd = keyhound_in(&repo.path);
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .args(["git", "--no-progress", "-f", "gitlab"]);
+    let history = run(&mut cmd);
+    history.expect_code(1);
+    let report = history.json();
+    assert_gitlab_shape(&report);
+    let location = &report["vulnerabilities"][0]["location"];
+    assert_eq!(location["file"], "ci/.env");
+    assert_eq!(location["commit"]["sha"], commit.as_str());
+}

@@ -4,6 +4,7 @@
 //! redaction is decided in one place; `--show-secrets` is the only way to see a raw secret.
 
 mod github;
+mod gitlab;
 mod group;
 pub mod json;
 mod junit;
@@ -36,6 +37,8 @@ pub enum Format {
     Sarif,
     /// GitHub Actions annotations: one `::error` workflow command per place.
     Github,
+    /// GitLab's secret detection report (`gl-secret-detection-report.json`).
+    Gitlab,
     /// JUnit XML: a test case per rule, a failed one per place a secret is.
     Junit,
 }
@@ -63,6 +66,7 @@ pub fn write(format: Format, report: &Report<'_>, out: &mut dyn Write) -> io::Re
         Format::Jsonl => json::write_lines(report, out),
         Format::Sarif => sarif::write(report, out),
         Format::Github => github::write(report, out),
+        Format::Gitlab => gitlab::write(report, out),
         Format::Junit => junit::write(report, out),
     }
 }
