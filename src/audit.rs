@@ -33,6 +33,9 @@ pub struct RepoEntry {
     pub spec: String,
     /// Where the repository is.
     pub location: RepoLocation,
+    /// The repository as reports name it: the absolute path of a local one, the URL of a
+    /// remote one without any user name or password it holds.
+    pub name: String,
 }
 
 /// Where a listed repository is.
@@ -44,11 +47,10 @@ pub enum RepoLocation {
     Url(String),
 }
 
-impl RepoEntry {
-    /// The repository as reports name it: the absolute path of a local one, the URL of a remote
-    /// one without any user name or password it holds.
-    pub fn name(&self) -> String {
-        match &self.location {
+impl RepoLocation {
+    /// See [`RepoEntry::name`].
+    fn name(&self) -> String {
+        match self {
             RepoLocation::Path(path) => std::fs::canonicalize(path)
                 .unwrap_or_else(|_| path.clone())
                 .to_string_lossy()
@@ -79,6 +81,7 @@ pub fn parse_list(text: &str, base: &Path) -> Vec<RepoEntry> {
         if seen.insert(location.clone()) {
             entries.push(RepoEntry {
                 spec: spec.to_string(),
+                name: location.name(),
                 location,
             });
         } else {
@@ -207,7 +210,7 @@ pub fn audit(
                 let Some(entry) = entries.get(i) else { break };
                 let audited = audit_one(rules, entry, options, &progress.scan);
                 if let Err(error) = &audited {
-                    tracing::warn!("{}: not audited: {error}", entry.name());
+                    tracing::warn!("{}: not audited: {error}", entry.name);
                 }
                 results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(audited);
                 progress.repos_done.fetch_add(1, Ordering::Relaxed);
@@ -218,7 +221,7 @@ pub fn audit(
     let mut joined = ScanResult::default();
     let mut audit = AuditStats::default();
     for (entry, audited) in entries.iter().zip(results) {
-        let repo: Arc<str> = Arc::from(entry.name());
+        let repo: Arc<str> = Arc::from(entry.name.as_str());
         match audited.expect("every entry is audited") {
             Ok(result) => {
                 audit.repositories += 1;
@@ -428,8 +431,8 @@ mod tests {
                 &RepoLocation::Url("file:///srv/mirror/old.git".into()),
             ]
         );
-        assert_eq!(entries[2].name(), "https://git.example.com/org/app.git");
-        assert_eq!(entries[3].name(), "git@git.example.com:org/tools.git");
+        assert_eq!(entries[2].name, "https://git.example.com/org/app.git");
+        assert_eq!(entries[3].name, "git@git.example.com:org/tools.git");
         assert_eq!(entries[0].spec, "services/api");
     }
 

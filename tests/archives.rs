@@ -9,7 +9,7 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 
-use common::repo::{Creds, Repo};
+use common::repo::{keyhound_for_git, Creds, Repo};
 use common::{keyhound_in, run, Run};
 
 /// `keyhound scan ARGS -f json --show-secrets` in `dir`.
@@ -333,10 +333,8 @@ fn an_archive_in_git_history_is_opened_and_attributed() {
     let commit = repo.commit("backup");
     repo.git(&["rm", "-q", "backup.tgz"]);
     repo.commit("remove the backup");
-    let mut cmd = keyhound_in(&repo.path);
-    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args(["git", "--no-progress", "-f", "json", "--show-secrets"]);
+    let mut cmd = keyhound_for_git(&repo.path);
+    cmd.args(["git", "--no-progress", "-f", "json", "--show-secrets"]);
     let run = run(&mut cmd);
     run.expect_code(1);
     let report = run.json();

@@ -10,17 +10,12 @@ use std::path::Path;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use common::repo::{git_in, Creds, Repo};
-use common::{keyhound_in, run, Run};
+use common::repo::{git_in, keyhound_for_git, Creds, Repo};
+use common::{run, Run};
 
 /// `keyhound ARGS` in `dir`, away from the user's git configuration.
 fn keyhound(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = keyhound_in(dir);
-    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env_remove("GIT_DIR")
-        .args(args);
-    run(&mut cmd)
+    run(keyhound_for_git(dir).args(args))
 }
 
 /// The organisation of the tests: twelve repositories listed in `repos.txt`, one of them not a

@@ -152,10 +152,8 @@ fn the_gitlab_report_has_the_documented_fields_and_no_secret() {
     let repo = common::repo::Repo::init(dir.path(), "repo");
     repo.write("ci/.env", &creds.dotenv());
     let commit = repo.commit("add ci settings");
-    let mut cmd = keyhound_in(&repo.path);
-    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args(["git", "--no-progress", "-f", "gitlab"]);
+    let mut cmd = common::repo::keyhound_for_git(&repo.path);
+    cmd.args(["git", "--no-progress", "-f", "gitlab"]);
     let history = run(&mut cmd);
     history.expect_code(1);
     let report = history.json();

@@ -12,8 +12,8 @@ use std::process::Output;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use common::repo::{git_in, isolate, Creds, Repo, ADA, BOB};
-use common::{keyhound_in, run, Run};
+use common::repo::{git_in, isolate, keyhound_for_git, Creds, Repo, ADA, BOB};
+use common::{run, Run};
 
 /// `keyhound git ARGS -f json --show-secrets` run in `dir`.
 fn keyhound_git(dir: &Path, args: &[&str]) -> Run {
@@ -27,13 +27,8 @@ fn keyhound_git_format(dir: &Path, format: &str, args: &[&str]) -> Run {
 /// The command `keyhound git ARGS -f FORMAT --show-secrets` in `dir`, away from the user's git
 /// configuration.
 fn keyhound_git_command(dir: &Path, format: &str, args: &[&str]) -> assert_cmd::Command {
-    let mut cmd = keyhound_in(dir);
-    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .args(["git", "--no-progress", "--show-secrets", "-f", format])
+    let mut cmd = keyhound_for_git(dir);
+    cmd.args(["git", "--no-progress", "--show-secrets", "-f", format])
         .args(args);
     cmd
 }
@@ -1128,13 +1123,7 @@ fn commit_with_hooks(repo: &Repo, args: &[&str]) -> Output {
 }
 
 fn install_hook(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = keyhound_in(dir);
-    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env_remove("GIT_DIR")
-        .args(["hook", "install"])
-        .args(args);
-    run(&mut cmd)
+    run(keyhound_for_git(dir).args(["hook", "install"]).args(args))
 }
 
 #[test]

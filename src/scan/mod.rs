@@ -210,9 +210,6 @@ impl<'a> Worker<'a> {
         }) {
             Scanned::Bytes(bytes) => Some(bytes),
             Scanned::Archive(kind) => {
-                if let Origin::Git { blob, .. } = origin {
-                    self.local.archive_blobs.push(blob.clone());
-                }
                 self.open_archive(origin, kind, &mut &input[..], Nesting::TOP);
                 None
             }
@@ -232,22 +229,7 @@ impl<'a> Worker<'a> {
             reader.read(&mut input, mode, on_chunk)
         }) {
             Scanned::Bytes(bytes) => Some(bytes),
-            Scanned::Archive(kind) if !self.may_open(kind, nesting) => {
-                let limit = if kind.is_container() {
-                    format!("--max-archive-depth {}", self.archives.max_depth)
-                } else {
-                    format!(
-                        "{} compressed streams one inside another",
-                        archive::MAX_STACKED_STREAMS
-                    )
-                };
-                self.skip(origin.clone(), SkipReason::ArchiveLimit { limit });
-                None
-            }
             Scanned::Archive(kind) => {
-                if let (Origin::Git { blob, .. }, None) = (origin, nesting.budget) {
-                    self.local.archive_blobs.push(blob.clone());
-                }
                 let head = std::io::Cursor::new(self.reader.head().to_vec());
                 self.open_archive(origin, kind, &mut head.chain(input), nesting);
                 None
@@ -264,18 +246,9 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Whether an archive of `kind` found `nesting` deep is within the limits on nesting (past
-    /// them it is skipped, and said to be).
-    fn may_open(&self, kind: Kind, nesting: Nesting<'_>) -> bool {
-        if kind.is_container() {
-            nesting.depth < self.archives.max_depth
-        } else {
-            nesting.streams < archive::MAX_STACKED_STREAMS
-        }
-    }
-
     /// Scans every file of the archive (or the content of the compressed stream) `input` at
-    /// `origin`, within the budget of the top-level archive it is part of.
+    /// `origin`, within the budget of the top-level archive it is part of; past the limits on
+    /// nesting it is skipped, and said to be.
     fn open_archive(
         &mut self,
         origin: &Origin,
@@ -283,6 +256,26 @@ impl<'a> Worker<'a> {
         input: &mut dyn Read,
         nesting: Nesting<'_>,
     ) {
+        let within = if kind.is_container() {
+            nesting.depth < self.archives.max_depth
+        } else {
+            nesting.streams < archive::MAX_STACKED_STREAMS
+        };
+        if !within {
+            let limit = if kind.is_container() {
+                format!("--max-archive-depth {}", self.archives.max_depth)
+            } else {
+                format!(
+                    "{} compressed streams one inside another",
+                    archive::MAX_STACKED_STREAMS
+                )
+            };
+            self.skip(origin.clone(), SkipReason::ArchiveLimit { limit });
+            return;
+        }
+        if let (Origin::Git { blob, .. }, None) = (origin, nesting.budget) {
+            self.local.archive_blobs.push(blob.clone());
+        }
         let own;
         let budget = match nesting.budget {
             Some(budget) => budget,

@@ -76,33 +76,41 @@ impl Recall {
         unreadable: &[String],
         all_objects_read: bool,
     ) -> Result<(), CacheError> {
-        let mut findings: HashMap<&str, Vec<Finding>> = HashMap::new();
+        // Keyed by object id: the few findings and skips are parsed once, so the many blobs
+        // seen are looked up without a string each.
+        let blob_of = |origin: &Origin| match origin.outermost() {
+            Origin::Git { blob, .. } => ObjectId::from_hex(blob.as_bytes()).ok(),
+            _ => None,
+        };
+        let mut findings: HashMap<ObjectId, Vec<Finding>> = HashMap::new();
         for finding in &result.findings {
-            if let Origin::Git { blob, .. } = finding.origin.outermost() {
-                findings.entry(blob).or_default().push(finding.clone());
+            if let Some(id) = blob_of(&finding.origin) {
+                findings.entry(id).or_default().push(finding.clone());
             }
         }
         let mut binary = HashSet::new();
-        let mut failed: HashSet<&str> = unreadable.iter().map(String::as_str).collect();
-        failed.extend(result.archive_blobs.iter().map(String::as_str));
+        let mut failed: HashSet<ObjectId> = unreadable
+            .iter()
+            .chain(&result.archive_blobs)
+            .filter_map(|hex| ObjectId::from_hex(hex.as_bytes()).ok())
+            .collect();
         for (origin, reason) in &result.stats.skipped {
-            if let Origin::Git { blob, .. } = origin.outermost() {
+            if let Some(id) = blob_of(origin) {
                 match reason {
-                    SkipReason::Binary => binary.insert(blob.as_str()),
-                    _ => failed.insert(blob.as_str()),
+                    SkipReason::Binary => binary.insert(id),
+                    _ => failed.insert(id),
                 };
             }
         }
         let mut records = Vec::with_capacity(seen.len());
         for &(id, bytes) in seen {
-            let hex = id.to_string();
-            if failed.contains(hex.as_str()) {
+            if failed.contains(&id) {
                 continue;
             }
             let record = BlobRecord {
                 bytes,
-                binary: binary.contains(hex.as_str()),
-                findings: findings.remove(hex.as_str()).unwrap_or_default(),
+                binary: binary.contains(&id),
+                findings: findings.remove(&id).unwrap_or_default(),
             };
             records.push((id, record));
         }
@@ -112,7 +120,7 @@ impl Recall {
             let others: Vec<ObjectId> = self
                 .unknown
                 .iter()
-                .filter(|id| !blobs.contains(*id) && !failed.contains(id.to_string().as_str()))
+                .filter(|id| !blobs.contains(*id) && !failed.contains(*id))
                 .copied()
                 .collect();
             cache.record_others(&others)?;

@@ -8,7 +8,7 @@
 //! in the layer below: it is in the image's history, like a key only in git history.
 
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,19 +36,19 @@ const MAX_METADATA: u64 = 4 << 20;
 
 impl Image {
     /// Reads the image metadata of the tar at `path`, if it is an image tarball: one pass over
-    /// the tar that keeps only its small JSON documents. None for any other file.
+    /// the tar's headers that reads only its small JSON documents. None for any other file.
     pub fn probe(path: &Path) -> Option<Image> {
-        let file = std::fs::File::open(path).ok()?;
+        let mut file = std::fs::File::open(path).ok()?;
         let mut head = [0u8; 512];
-        let mut reader = io::BufReader::new(file);
-        reader.read_exact(&mut head).ok()?;
+        file.read_exact(&mut head).ok()?;
         if &head[257..262] != b"ustar" {
             return None;
         }
-        let file = std::fs::File::open(path).ok()?;
+        file.seek(io::SeekFrom::Start(0)).ok()?;
         let mut documents: HashMap<String, Vec<u8>> = HashMap::new();
-        let mut archive = tar::Archive::new(io::BufReader::new(file));
-        for entry in archive.entries().ok()? {
+        // Entries are sought over, not read: a tarball that is no image costs its headers.
+        let mut archive = tar::Archive::new(file);
+        for entry in archive.entries_with_seek().ok()? {
             let mut entry = entry.ok()?;
             let name = normal(&String::from_utf8_lossy(&entry.path_bytes()));
             let small = entry.header().size().ok()? <= MAX_METADATA;

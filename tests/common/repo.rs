@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use super::Fakes;
+use super::{keyhound_in, Fakes};
 
 /// Author time of the first commit of every repository: 2023-11-14T22:13:20Z.
 pub const EPOCH: i64 = 1_700_000_000;
@@ -250,4 +250,16 @@ impl Creds {
             self.id, self.secret
         )
     }
+}
+
+/// `keyhound` run in `dir` away from the user's and the system's git configuration, and from
+/// any repository the test process itself runs in.
+pub fn keyhound_for_git(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = keyhound_in(dir);
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE");
+    cmd
 }
