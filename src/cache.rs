@@ -469,6 +469,15 @@ struct StoredFinding {
     rejection: Option<StoredRejection>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     decoded: Vec<StoredEncoding>,
+    /// Only rules imported with allowlists set it (or the `allowlisted` rejection), and
+    /// findings are stored per rule set: an older keyhound, which cannot load such rules, never
+    /// reads a row that has it, so the format stays the same.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    content_allowed: u64,
+}
+
+fn is_zero(bits: &u64) -> bool {
+    *bits == 0
 }
 
 impl From<&Finding> for StoredFinding {
@@ -501,6 +510,7 @@ impl From<&Finding> for StoredFinding {
             verification,
             restored,
             image,
+            content_allowed,
         } = finding;
         debug_assert!(
             git.is_none()
@@ -539,6 +549,7 @@ impl From<&Finding> for StoredFinding {
             allow_marker: allow_marker.map(str::to_string),
             rejection: rejection.map(StoredRejection::from),
             decoded: decoded.iter().copied().map(StoredEncoding::from).collect(),
+            content_allowed: *content_allowed,
         }
     }
 }
@@ -563,6 +574,7 @@ impl StoredFinding {
             allow_marker,
             rejection,
             decoded,
+            content_allowed,
         } = self;
         let allow_marker = allow_marker
             .map(|marker| {
@@ -606,6 +618,7 @@ impl StoredFinding {
             verification: None,
             restored: None,
             image: None,
+            content_allowed,
         })
     }
 }
@@ -711,6 +724,7 @@ enum StoredRejection {
     Entropy { found: u16, min: u16 },
     Placeholder,
     NoContext,
+    Allowlisted,
 }
 
 impl From<Rejection> for StoredRejection {
@@ -721,6 +735,7 @@ impl From<Rejection> for StoredRejection {
             Rejection::Entropy { found, min } => StoredRejection::Entropy { found, min },
             Rejection::Placeholder => StoredRejection::Placeholder,
             Rejection::NoContext => StoredRejection::NoContext,
+            Rejection::Allowlisted => StoredRejection::Allowlisted,
         }
     }
 }
@@ -733,6 +748,7 @@ impl From<StoredRejection> for Rejection {
             StoredRejection::Entropy { found, min } => Rejection::Entropy { found, min },
             StoredRejection::Placeholder => Rejection::Placeholder,
             StoredRejection::NoContext => Rejection::NoContext,
+            StoredRejection::Allowlisted => Rejection::Allowlisted,
         }
     }
 }

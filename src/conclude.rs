@@ -84,6 +84,11 @@ pub fn review(
     base: &Path,
     output: &OutputArgs,
 ) -> Result<Reviewed> {
+    filter::placed::apply(
+        &mut result.findings,
+        &mut result.suppressed,
+        &settings.rules,
+    );
     allowlist::apply(
         &mut result.findings,
         &mut result.suppressed,

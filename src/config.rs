@@ -81,6 +81,9 @@ pub fn load_settings(args: &RuleArgs, root: &Path) -> Result<Settings> {
     })?;
     rules.enable(&args.enable)?;
     rules.disable(&args.disable)?;
+    for note in rules.notes() {
+        tracing::warn!("{note}");
+    }
     let config_dir = match config_path.as_deref().map(Path::parent) {
         Some(Some(dir)) => dir.to_path_buf(),
         _ => root.to_path_buf(),

@@ -69,6 +69,9 @@ pub struct Finding {
     /// For a secret in a layer of a container image: the layer, and whether the final image
     /// still holds the file.
     pub image: Option<ImageProvenance>,
+    /// Which `AND` allowlists of its rule had their text conditions hold in the matcher; their
+    /// path and commit conditions are checked once the finding's paths and commit are known.
+    pub content_allowed: crate::rules::allow::ContentAllowed,
 }
 
 /// Where in a container image a secret sits.
@@ -435,6 +438,7 @@ pub fn locate(
             verification: None,
             restored: None,
             image: None,
+            content_allowed: m.content_allowed,
             decoded: chunk
                 .transcoded
                 .into_iter()

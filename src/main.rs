@@ -312,7 +312,7 @@ fn list_rules(args: ListArgs) -> Result<u8> {
         let state = if rule.enabled {
             ""
         } else {
-            "  (off by default; --enable-rule)"
+            "  (off; --enable-rule turns it on)"
         };
         writeln!(
             out,
@@ -327,17 +327,17 @@ fn list_rules(args: ListArgs) -> Result<u8> {
 }
 
 fn check_rules(args: CheckArgs) -> Result<u8> {
-    let rules = if args.files.is_empty() {
-        RuleSet::builtin()?
-    } else {
-        let mut rules = RuleSet::empty();
-        for path in &args.files {
-            rules.add_path(path)?;
-        }
-        rules
-    };
+    // Files are checked on top of the built-in rules, which a gitleaks configuration may
+    // extend or turn off.
+    let mut rules = RuleSet::builtin()?;
+    for path in &args.files {
+        rules.add_path(path)?;
+    }
     let failures = check_examples(&rules);
     let mut stderr = io::stderr().lock();
+    for note in rules.notes() {
+        writeln!(stderr, "note: {note}")?;
+    }
     for failure in &failures {
         writeln!(stderr, "error: {failure}")?;
     }

@@ -1155,7 +1155,7 @@ fn rules_list_shows_ids_severities_and_disabled_rules() {
             .find(|l| l.split_whitespace().next() == Some(id))
             .unwrap_or_else(|| panic!("{id} not listed:\n{text}"));
         assert_eq!(line.split_whitespace().nth(1), Some(severity), "{line}");
-        let off = line.contains("off by default");
+        let off = line.contains("(off;");
         assert_eq!(off, id == "aws-principal-id", "{line}");
     }
 }

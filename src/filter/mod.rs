@@ -6,6 +6,7 @@
 pub mod allowlist;
 pub mod baseline;
 mod pair;
+pub mod placed;
 
 use std::fmt;
 
@@ -31,6 +32,8 @@ pub enum Suppression {
     Allowlist(String),
     /// Its confidence is below `--min-confidence`.
     BelowMinConfidence(Confidence),
+    /// Its rule applies only to paths that this regex matches, and none of its paths does.
+    OutsideRulePath(String),
 }
 
 impl Suppression {
@@ -52,6 +55,9 @@ impl fmt::Display for Suppression {
             Suppression::Allowlist(entry) => write!(f, "allowed by {entry}"),
             Suppression::BelowMinConfidence(min) => {
                 write!(f, "confidence below --min-confidence {min}")
+            }
+            Suppression::OutsideRulePath(path) => {
+                write!(f, "its rule applies only to paths matching `{path}`")
             }
         }
     }

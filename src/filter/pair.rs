@@ -88,6 +88,8 @@ fn pair_finding(id: Finding, secret: Finding, spec: &PairSpec) -> Finding {
         }),
         kind: id.kind,
         aws_account: id.aws_account,
+        // Its bits named allowlists of the secret's rule, not of the pair's.
+        content_allowed: 0,
         ..secret
     }
 }

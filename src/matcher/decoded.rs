@@ -99,6 +99,7 @@ impl Matcher<'_> {
                     secret: span,
                     confidence: m.confidence,
                     rejection: m.rejection,
+                    content_allowed: m.content_allowed,
                     decoded: Some(Box::new(DecodedMatch { value, chain })),
                 });
             }

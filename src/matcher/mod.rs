@@ -24,7 +24,8 @@ use regex::bytes::CaptureLocations;
 
 use crate::decode::{self, Encoding, View};
 use crate::lines::{end_of_lines_after, start_of_lines_before};
-use crate::rules::{Confidence, Rule, RuleSet, MAX_KEYWORD_LEN};
+use crate::rules::allow::{ContentAllowed, MatchText, RuleAllowlist, TextVerdict};
+use crate::rules::{Confidence, Rule, RuleSet, SecretGroup, MAX_KEYWORD_LEN};
 
 pub use prefilter::spellings;
 use prefilter::Prefilter;
@@ -48,6 +49,9 @@ pub struct RawMatch {
     pub confidence: Confidence,
     /// Why the validators rejected the candidate; only an explaining matcher reports these.
     pub rejection: Option<Rejection>,
+    /// Which of the rule's `AND` allowlists had their text conditions hold, leaving their path
+    /// or commit conditions to be checked on the finding.
+    pub content_allowed: ContentAllowed,
     /// For a match in decoded text: the decoded value and how it was encoded. `secret` is then
     /// the encoded region in the buffer.
     pub decoded: Option<Box<DecodedMatch>>,
@@ -84,6 +88,8 @@ pub enum Rejection {
     Placeholder,
     /// The rule requires a context and none of its context entries applies.
     NoContext,
+    /// An allowlist of the rule allows it by its text (regexes or stop words).
+    Allowlisted,
 }
 
 impl std::fmt::Display for Rejection {
@@ -108,6 +114,9 @@ impl std::fmt::Display for Rejection {
             Rejection::NoContext => f.write_str(
                 "no required context nearby: none of the rule's context patterns applies",
             ),
+            Rejection::Allowlisted => {
+                f.write_str("allowed by an allowlist of its rule (its regexes or stop words)")
+            }
         }
     }
 }
@@ -118,6 +127,10 @@ pub struct Matcher<'r> {
     /// Indices of the enabled rules.
     enabled: Vec<u32>,
     prefilter: Prefilter,
+    /// Enabled rules whose regex runs over all input, not near keywords.
+    everywhere: Vec<u32>,
+    /// Per rule: the allowlists that apply to it (see [`RuleSet::allowlists_for`]).
+    allowlists: Vec<Vec<std::sync::Arc<RuleAllowlist>>>,
     /// Also report rejected candidates, with the reason (`--explain`).
     explain: bool,
     /// How many layers of encoding to decode around keyword hits (0: none).
@@ -165,10 +178,22 @@ impl<'r> Matcher<'r> {
             .filter(|&i| wanted(rules.get(i as usize)))
             .collect();
         let prefilter = Self::prefilter(rules, &enabled, DEFAULT_DECODE_DEPTH > 0);
+        let everywhere = enabled
+            .iter()
+            .copied()
+            .filter(|&i| rules.get(i as usize).search_everywhere)
+            .collect();
+        let allowlists = rules
+            .all()
+            .iter()
+            .map(|rule| rules.allowlists_for(&rule.id).cloned().collect())
+            .collect();
         Matcher {
             rules,
             enabled,
             prefilter,
+            everywhere,
+            allowlists,
             explain: false,
             decode_depth: DEFAULT_DECODE_DEPTH,
         }
@@ -297,11 +322,27 @@ impl<'r> Matcher<'r> {
                 }
             }
         });
+        if !self.everywhere.is_empty() && !owned.is_empty() {
+            // From the start of the owned range's line, so a match that begins before it is
+            // found whole (and left to the chunk that owns it) rather than cut.
+            let lo = start_of_lines_before(buf, owned.start, 0, owned.start.saturating_sub(REACH));
+            let hi = buf.len().min(owned.end + REACH);
+            for &r in &self.everywhere {
+                windows[r as usize].push(lo..hi);
+                active.push(r);
+            }
+        }
         for &r in active.iter() {
             let rule = rules.get(r as usize);
             let locs = captures[r as usize].get_or_insert_with(|| rule.regex.capture_locations());
+            let search = Search {
+                rule,
+                index: r,
+                allowlists: &self.allowlists[r as usize],
+                explain: self.explain,
+            };
             for window in windows[r as usize].drain(..) {
-                search_window(rule, r, locs, buf, window, &owned, self.explain, out);
+                search.window(locs, buf, window, &owned, out);
             }
         }
         active.clear();
@@ -331,56 +372,110 @@ fn merge(regions: &mut Vec<Range<usize>>) {
     regions.truncate(merged);
 }
 
-/// Runs one rule's regex over one window and validates each capture; with `explain`, the
-/// rejected captures are reported too.
-#[allow(clippy::too_many_arguments)]
-fn search_window(
-    rule: &Rule,
+/// One rule's search of the windows of a buffer.
+struct Search<'a> {
+    rule: &'a Rule,
+    /// The rule's index in the rule set.
     index: u32,
-    locs: &mut CaptureLocations,
-    buf: &[u8],
-    window: Range<usize>,
-    owned: &Range<usize>,
+    allowlists: &'a [std::sync::Arc<RuleAllowlist>],
+    /// Report rejected candidates too.
     explain: bool,
-    out: &mut Vec<RawMatch>,
-) {
-    let haystack = &buf[..window.end];
-    let mut at = window.start;
-    while at < window.end {
-        // When the secret is the whole match, a plain search finds it without the cost of
-        // resolving capture groups.
-        let found = if rule.secret_is_whole_match {
-            rule.regex.find_at(haystack, at)
-        } else {
-            rule.regex.captures_read_at(locs, haystack, at)
-        };
-        let Some((m_start, m_end)) = found.map(|m| (m.start(), m.end())) else {
-            break;
-        };
-        at = if m_end > m_start { m_end } else { m_end + 1 };
-        let secret = if rule.secret_is_whole_match {
-            Some((m_start, m_end))
-        } else {
-            locs.get(rule.secret_group)
-        };
-        let Some((start, end)) = secret else {
-            continue;
-        };
-        if !owned.contains(&start) {
-            continue;
+}
+
+impl Search<'_> {
+    /// Runs the rule's regex over one window and validates each capture; with `explain`, the
+    /// rejected captures are reported too.
+    fn window(
+        &self,
+        locs: &mut CaptureLocations,
+        buf: &[u8],
+        window: Range<usize>,
+        owned: &Range<usize>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let rule = self.rule;
+        let haystack = &buf[..window.end];
+        let mut at = window.start;
+        while at < window.end {
+            // When the secret is the whole match, a plain search finds it without the cost of
+            // resolving capture groups.
+            let found = if rule.secret == SecretGroup::WholeMatch {
+                rule.regex.find_at(haystack, at)
+            } else {
+                rule.regex.captures_read_at(locs, haystack, at)
+            };
+            let Some((m_start, m_end)) = found.map(|m| (m.start(), m.end())) else {
+                break;
+            };
+            at = if m_end > m_start { m_end } else { m_end + 1 };
+            let secret = match rule.secret {
+                SecretGroup::WholeMatch => Some((m_start, m_end)),
+                SecretGroup::Group(group) => locs.get(group),
+                SecretGroup::FirstNonEmpty => (1..locs.len())
+                    .find_map(|group| locs.get(group).filter(|(s, e)| e > s))
+                    .or(Some((m_start, m_end))),
+            };
+            let Some((start, end)) = secret else {
+                continue;
+            };
+            if !owned.contains(&start) {
+                continue;
+            }
+            let mut content_allowed = 0;
+            let verdict = validate_candidate(rule, buf, start, end).and_then(|confidence| {
+                let matched = m_start..m_end;
+                content_allowed = self.judge_allowlists(buf, start..end, matched)?;
+                Ok(confidence)
+            });
+            let (confidence, rejection) = match verdict {
+                Ok(confidence) => (confidence, None),
+                Err(rejection) if self.explain => (rule.confidence, Some(rejection)),
+                Err(_) => continue,
+            };
+            out.push(RawMatch {
+                rule: self.index,
+                secret: start..end,
+                confidence,
+                rejection,
+                content_allowed,
+                decoded: None,
+            });
         }
-        let (confidence, rejection) = match validate_candidate(rule, buf, start, end) {
-            Ok(confidence) => (confidence, None),
-            Err(rejection) if explain => (rule.confidence, Some(rejection)),
-            Err(_) => continue,
+    }
+
+    /// The text half of the rule's allowlists: `Err` when one allows the match outright, else
+    /// the `AND` allowlists whose text conditions hold (see [`RawMatch::content_allowed`]).
+    fn judge_allowlists(
+        &self,
+        buf: &[u8],
+        secret: Range<usize>,
+        matched: Range<usize>,
+    ) -> Result<ContentAllowed, Rejection> {
+        if self.allowlists.is_empty() {
+            return Ok(0);
+        }
+        let line = if self.allowlists.iter().any(|a| a.needs_line()) {
+            let lo = memchr::memrchr(b'\n', &buf[..matched.start]).map_or(0, |i| i + 1);
+            let hi =
+                memchr::memchr(b'\n', &buf[matched.end..]).map_or(buf.len(), |i| matched.end + i);
+            lo..hi
+        } else {
+            0..0
         };
-        out.push(RawMatch {
-            rule: index,
-            secret: start..end,
-            confidence,
-            rejection,
-            decoded: None,
-        });
+        let text = MatchText {
+            secret: &buf[secret],
+            matched: &buf[matched],
+            line: &buf[line],
+        };
+        let mut pending: ContentAllowed = 0;
+        for (i, allowlist) in self.allowlists.iter().enumerate() {
+            match allowlist.judge_text(&text) {
+                TextVerdict::Allowed => return Err(Rejection::Allowlisted),
+                TextVerdict::Pending if i < ContentAllowed::BITS as usize => pending |= 1 << i,
+                TextVerdict::Pending | TextVerdict::NotAllowed => {}
+            }
+        }
+        Ok(pending)
     }
 }
 

@@ -375,6 +375,8 @@ fn restore(finding: &JsonFinding<'_>, place: &JsonLocation<'_>) -> Result<Findin
         pair: place.pair.as_deref().cloned(),
         baseline: place.baseline_state,
         rejection: None,
+        // A report holds reviewed findings: allowlists have had their say.
+        content_allowed: 0,
         decoded,
         verification: finding.verification.as_deref().cloned(),
         restored: Some(Restored {

@@ -233,6 +233,7 @@ fn rule_descriptor(rule: &Rule) -> ReportingDescriptor {
         &rule.remediation,
         rule.severity,
         rule.confidence,
+        &rule.tags,
     )
 }
 
@@ -244,6 +245,7 @@ fn descriptor(
     remediation: &str,
     severity: Severity,
     confidence: Confidence,
+    tags: &[String],
 ) -> ReportingDescriptor {
     let remediation = remediation.trim();
     let help = if remediation.is_empty() {
@@ -275,7 +277,7 @@ fn descriptor(
                 .level(default_level(severity))
                 .build(),
         )
-        .properties(rule_properties(severity, confidence))
+        .properties(rule_properties(severity, confidence, tags))
         .build()
 }
 
@@ -288,6 +290,7 @@ fn pair_descriptor(pair: &PairSpec, remediation: &str) -> ReportingDescriptor {
         remediation,
         pair.severity,
         Confidence::High,
+        &[],
     )
 }
 
@@ -306,12 +309,17 @@ fn fallback_descriptor(finding: &Finding) -> ReportingDescriptor {
                 .level(default_level(finding.severity))
                 .build(),
         )
-        .properties(rule_properties(finding.severity, finding.confidence))
+        .properties(rule_properties(finding.severity, finding.confidence, &[]))
         .build()
 }
 
-/// `security-severity`, `precision` and tags, as GitHub code scanning reads them.
-fn rule_properties(severity: Severity, confidence: Confidence) -> PropertyBag {
+/// `security-severity`, `precision` and tags (keyhound's, then the rule's own), as GitHub code
+/// scanning reads them.
+fn rule_properties(
+    severity: Severity,
+    confidence: Confidence,
+    rule_tags: &[String],
+) -> PropertyBag {
     let mut extra = BTreeMap::new();
     extra.insert(
         "security-severity".to_string(),
@@ -319,7 +327,18 @@ fn rule_properties(severity: Severity, confidence: Confidence) -> PropertyBag {
     );
     extra.insert("precision".to_string(), Value::from(precision(confidence)));
     PropertyBag::builder()
-        .tags(RULE_TAGS.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+        .tags(
+            RULE_TAGS
+                .iter()
+                .map(|t| t.to_string())
+                .chain(
+                    rule_tags
+                        .iter()
+                        .filter(|t| !RULE_TAGS.contains(&t.as_str()))
+                        .cloned(),
+                )
+                .collect::<Vec<_>>(),
+        )
         .additional_properties(extra)
         .build()
 }

@@ -5,16 +5,20 @@
 //! Everything that can be checked once is checked here (regex syntax and size, the `secret` group,
 //! empty matches, confidence names), so the matcher's hot path never has to.
 
+pub mod allow;
+mod gitleaks;
 mod spec;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use spec::{ContextSpec, PairSpec, RuleFile, RuleSpec};
+use allow::RuleAllowlist;
+pub use spec::{ContextSpec, Imported, PairSpec, RuleFile, RuleSpec};
 
 /// The rule files compiled into the binary: (origin name, TOML text).
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] =
@@ -133,6 +137,8 @@ pub enum RuleError {
         rule: String,
         message: String,
     },
+    #[error("{origin}: {message}")]
+    Config { origin: String, message: String },
     #[error("{origin}: rule id `{rule}` appears twice in the same file")]
     DuplicateId { origin: String, rule: String },
     /// The built-in rules do not compile (a defect of this build), with the first error.
@@ -192,6 +198,20 @@ pub struct Context {
     pub near: Option<LazyRegex>,
 }
 
+/// Which part of a rule's match is the secret.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SecretGroup {
+    /// The whole match: a pattern that is all `(?P<secret>…)`, so a match needs no capture
+    /// groups resolved, or an imported pattern with no groups.
+    #[default]
+    WholeMatch,
+    /// The capture group with this index.
+    Group(usize),
+    /// The first capture group that matched something, else the whole match (how gitleaks
+    /// reads a pattern with groups and no `secretGroup`).
+    FirstNonEmpty,
+}
+
 /// One compiled rule.
 #[derive(Clone)]
 pub struct Rule {
@@ -214,10 +234,11 @@ pub struct Rule {
     /// Lines around a keyword hit that the regex searches.
     pub window_lines: u32,
     pub regex: LazyRegex,
-    /// Index of the `secret` capture group in `regex`.
-    pub secret_group: usize,
-    /// Whether the `secret` group is the whole pattern, so a match needs no capture groups.
-    pub secret_is_whole_match: bool,
+    /// Which part of a match of `regex` is the secret.
+    pub secret: SecretGroup,
+    /// The regex runs over all input, not only near keywords (an imported rule with no
+    /// keyword long enough to search for).
+    pub search_everywhere: bool,
     pub boundary: Option<ByteSet>,
     pub min_entropy: Option<f32>,
     /// Minimum number of character classes (upper, lower, digit, other) in the secret.
@@ -238,6 +259,12 @@ pub struct Rule {
     pub remediation: String,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
+    /// Matches count only in files whose path this matches (an imported rule's `path`).
+    pub path: Option<Regex>,
+    /// Labels from an imported rule, shown in SARIF.
+    pub tags: Vec<String>,
+    /// Allowlists of this rule alone (imported with it).
+    pub allowlists: Vec<Arc<RuleAllowlist>>,
     /// Where the rule came from (`builtin:aws.toml` or a file path).
     pub origin: String,
     /// SHA-256 of the text of the rule file it came from: what the rule set's
@@ -254,7 +281,7 @@ impl Rule {
             .map(|(_, kind)| kind.as_str())
     }
 
-    fn compile(spec: RuleSpec, origin: &str, when: Compile) -> Result<Rule, RuleError> {
+    fn compile(mut spec: RuleSpec, origin: &str, when: Compile) -> Result<Rule, RuleError> {
         let invalid = |message: String| RuleError::Invalid {
             origin: origin.to_string(),
             rule: spec.id.clone(),
@@ -272,11 +299,28 @@ impl Rule {
         }
         let regex = LazyRegex::new(&spec.pattern, false, when)
             .map_err(|e| invalid(format!("invalid pattern: {e}")))?;
-        let secret_group = secret_group(&spec.pattern)
-            .ok_or_else(|| invalid("the pattern has no named group `secret`".into()))?;
+        let is_imported = spec.imported.is_some();
+        let imported = spec.imported.take().unwrap_or_default();
+        let secret = if is_imported {
+            imported.secret
+        } else {
+            let group = secret_group(&spec.pattern)
+                .ok_or_else(|| invalid("the pattern has no named group `secret`".into()))?;
+            if secret_is_whole_match(&spec.pattern) {
+                SecretGroup::WholeMatch
+            } else {
+                SecretGroup::Group(group)
+            }
+        };
         if matches_empty(&spec.pattern) {
             return Err(invalid("the pattern can match the empty string".into()));
         }
+        let path = imported
+            .path
+            .as_deref()
+            .map(|p| compile_regex(p, false))
+            .transpose()
+            .map_err(|e| invalid(format!("invalid path: {e}")))?;
         let keywords: Vec<String> = spec.keywords.iter().map(|k| k.trim().to_string()).collect();
         let exact_keywords: Vec<String> = spec
             .exact_keywords
@@ -284,7 +328,7 @@ impl Rule {
             .map(|k| k.trim().to_string())
             .collect();
         let all_keywords = || keywords.iter().chain(&exact_keywords);
-        if all_keywords().next().is_none()
+        if (all_keywords().next().is_none() && !imported.search_everywhere)
             || all_keywords().any(|k| k.len() < 3 || k.len() > MAX_KEYWORD_LEN)
         {
             return Err(invalid(format!(
@@ -371,8 +415,8 @@ impl Rule {
             encoded_keywords: spec.encoded_keywords,
             window_lines: spec.window_lines,
             regex,
-            secret_group,
-            secret_is_whole_match: secret_is_whole_match(&spec.pattern),
+            secret,
+            search_everywhere: imported.search_everywhere,
             boundary,
             min_entropy: spec.min_entropy,
             min_classes: spec.charset.map(|c| c.min_classes),
@@ -386,6 +430,9 @@ impl Rule {
             remediation: spec.remediation.trim().to_string(),
             examples: spec.examples,
             negative_examples: spec.negative_examples,
+            path,
+            tags: imported.tags,
+            allowlists: imported.allowlists,
             origin: origin.to_string(),
         })
     }
@@ -491,6 +538,13 @@ fn parse_pattern(pattern: &str) -> Option<regex_syntax::hir::Hir> {
 #[derive(Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Allowlists of imported configurations that apply across rules.
+    allowlists: Vec<Arc<RuleAllowlist>>,
+    /// What loading read differently from how it was written, or could not honour.
+    notes: Vec<String>,
+    /// Digests of imported files that changed rules loaded before them (allowlists, disabled
+    /// rules), which the rules' own digests do not show.
+    amendments: Vec<[u8; 32]>,
 }
 
 impl RuleSet {
@@ -499,7 +553,7 @@ impl RuleSet {
     pub fn builtin() -> Result<RuleSet, RuleError> {
         static BUILTIN: std::sync::OnceLock<Result<RuleSet, String>> = std::sync::OnceLock::new();
         let compiled = BUILTIN.get_or_init(|| {
-            let mut set = RuleSet { rules: Vec::new() };
+            let mut set = RuleSet::empty();
             for (origin, text) in BUILTIN_RULE_FILES {
                 set.add_rules(text, origin, Compile::OnFirstUse)
                     .map_err(|e| e.to_string())?;
@@ -511,13 +565,32 @@ impl RuleSet {
 
     /// An empty set, for checking a rule file on its own.
     pub fn empty() -> RuleSet {
-        RuleSet { rules: Vec::new() }
+        RuleSet {
+            rules: Vec::new(),
+            allowlists: Vec::new(),
+            notes: Vec::new(),
+            amendments: Vec::new(),
+        }
     }
 
-    /// Adds the rules of one TOML document; a rule whose id is already loaded replaces it.
-    /// Its patterns are compiled now, so that a bad one is an error here.
+    /// Adds the rules of one TOML document, a keyhound rule file or a gitleaks configuration
+    /// (told apart by content); a rule whose id is already loaded replaces it. Its patterns are
+    /// compiled now, so that a bad one is an error here.
     pub fn add_toml(&mut self, text: &str, origin: &str) -> Result<(), RuleError> {
-        self.add_rules(text, origin, Compile::Now)
+        self.add_document(text, origin, None)
+    }
+
+    fn add_document(
+        &mut self,
+        text: &str,
+        origin: &str,
+        dir: Option<&Path>,
+    ) -> Result<(), RuleError> {
+        if gitleaks::is_gitleaks(text) {
+            self.add_gitleaks(text, origin, dir)
+        } else {
+            self.add_rules(text, origin, Compile::Now)
+        }
     }
 
     fn add_rules(&mut self, text: &str, origin: &str, when: Compile) -> Result<(), RuleError> {
@@ -534,16 +607,105 @@ impl RuleSet {
                     rule: spec.id,
                 });
             }
-            let rule = Rule {
+            self.insert(Rule {
                 source_digest,
                 ..Rule::compile(spec, origin, when)?
-            };
-            match self.rules.iter_mut().find(|r| r.id == rule.id) {
-                Some(existing) => *existing = rule,
-                None => self.rules.push(rule),
-            }
+            });
         }
         Ok(())
+    }
+
+    /// Adds a rule, replacing a loaded one of the same id.
+    fn insert(&mut self, rule: Rule) {
+        match self.rules.iter_mut().find(|r| r.id == rule.id) {
+            Some(existing) => *existing = rule,
+            None => self.rules.push(rule),
+        }
+    }
+
+    /// Adds the rules and allowlists of a gitleaks configuration (see `gitleaks`).
+    fn add_gitleaks(
+        &mut self,
+        text: &str,
+        origin: &str,
+        dir: Option<&Path>,
+    ) -> Result<(), RuleError> {
+        let imported = gitleaks::translate(text, origin, dir)?;
+        let mut hasher = Sha256::new();
+        for text in &imported.texts {
+            hasher.update((text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        }
+        let source_digest: [u8; 32] = hasher.finalize().into();
+        self.notes.extend(imported.notes);
+        let builtin = |rule: &Rule| rule.origin.starts_with("builtin:");
+        if !imported.keep_builtin && self.rules.iter().any(|r| builtin(r) && r.enabled) {
+            for rule in self.rules.iter_mut().filter(|r| builtin(r)) {
+                rule.enabled = false;
+            }
+            self.notes.push(format!(
+                "{origin}: keyhound's built-in rules are off, as gitleaks runs only a \
+                 configuration's own rules; add `[extend] useDefault = true` to keep them"
+            ));
+        }
+        for id in &imported.disabled {
+            match self.rules.iter_mut().find(|r| r.id == *id) {
+                Some(rule) => rule.enabled = false,
+                None => self.notes.push(format!(
+                    "{origin}: [extend] disabledRules: no loaded rule has the id `{id}`"
+                )),
+            }
+        }
+        for spec in imported.rules {
+            self.insert(Rule {
+                source_digest,
+                ..Rule::compile(spec, origin, Compile::Now)?
+            });
+        }
+        for (id, extension) in imported.extensions {
+            match self.rules.iter_mut().find(|r| r.id == id) {
+                Some(rule) => {
+                    rule.allowlists.extend(extension.allowlists);
+                    rule.tags.extend(extension.tags);
+                }
+                None => self.notes.push(format!(
+                    "{origin}: rule `{id}` has neither `regex` nor `path`, and no loaded rule \
+                     has its id to extend: ignored"
+                )),
+            }
+        }
+        for allowlist in &imported.allowlists {
+            for id in &allowlist.target_rules {
+                if self.by_id(id).is_none() {
+                    self.notes.push(format!(
+                        "{}: targetRules: no loaded rule has the id `{id}`",
+                        allowlist.source
+                    ));
+                }
+            }
+        }
+        self.allowlists.extend(imported.allowlists);
+        self.amendments.push(source_digest);
+        Ok(())
+    }
+
+    /// What loading read differently from how it was written, or could not honour (features
+    /// of imported configurations that keyhound does not have), one sentence each.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The allowlists that apply to findings of rule `id`: the rule's own, then the ones of
+    /// the whole configuration that target it (findings of a pair rule, which has no rule of
+    /// its own, get only these). Bit `i` of an [`allow::ContentAllowed`] refers to the `i`-th.
+    pub fn allowlists_for<'s>(
+        &'s self,
+        id: &'s str,
+    ) -> impl Iterator<Item = &'s Arc<RuleAllowlist>> {
+        let own = self.by_id(id).map(|rule| rule.allowlists.as_slice());
+        own.unwrap_or_default()
+            .iter()
+            .chain(self.allowlists.iter().filter(move |a| a.applies_to(id)))
     }
 
     /// Adds a rule file, or every `*.toml` file of a directory in name order.
@@ -565,7 +727,7 @@ impl RuleSet {
             return Ok(());
         }
         let text = crate::textfile::read(path).map_err(read_err)?;
-        self.add_toml(&text, &path.display().to_string())
+        self.add_document(&text, &path.display().to_string(), path.parent())
     }
 
     /// Turns on rules that are off by default (for example `aws-principal-id`).
@@ -611,6 +773,9 @@ impl RuleSet {
             hasher.update((rule.id.len() as u64).to_le_bytes());
             hasher.update(rule.id.as_bytes());
             hasher.update(rule.source_digest);
+        }
+        for amendment in &self.amendments {
+            hasher.update(amendment);
         }
         hasher
             .finalize()
@@ -663,7 +828,12 @@ mod tests {
             let position = compiled
                 .capture_names()
                 .position(|name| name == Some("secret"));
-            assert_eq!(position, Some(rule.secret_group), "{}", rule.id);
+            let secret = match rule.secret {
+                SecretGroup::Group(group) => group,
+                SecretGroup::WholeMatch => 1,
+                SecretGroup::FirstNonEmpty => unreachable!("built-in rules name their group"),
+            };
+            assert_eq!(position, Some(secret), "{}", rule.id);
             if let Some(example) = &rule.example {
                 let _: &Regex = example;
             }

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{Confidence, Severity};
+use super::allow::RuleAllowlist;
+use super::{Confidence, SecretGroup, Severity};
 
 /// A rule file: a list of `[[rules]]` tables.
 #[derive(Debug, Deserialize)]
@@ -55,6 +56,24 @@ pub struct RuleSpec {
     pub examples: Vec<String>,
     #[serde(default)]
     pub negative_examples: Vec<String>,
+    /// What a rule imported from another tool's configuration carries beyond a keyhound rule;
+    /// never read from a keyhound rule file.
+    #[serde(skip)]
+    pub imported: Option<Imported>,
+}
+
+/// The parts of an imported rule that keyhound's rule files do not spell (see `gitleaks`).
+#[derive(Debug, Default)]
+pub struct Imported {
+    /// Which part of the match is the secret (the pattern has no `secret` group).
+    pub secret: SecretGroup,
+    /// The rule's regex runs over all input rather than near keywords: the rule gave none
+    /// that the keyword search can use.
+    pub search_everywhere: bool,
+    /// Matches count only in files whose path this regex matches.
+    pub path: Option<String>,
+    pub tags: Vec<String>,
+    pub allowlists: Vec<std::sync::Arc<RuleAllowlist>>,
 }
 
 /// `[rules.charset]`: character-class requirements on the secret.

@@ -279,7 +279,8 @@ impl Fakes {
         (self.next_u64() % n as u64) as usize
     }
 
-    fn string(&mut self, alphabet: &[u8], len: usize) -> String {
+    /// `len` characters drawn from `alphabet`.
+    pub fn string(&mut self, alphabet: &[u8], len: usize) -> String {
         (0..len)
             .map(|_| alphabet[self.below(alphabet.len())] as char)
             .collect()
