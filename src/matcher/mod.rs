@@ -28,7 +28,7 @@ use crate::rules::allow::{ContentAllowed, MatchText, RuleAllowlist, TextVerdict}
 use crate::rules::{Confidence, Rule, RuleSet, SecretGroup, MAX_KEYWORD_LEN};
 
 pub use prefilter::spellings;
-use prefilter::Prefilter;
+use prefilter::{Prefilter, RuleKeywords};
 
 /// How far (in bytes) a search window or a context region may extend on each side of a keyword
 /// hit or a candidate, whatever its line count says.
@@ -216,13 +216,19 @@ impl<'r> Matcher<'r> {
         }
         let keywords = enabled.iter().map(|&i| {
             let rule = rules.get(i as usize);
-            (i, rule.keywords.as_slice(), rule.exact_keywords.as_slice())
+            RuleKeywords {
+                rule: i,
+                keywords: &rule.keywords,
+                exact: &rule.exact_keywords,
+                any_case: rule.keywords_any_case,
+            }
         });
-        Prefilter::new(keywords.chain(std::iter::once((
-            DECODE_TRIGGER,
-            &[][..],
-            triggers.as_slice(),
-        ))))
+        Prefilter::new(keywords.chain(std::iter::once(RuleKeywords {
+            rule: DECODE_TRIGGER,
+            keywords: &[],
+            exact: triggers.as_slice(),
+            any_case: false,
+        })))
     }
 
     /// Sets how many layers of encoding the matcher decodes around keyword hits (0: none).

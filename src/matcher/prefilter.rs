@@ -5,12 +5,26 @@
 //! the automaton small enough for the SIMD literal search, which is several times faster, and
 //! they cover the snake_case, SCREAMING_CASE and camelCase names that keys appear under.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 /// Finds keyword hits and says which rules each hit concerns.
+///
+/// Every position where some keyword starts is reported, with every rule that has a keyword
+/// there: keywords of different rules may overlap (`api` and `api_org_`, `key` inside
+/// `secret_key`), and one rule's keyword must never hide another's.
 pub struct Prefilter {
+    /// Keywords in their [`spellings`], and exact keywords.
+    spelled: Searcher,
+    /// Keywords of rules that match them in any ASCII case (rules imported from gitleaks,
+    /// which lowercases text and keywords alike); a second pass, only when such rules exist.
+    folded: Option<Searcher>,
+}
+
+/// One automaton and who owns its patterns.
+struct Searcher {
     automaton: AhoCorasick,
-    /// Pattern index → indices (into the rule set) of the rules that own the keyword.
+    /// Pattern index → indices (into the rule set) of the rules that own the keyword, or a
+    /// keyword that is a prefix of it (the automaton reports the longest at each position).
     owners: Vec<Vec<u32>>,
 }
 
@@ -28,43 +42,106 @@ pub fn spellings(keyword: &str) -> Vec<String> {
     all
 }
 
+/// The keywords of one rule, as the prefilter takes them.
+pub struct RuleKeywords<'a> {
+    /// Index of the rule in the rule set (or a pseudo-rule such as the decode trigger).
+    pub rule: u32,
+    /// Matched in their [`spellings`], or in any case with `any_case`.
+    pub keywords: &'a [String],
+    /// Matched exactly as written.
+    pub exact: &'a [String],
+    pub any_case: bool,
+}
+
 impl Prefilter {
-    /// Builds the automaton over `(rule index, keywords, exact keywords)` triples.
-    pub fn new<'a>(
-        rules: impl IntoIterator<Item = (u32, &'a [String], &'a [String])>,
-    ) -> Prefilter {
+    /// Builds the automata over every rule's keywords.
+    pub fn new<'a>(rules: impl IntoIterator<Item = RuleKeywords<'a>>) -> Prefilter {
+        let mut spelled: Vec<(String, u32)> = Vec::new();
+        let mut folded: Vec<(String, u32)> = Vec::new();
+        for rule in rules {
+            let exact = rule.exact.iter().map(|k| (k.clone(), rule.rule));
+            if rule.any_case {
+                folded.extend(
+                    rule.keywords
+                        .iter()
+                        .map(|k| (k.to_ascii_lowercase(), rule.rule)),
+                );
+                spelled.extend(exact);
+            } else {
+                spelled.extend(
+                    rule.keywords
+                        .iter()
+                        .flat_map(|k| spellings(k))
+                        .map(|k| (k, rule.rule)),
+                );
+                spelled.extend(exact);
+            }
+        }
+        Prefilter {
+            spelled: Searcher::new(spelled, false),
+            folded: (!folded.is_empty()).then(|| Searcher::new(folded, true)),
+        }
+    }
+
+    /// Calls `hit(start, end, rules)` for each position where a keyword starts, in order of
+    /// position within each pass (a rule's hits come from one pass, so they are in order).
+    #[inline]
+    pub fn for_each_hit(&self, haystack: &[u8], mut hit: impl FnMut(usize, usize, &[u32])) {
+        self.spelled.for_each_hit(haystack, &mut hit);
+        if let Some(folded) = &self.folded {
+            folded.for_each_hit(haystack, &mut hit);
+        }
+    }
+}
+
+impl Searcher {
+    fn new(keywords: Vec<(String, u32)>, any_case: bool) -> Searcher {
         let mut patterns: Vec<String> = Vec::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
-        for (rule, keywords, exact) in rules {
-            let all = keywords
-                .iter()
-                .flat_map(|k| spellings(k))
-                .chain(exact.iter().cloned());
-            {
-                for spelling in all {
-                    match patterns.iter().position(|p| *p == spelling) {
-                        Some(i) if owners[i].contains(&rule) => {}
-                        Some(i) => owners[i].push(rule),
-                        None => {
-                            patterns.push(spelling);
-                            owners.push(vec![rule]);
+        for (keyword, rule) in keywords {
+            match patterns.iter().position(|p| *p == keyword) {
+                Some(i) if owners[i].contains(&rule) => {}
+                Some(i) => owners[i].push(rule),
+                None => {
+                    patterns.push(keyword);
+                    owners.push(vec![rule]);
+                }
+            }
+        }
+        // The automaton reports the longest keyword at a position; the rules of the shorter
+        // keywords that start there too are its owners as well.
+        let direct = owners.clone();
+        for (i, pattern) in patterns.iter().enumerate() {
+            for (j, prefix) in patterns.iter().enumerate() {
+                let is_prefix = i != j
+                    && prefix.len() < pattern.len()
+                    && pattern.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+                    && (any_case || pattern.starts_with(prefix.as_str()));
+                if is_prefix {
+                    for &rule in &direct[j] {
+                        if !owners[i].contains(&rule) {
+                            owners[i].push(rule);
                         }
                     }
                 }
             }
         }
         let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
+            .match_kind(MatchKind::LeftmostLongest)
+            .ascii_case_insensitive(any_case)
             .build(&patterns)
             .expect("keyword automaton within size limits");
-        Prefilter { automaton, owners }
+        Searcher { automaton, owners }
     }
 
-    /// Calls `hit(start, end, rules)` for each keyword occurrence, in order of position.
     #[inline]
-    pub fn for_each_hit(&self, haystack: &[u8], mut hit: impl FnMut(usize, usize, &[u32])) {
-        for m in self.automaton.find_iter(haystack) {
+    fn for_each_hit(&self, haystack: &[u8], hit: &mut impl FnMut(usize, usize, &[u32])) {
+        let mut at = 0;
+        // Each search starts one byte after the last hit's start, not at its end, so a keyword
+        // that starts inside another is found too.
+        while let Some(m) = self.automaton.find(Input::new(haystack).range(at..)) {
             hit(m.start(), m.end(), &self.owners[m.pattern().as_usize()]);
+            at = m.start() + 1;
         }
     }
 }
@@ -89,8 +166,18 @@ mod tests {
         let kw_b = vec!["SECRET".to_string(), "akia".to_string()];
         let exact_b = vec!["ABSK".to_string()];
         let pf = Prefilter::new([
-            (0, kw_a.as_slice(), &[][..]),
-            (1, kw_b.as_slice(), exact_b.as_slice()),
+            RuleKeywords {
+                rule: 0,
+                keywords: kw_a.as_slice(),
+                exact: &[],
+                any_case: false,
+            },
+            RuleKeywords {
+                rule: 1,
+                keywords: kw_b.as_slice(),
+                exact: exact_b.as_slice(),
+                any_case: false,
+            },
         ]);
         let mut hits = Vec::new();
         pf.for_each_hit(b"x Secret AKIA absk ABSK", |s, e, r| {
@@ -100,5 +187,54 @@ mod tests {
             hits,
             vec![(2, 8, vec![0, 1]), (9, 13, vec![1]), (19, 23, vec![1])]
         );
+    }
+
+    fn rule<'a>(rule: u32, keywords: &'a [String], any_case: bool) -> RuleKeywords<'a> {
+        RuleKeywords {
+            rule,
+            keywords,
+            exact: &[],
+            any_case,
+        }
+    }
+
+    fn hits(pf: &Prefilter, text: &str) -> Vec<(usize, Vec<u32>)> {
+        let mut hits = Vec::new();
+        pf.for_each_hit(text.as_bytes(), |s, _, r| {
+            let mut r = r.to_vec();
+            r.sort();
+            hits.push((s, r))
+        });
+        hits
+    }
+
+    #[test]
+    fn overlapping_keywords_of_different_rules_are_all_reported() {
+        let api = vec!["api".to_string()];
+        let api_org = vec!["api_org_".to_string()];
+        let key = vec!["key".to_string()];
+        let secret_key = vec!["secret_key".to_string()];
+        for any_case in [false, true] {
+            let pf = Prefilter::new([
+                rule(0, &api, any_case),
+                rule(1, &api_org, any_case),
+                rule(2, &key, any_case),
+                rule(3, &secret_key, any_case),
+            ]);
+            // `api` starts where `api_org_` does; `key` starts inside `secret_key`.
+            assert_eq!(
+                hits(&pf, "x api_org_1 secret_key=2"),
+                vec![(2, vec![0, 1]), (12, vec![3]), (19, vec![2])],
+                "any_case {any_case}"
+            );
+        }
+    }
+
+    #[test]
+    fn any_case_keywords_match_every_casing_and_others_only_their_spellings() {
+        let aiza = vec!["aiza".to_string()];
+        let pf = Prefilter::new([rule(0, &aiza, true), rule(1, &aiza, false)]);
+        assert_eq!(hits(&pf, "AIza"), vec![(0, vec![0])]);
+        assert_eq!(hits(&pf, "Aiza"), vec![(0, vec![1]), (0, vec![0])]);
     }
 }

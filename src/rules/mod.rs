@@ -226,6 +226,9 @@ pub struct Rule {
     /// Prefilter literals, matched in lower, UPPER and Title case; the rule's regex runs only
     /// near them.
     pub keywords: Vec<String>,
+    /// `keywords` match in any ASCII case, not only their lower, UPPER and Title spellings
+    /// (imported gitleaks rules: gitleaks lowercases text and keywords alike).
+    pub keywords_any_case: bool,
     /// Prefilter literals matched exactly as written (prefixes such as `AKIA`).
     pub exact_keywords: Vec<String>,
     /// Literals whose base64 spellings open a region to decode: for values that are often
@@ -411,6 +414,7 @@ impl Rule {
             confidence: spec.confidence,
             enabled: spec.enabled,
             keywords,
+            keywords_any_case: is_imported,
             exact_keywords,
             encoded_keywords: spec.encoded_keywords,
             window_lines: spec.window_lines,
