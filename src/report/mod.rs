@@ -8,6 +8,7 @@ mod gitlab;
 mod group;
 pub mod json;
 mod junit;
+mod markdown;
 mod sarif;
 mod text;
 
@@ -41,6 +42,9 @@ pub enum Format {
     Gitlab,
     /// JUnit XML: a test case per rule, a failed one per place a secret is.
     Junit,
+    /// GitHub-flavoured Markdown for a CI job summary: the verdict, a table of the secrets,
+    /// what could not be read, and what to do.
+    Markdown,
 }
 
 /// Everything a reporter may draw on.
@@ -68,5 +72,6 @@ pub fn write(format: Format, report: &Report<'_>, out: &mut dyn Write) -> io::Re
         Format::Github => github::write(report, out),
         Format::Gitlab => gitlab::write(report, out),
         Format::Junit => junit::write(report, out),
+        Format::Markdown => markdown::write(report, out),
     }
 }

@@ -192,10 +192,7 @@ impl<'a> RuleTable<'a> {
         for rule in report.rules.all().iter().filter(|r| r.enabled) {
             if let Some(pair) = &rule.pair {
                 if !table.index.contains_key(&pair.id) {
-                    let remediation = report
-                        .rules
-                        .by_id(&pair.with)
-                        .map_or("", |r| r.remediation.as_str());
+                    let remediation = report.rules.remediation_of(&pair.id).unwrap_or("");
                     table.push(pair.id.clone(), pair_descriptor(pair, remediation));
                 }
             }

@@ -459,7 +459,8 @@ fn repositories(n: u64) -> String {
     }
 }
 
-fn plural(n: usize, noun: &str) -> String {
+/// `1 noun` or `N nouns`.
+pub(super) fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {

@@ -798,6 +798,20 @@ impl RuleSet {
         &self.rules[index]
     }
 
+    /// What to do about a secret of rule `id`: its remediation, or for a pair rule (which has
+    /// none of its own) that of the secret it pairs with. None when there is no text.
+    pub fn remediation_of(&self, id: &str) -> Option<&str> {
+        let own = self.by_id(id).map(|rule| rule.remediation.as_str());
+        let paired = || {
+            let pair = self
+                .rules
+                .iter()
+                .find_map(|rule| rule.pair.as_ref().filter(|pair| pair.id == id))?;
+            self.by_id(&pair.with).map(|rule| rule.remediation.as_str())
+        };
+        own.or_else(paired).filter(|text| !text.trim().is_empty())
+    }
+
     /// Looks a rule up by id.
     pub fn by_id(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
