@@ -780,6 +780,32 @@ fn corrupt_blob_makes_an_otherwise_clean_scan_incomplete() {
     assert_eq!(run.json()["summary"]["incomplete"], true);
 }
 
+#[test]
+fn a_blob_missing_from_head_makes_an_audit_of_every_ref_incomplete() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    repo.write("README.md", "# app\n");
+    repo.write("lost.ini", &Creds::new(19).ini());
+    repo.commit("Add credentials");
+    let lost = repo.rev("HEAD:lost.ini");
+    std::fs::remove_file(
+        repo.path
+            .join(".git/objects")
+            .join(&lost[..2])
+            .join(&lost[2..]),
+    )
+    .unwrap();
+
+    // Every ref (no --branch): the blob is not in the object database to be listed, and the
+    // check of the tips' trees finds it missing.
+    for args in [&[][..], &["--branch", "HEAD"]] {
+        let run = keyhound_git(&repo.path, args);
+        run.expect_code(2);
+        assert!(run.stderr.contains(&lost), "{args:?}: {}", run.stderr);
+        assert_eq!(run.json()["summary"]["incomplete"], true);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Range mode
 // ---------------------------------------------------------------------------------------------

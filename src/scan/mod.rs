@@ -882,6 +882,14 @@ fn damage_report(
         let why = "not present in this partial clone (not fetched)";
         skipped.push((origin(oid, ""), unreadable(why.into())));
     }
+    for oid in &plan.missing_at_tips {
+        tracing::warn!(
+            "object {oid} of HEAD's or a branch's tree is missing from the object database \
+             (the repository is damaged; `git fsck` names everything missing)"
+        );
+        let why = "missing from the object database, though HEAD or a branch tip holds it";
+        skipped.push((origin(oid, ""), unreadable(why.into())));
+    }
     for (name, error) in &plan.broken_refs {
         tracing::warn!("skipped ref {name}: it does not point at a readable object ({error})");
         let why = format!("a ref that does not point at a readable object: {error}");

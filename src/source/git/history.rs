@@ -33,6 +33,11 @@ pub struct Plan {
     pub unreadable: Vec<String>,
     /// Objects of a partial clone's history that were never fetched (and are not fetched now).
     pub not_fetched: Vec<String>,
+    /// With every ref in scope, in a repository that is not a partial clone: objects of the
+    /// trees of HEAD and of the branch tips that the object database lacks (a damaged
+    /// repository). Only the tips are checked: checking every tree of history costs as much as
+    /// the audit itself, and `--branch` audits, which walk every tree, find the rest.
+    pub missing_at_tips: Vec<String>,
     pub refs: usize,
     pub commits: u64,
     /// The repository is a shallow clone: history before its cut-off is not there to scan.
@@ -91,8 +96,14 @@ pub fn plan(repo: &Repo, options: &HistoryOptions, list: bool) -> Result<Plan, G
     };
     let (commits, broken) = count_commits(repo, &revisions_used)?;
     broken_history = broken_history.or(broken);
-    let not_fetched = if is_partial_clone(repo) {
+    let partial = is_partial_clone(repo);
+    let not_fetched = if partial {
         missing_objects(repo, &revisions_used)?
+    } else {
+        Vec::new()
+    };
+    let missing_at_tips = if !partial && options.refs.is_empty() {
+        missing_at_tips(repo, &revisions_used)?
     } else {
         Vec::new()
     };
@@ -101,6 +112,7 @@ pub fn plan(repo: &Repo, options: &HistoryOptions, list: bool) -> Result<Plan, G
         reachable: reachable_ids,
         unreadable,
         not_fetched,
+        missing_at_tips,
         refs,
         commits,
         shallow: repo.repo.is_shallow(),
@@ -192,6 +204,47 @@ fn missing_objects(repo: &Repo, refs: &[String]) -> Result<Vec<String>, GitError
         "--missing=print",
     ];
     args.extend(revisions(refs));
+    let out = repo.git_output(&args)?;
+    Ok(out
+        .split(|&b| b == b'\n')
+        .filter_map(|line| line.strip_prefix(b"?"))
+        .map(|oid| String::from_utf8_lossy(oid).into_owned())
+        .collect())
+}
+
+/// Objects of the trees of HEAD and the branch tips among `sound` (every ref when empty) that
+/// the object database lacks: git lists each tree once, so this costs milliseconds where a walk
+/// of every tree in history costs seconds.
+fn missing_at_tips(repo: &Repo, sound: &[String]) -> Result<Vec<String>, GitError> {
+    if repo.repo.is_empty()? {
+        return Ok(Vec::new());
+    }
+    let mut args = vec![
+        "rev-list",
+        "--objects",
+        "--no-object-names",
+        "--no-walk",
+        "--missing=print",
+    ];
+    let head_resolves = repo.repo.head().ok().and_then(|h| h.target()).is_some();
+    let revisions = args.len();
+    if sound.is_empty() {
+        args.push("--branches");
+        if head_resolves {
+            args.push("HEAD");
+        }
+    } else {
+        args.extend(
+            sound
+                .iter()
+                .map(String::as_str)
+                .filter(|r| r.starts_with("refs/heads/") || (*r == "HEAD" && head_resolves)),
+        );
+    }
+    if args.len() == revisions {
+        return Ok(Vec::new());
+    }
+    args.push("--");
     let out = repo.git_output(&args)?;
     Ok(out
         .split(|&b| b == b'\n')
