@@ -36,6 +36,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Reviewed> {
             sum.refs += git.refs;
             sum.commits += git.commits;
             sum.shallow |= git.shallow;
+            sum.staged |= git.staged;
         }
         if let Some(audit) = part.audit {
             let sum = total.audit.get_or_insert_with(AuditStats::default);

@@ -288,18 +288,18 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
     let mib = stats.bytes_scanned as f64 / (1024.0 * 1024.0);
     let rate = if secs > 0.0 { mib / secs } else { 0.0 };
     let inputs = match &stats.git {
-        Some(git) if git.refs > 0 => format!(
+        Some(git) if git.staged => plural(stats.files_scanned as usize, "staged file"),
+        Some(git) if git.refs == 0 && git.commits > 0 => format!(
+            "{} changed in {}",
+            plural(stats.files_scanned as usize, "file"),
+            plural(git.commits as usize, "commit")
+        ),
+        Some(git) => format!(
             "{} from {} and {}",
             plural(stats.files_scanned as usize, "blob"),
             plural(git.commits as usize, "commit"),
             plural(git.refs as usize, "ref")
         ),
-        Some(git) if git.commits > 0 => format!(
-            "{} changed in {}",
-            plural(stats.files_scanned as usize, "file"),
-            plural(git.commits as usize, "commit")
-        ),
-        Some(_) => plural(stats.files_scanned as usize, "staged file"),
         None => plural(stats.files_scanned as usize, "file"),
     };
     let repositories = match stats.audit {

@@ -654,6 +654,7 @@ pub fn scan_history(
         refs: plan.refs as u64,
         commits: plan.commits,
         shallow: plan.shallow,
+        staged: false,
     });
     result.stats.elapsed = started.elapsed();
     Ok(result)
@@ -1029,6 +1030,7 @@ pub fn scan_changes(
         refs: 0,
         commits: changes.commits,
         shallow: repo.repo.is_shallow(),
+        staged: changes.staged,
     });
     result.stats.elapsed = started.elapsed();
     result

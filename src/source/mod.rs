@@ -349,6 +349,9 @@ pub struct GitStats {
     pub commits: u64,
     /// The repository is a shallow clone, so history before its cut-off was not there.
     pub shallow: bool,
+    /// What was scanned is the staged changes, not history or a range.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub staged: bool,
 }
 
 impl Stats {

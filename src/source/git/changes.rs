@@ -45,6 +45,8 @@ pub struct Changes {
     pub skipped: Vec<(Origin, SkipReason)>,
     /// Commits in the range (range scans).
     pub commits: u64,
+    /// The changes are the staged ones, not a range's.
+    pub staged: bool,
 }
 
 /// The lines staged in the index, against HEAD (or against nothing before the first commit).
@@ -74,7 +76,10 @@ pub fn staged(repo: &Repo) -> Result<Changes, GitError> {
         &base,
         "--",
     ])?;
-    let mut changes = Changes::default();
+    let mut changes = Changes {
+        staged: true,
+        ..Changes::default()
+    };
     let files = parse_raw_diff(&raw);
     collect(repository, files, None, &mut changes);
     Ok(changes)
