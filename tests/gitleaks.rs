@@ -41,6 +41,11 @@ fn placed(findings: &[Value]) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// The rule ids of a JSON Lines report's findings.
+fn rule_ids(findings: &[Value]) -> BTreeSet<String> {
+    findings.iter().map(|f| str_field(f, "rule_id")).collect()
+}
+
 /// A tree where each file shows one behaviour of the team configuration.
 struct Team {
     dir: tempfile::TempDir,
@@ -255,11 +260,7 @@ fn without_use_default_only_the_configuration_rules_run_and_keyhound_says_so() {
         "jsonl",
     ]));
     result.expect_code(1);
-    let rules: BTreeSet<String> = result
-        .jsonl()
-        .iter()
-        .map(|f| str_field(f, "rule_id"))
-        .collect();
+    let rules = rule_ids(&result.jsonl());
     assert_eq!(rules, BTreeSet::from(["aws-id".to_string()]));
     assert!(
         result.stderr.contains("add `[extend] useDefault = true`"),
@@ -442,11 +443,7 @@ fn gitleaks_default_configuration_finds_secrets_of_several_services() {
         .args(["scan", "settings.py", "-f", "jsonl", "--rules"])
         .arg(&config));
     result.expect_code(1);
-    let rules: BTreeSet<String> = result
-        .jsonl()
-        .iter()
-        .map(|f| str_field(f, "rule_id"))
-        .collect();
+    let rules = rule_ids(&result.jsonl());
     for id in [
         "github-pat",
         "stripe-access-token",

@@ -106,15 +106,7 @@ mod tests {
         let mut findings = findings_in(&rules, text.as_bytes(), &origin, 1, 0);
         crate::filter::finalize(&mut findings, &rules);
         let stats = Stats::default();
-        let report = Report {
-            groups: crate::report::group(&findings),
-            suppressed: 0,
-            stale_baseline: 0,
-            stats: &stats,
-            rules: &rules,
-            show_secrets: false,
-            color: false,
-        };
+        let report = Report::of(&findings, &stats, &rules, false);
         let mut out = Vec::new();
         write(&report, &mut out).unwrap();
         let out = String::from_utf8(out).unwrap();

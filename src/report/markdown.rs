@@ -321,15 +321,7 @@ mod tests {
     }
 
     fn render(findings: &[Finding], rules: &RuleSet, stats: &Stats, show: bool) -> String {
-        let report = Report {
-            groups: crate::report::group(findings),
-            suppressed: 0,
-            stale_baseline: 0,
-            stats,
-            rules,
-            show_secrets: show,
-            color: false,
-        };
+        let report = Report::of(findings, stats, rules, show);
         let mut out = Vec::new();
         write(&report, &mut out).unwrap();
         String::from_utf8(out).unwrap()

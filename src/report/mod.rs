@@ -62,6 +62,28 @@ pub struct Report<'a> {
     pub color: bool,
 }
 
+impl<'a> Report<'a> {
+    /// A report of `findings` with nothing suppressed and no colour: what reporters' unit tests
+    /// render.
+    #[cfg(test)]
+    pub(crate) fn of(
+        findings: &'a [crate::finding::Finding],
+        stats: &'a Stats,
+        rules: &'a RuleSet,
+        show_secrets: bool,
+    ) -> Report<'a> {
+        Report {
+            groups: group(findings),
+            suppressed: 0,
+            stale_baseline: 0,
+            stats,
+            rules,
+            show_secrets,
+            color: false,
+        }
+    }
+}
+
 /// Writes `report` in `format` to `out`.
 pub fn write(format: Format, report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     match format {

@@ -746,15 +746,7 @@ mod tests {
         stats: &Stats,
         show_secrets: bool,
     ) -> (String, Value) {
-        let report = Report {
-            groups: crate::report::group(findings),
-            suppressed: 0,
-            stale_baseline: 0,
-            stats,
-            rules,
-            show_secrets,
-            color: false,
-        };
+        let report = Report::of(findings, stats, rules, show_secrets);
         let mut out = Vec::new();
         write(&report, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

@@ -197,13 +197,23 @@ fn missing_objects(repo: &Repo, refs: &[String]) -> Result<Vec<String>, GitError
     if repo.repo.is_empty()? {
         return Ok(Vec::new());
     }
+    missing_in_walk(repo, &[], revisions(refs))
+}
+
+/// What `git rev-list --objects` over `revisions` (with `options`) finds missing.
+fn missing_in_walk<'a>(
+    repo: &Repo,
+    options: &[&'a str],
+    revisions: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<String>, GitError> {
     let mut args = vec![
         "rev-list",
         "--objects",
         "--no-object-names",
         "--missing=print",
     ];
-    args.extend(revisions(refs));
+    args.extend(options);
+    args.extend(revisions);
     let out = repo.git_output(&args)?;
     Ok(out
         .split(|&b| b == b'\n')
@@ -219,38 +229,26 @@ fn missing_at_tips(repo: &Repo, sound: &[String]) -> Result<Vec<String>, GitErro
     if repo.repo.is_empty()? {
         return Ok(Vec::new());
     }
-    let mut args = vec![
-        "rev-list",
-        "--objects",
-        "--no-object-names",
-        "--no-walk",
-        "--missing=print",
-    ];
     let head_resolves = repo.repo.head().ok().and_then(|h| h.target()).is_some();
-    let revisions = args.len();
+    let mut tips: Vec<&str> = Vec::new();
     if sound.is_empty() {
-        args.push("--branches");
+        tips.push("--branches");
         if head_resolves {
-            args.push("HEAD");
+            tips.push("HEAD");
         }
     } else {
-        args.extend(
+        tips.extend(
             sound
                 .iter()
                 .map(String::as_str)
                 .filter(|r| r.starts_with("refs/heads/") || (*r == "HEAD" && head_resolves)),
         );
     }
-    if args.len() == revisions {
+    if tips.is_empty() {
         return Ok(Vec::new());
     }
-    args.push("--");
-    let out = repo.git_output(&args)?;
-    Ok(out
-        .split(|&b| b == b'\n')
-        .filter_map(|line| line.strip_prefix(b"?"))
-        .map(|oid| String::from_utf8_lossy(oid).into_owned())
-        .collect())
+    tips.push("--");
+    missing_in_walk(repo, &["--no-walk"], tips)
 }
 
 /// How many commits `refs` reach, and what git said if some of them could not be read.
