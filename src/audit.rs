@@ -352,8 +352,7 @@ fn clone_dir_name(url: &str) -> String {
         })
         .collect();
     let digest = Sha256::digest(url.as_bytes());
-    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{readable}-{hex}.git")
+    format!("{readable}-{}.git", crate::hex::lower(&digest[..6]))
 }
 
 /// Clones every ref of `url` into a new bare repository at `dest`.

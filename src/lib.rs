@@ -26,4 +26,5 @@ pub mod source;
 pub mod textfile;
 pub mod verify;
 
+mod hex;
 mod lines;

@@ -99,10 +99,7 @@ impl Allowlist {
         if self.digests.is_empty() {
             return None;
         }
-        let digest: String = Sha256::digest(value.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = crate::hex::lower(&Sha256::digest(value.as_bytes()));
         self.digests
             .contains(&digest)
             .then(|| format!("secrets `sha256:{}…`", &digest[..12]))
@@ -204,10 +201,7 @@ mod tests {
         let prefix = list(None, &[], &[], &[&ID[..16]]);
         assert_eq!(allowed(&prefix, "a.env", &text), None);
 
-        let digest: String = Sha256::digest(ID.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = crate::hex::lower(&Sha256::digest(ID.as_bytes()));
         let hashed = list(
             None,
             &[],

@@ -629,8 +629,7 @@ fn repositories<'a>(report: &'a Report<'_>, kept: &'a [Group<'_>]) -> BTreeSet<&
 /// name alone, so it is the same in every log that names the repository.
 fn uri_base_id(repo: &str) -> String {
     let digest = Sha256::digest(repo.as_bytes());
-    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("REPO_{hex}")
+    format!("REPO_{}", crate::hex::lower(&digest[..6]))
 }
 
 /// The repository as an absolute URI: a clone URL as it is, a local path as a `file:` URI.

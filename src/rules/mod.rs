@@ -781,11 +781,7 @@ impl RuleSet {
         for amendment in &self.amendments {
             hasher.update(amendment);
         }
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::hex::lower(&hasher.finalize())
     }
 
     /// Every loaded rule, enabled or not.
