@@ -98,13 +98,23 @@ pub fn suppress(
     suppressed: &mut Vec<Suppressed>,
     mut why: impl FnMut(&Finding) -> Option<Suppression>,
 ) {
-    let all = std::mem::replace(findings, Vec::with_capacity(findings.len()));
-    for finding in all {
-        match why(&finding) {
-            Some(why) => suppressed.push(Suppressed { finding, why }),
-            None => findings.push(finding),
-        }
-    }
+    // Taken out in place, so that a run that suppresses nothing moves nothing.
+    let mut reasons = Vec::new();
+    let taken: Vec<Finding> = findings
+        .extract_if(.., |finding| match why(finding) {
+            Some(reason) => {
+                reasons.push(reason);
+                true
+            }
+            None => false,
+        })
+        .collect();
+    suppressed.extend(
+        taken
+            .into_iter()
+            .zip(reasons)
+            .map(|(finding, why)| Suppressed { finding, why }),
+    );
 }
 
 /// Report order: path (repository first), then position, then rule; at one position, a
@@ -113,7 +123,7 @@ pub fn suppress(
 ///
 /// Each finding's key is made once (paths parsed into components once, not at every
 /// comparison), the keys are sorted, and each finding is moved once: findings are large.
-pub fn sort(findings: &mut Vec<Finding>) {
+pub fn sort(findings: &mut [Finding]) {
     let mut keyed: Vec<_> = findings
         .iter()
         .enumerate()
@@ -132,10 +142,44 @@ pub fn sort(findings: &mut Vec<Finding>) {
     // The index breaks ties, so the order is the one a stable sort gives.
     keyed.sort_unstable();
     let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
-    findings.extend(
-        order
-            .into_iter()
-            .map(|i| slots[i].take().expect("each position once")),
-    );
+    permute(findings, order);
+}
+
+/// Reorders `items` so that position `k` holds what position `order[k]` held, in place: one
+/// swap per item, and no second copy of the findings (a large, cold allocation).
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        // Each cycle of the permutation is walked once; a walked position points at itself.
+        let mut at = start;
+        while order[at] != at {
+            let from = order[at];
+            order[at] = at;
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_moves_each_item_to_its_place() {
+        for order in [
+            vec![2, 0, 1, 4, 3],
+            vec![0, 1, 2],
+            vec![3, 2, 1, 0],
+            vec![1, 2, 3, 0],
+            vec![],
+        ] {
+            let mut items: Vec<usize> = (0..order.len()).map(|i| i * 10).collect();
+            permute(&mut items, order.clone());
+            let expected: Vec<usize> = order.iter().map(|&i| i * 10).collect();
+            assert_eq!(items, expected, "{order:?}");
+        }
+    }
 }

@@ -56,42 +56,53 @@ fn pair_rule(findings: &mut Vec<Finding>, id_rule: &str, spec: &PairSpec) {
     if pairs.is_empty() {
         return;
     }
-    // The unpaired findings keep their order; the pairs follow. Findings are moved, not
-    // copied: they are large, and there can be thousands.
-    let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
-    let joined: Vec<Finding> = pairs
-        .iter()
-        .map(|&(id, secret)| {
-            let id = slots[id].take().expect("an ID is paired once");
-            let secret = slots[secret].take().expect("a secret is paired once");
-            pair_finding(id, secret, spec)
-        })
-        .collect();
-    findings.extend(slots.into_iter().flatten());
-    findings.extend(joined);
+    // Each paired secret becomes its pair finding where it stands, and its ID is dropped:
+    // nothing is copied or moved but what changes (findings are large, and there can be
+    // thousands). Order within an input is kept, which the next pair rule relies on.
+    let mut joined_id = vec![false; findings.len()];
+    for (id, secret) in pairs {
+        let (id_finding, secret_finding) = two_mut(findings, id, secret);
+        join(id_finding, secret_finding, spec);
+        joined_id[id] = true;
+    }
+    let mut index = 0;
+    findings.retain(|_| {
+        index += 1;
+        !joined_id[index - 1]
+    });
 }
 
-/// The pair finding: the secret's place and value, the ID's kind and account, the ID itself.
-fn pair_finding(id: Finding, secret: Finding, spec: &PairSpec) -> Finding {
-    let both = format!("{}:{}", id.secret, secret.secret);
-    Finding {
-        rule_id: spec.id.clone(),
-        rule_name: spec.name.clone(),
-        severity: spec.severity,
-        confidence: Confidence::High,
-        fingerprint: fingerprint(&spec.id, both.as_bytes(), &secret.origin.display_path()),
-        pair: Some(PairedKey {
-            line: id.location.line,
-            column: id.location.column,
-            offset: id.location.offset,
-            key_id: id.secret,
-        }),
-        kind: id.kind,
-        aws_account: id.aws_account,
-        // Its bits named allowlists of the secret's rule, not of the pair's.
-        content_allowed: 0,
-        ..secret
+/// Mutable references to two different elements of `items`.
+fn two_mut<T>(items: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
+    assert_ne!(a, b, "an ID and its secret are two findings");
+    if a < b {
+        let (low, high) = items.split_at_mut(b);
+        (&mut low[a], &mut high[0])
+    } else {
+        let (low, high) = items.split_at_mut(a);
+        (&mut high[0], &mut low[b])
     }
+}
+
+/// Makes `secret` the pair finding: the secret's place and value, the ID's kind and account,
+/// the ID itself. What it needs of `id` is taken from it: `id` is dropped next.
+fn join(id: &mut Finding, secret: &mut Finding, spec: &PairSpec) {
+    let both = format!("{}:{}", id.secret, secret.secret);
+    secret.fingerprint = fingerprint(&spec.id, both.as_bytes(), &secret.origin.display_path());
+    secret.rule_id = spec.id.clone();
+    secret.rule_name = spec.name.clone();
+    secret.severity = spec.severity;
+    secret.confidence = Confidence::High;
+    secret.pair = Some(PairedKey {
+        line: id.location.line,
+        column: id.location.column,
+        offset: id.location.offset,
+        key_id: std::mem::take(&mut id.secret),
+    });
+    secret.kind = id.kind.take();
+    secret.aws_account = id.aws_account.take();
+    // Its bits named allowlists of the secret's rule, not of the pair's.
+    secret.content_allowed = 0;
 }
 
 #[cfg(test)]
