@@ -5,6 +5,7 @@
 
 use super::{Suppressed, Suppression};
 use crate::finding::Finding;
+use crate::rules::allow::ContentAllowed;
 use crate::rules::RuleSet;
 
 /// Moves to `suppressed` the findings outside their rule's `path`, and those an allowlist
@@ -44,7 +45,8 @@ fn why(finding: &Finding, rules: &RuleSet) -> Option<Suppression> {
         .allowlists_for(&finding.rule_id)
         .enumerate()
         .find(|(i, allowlist)| {
-            let text_held = *i < 64 && finding.content_allowed & (1 << i) != 0;
+            let text_held =
+                *i < ContentAllowed::BITS as usize && finding.content_allowed & (1 << i) != 0;
             allowlist.allows_place(&paths, commit, text_held)
         })
         .map(|(_, allowlist)| Suppression::Allowlist(allowlist.source.clone()))

@@ -151,8 +151,8 @@ pub fn translate(text: &str, origin: &str, dir: Option<&Path>) -> Result<Transla
             continue;
         };
         let pattern = go_pattern(regex).map_err(|e| invalid(format!("regex: {e}")))?;
-        let compiled = compile_regex(&pattern, false).expect("checked by go_pattern");
-        let groups = compiled.captures_len() - 1;
+        let groups = super::parse_pattern(&pattern)
+            .map_or(0, |hir| hir.properties().explicit_captures_len());
         let secret = match rule.secret_group {
             Some(n) if n > 0 => {
                 let n = usize::try_from(n).unwrap_or(usize::MAX);
@@ -397,20 +397,21 @@ fn resolve(path: &str, dir: Option<&Path>) -> PathBuf {
 }
 
 /// The rule pattern for a gitleaks regex: its Go spelling made Rust's ([`from_go_syntax`]),
-/// compiled with Unicode off (ASCII classes, as Go reads them), else with Unicode on for the
-/// classes that need it (`\p{Greek}`).
+/// with Unicode off (ASCII classes, as Go reads them), else with Unicode on for the classes
+/// that need it (`\p{Greek}`). Only parsed here: the rule or allowlist that uses the pattern
+/// compiles it, once.
 fn go_pattern(regex: &str) -> Result<String, String> {
     let pattern = from_go_syntax(regex);
-    match compile_regex(&pattern, false) {
-        Ok(_) => Ok(pattern),
-        Err(ascii_error) => {
-            let unicode = format!("(?u){pattern}");
-            match compile_regex(&unicode, false) {
-                Ok(_) => Ok(unicode),
-                Err(_) => Err(ascii_error.to_string()),
-            }
-        }
+    if super::parse_pattern(&pattern).is_some() {
+        return Ok(pattern);
     }
+    let unicode = format!("(?u){pattern}");
+    if super::parse_pattern(&unicode).is_some() {
+        return Ok(unicode);
+    }
+    Err(compile_regex(&pattern, false)
+        .err()
+        .map_or_else(|| "the regex does not parse".to_string(), |e| e.to_string()))
 }
 
 /// Rewrites what Go's regex syntax reads differently from Rust's, keeping the meaning Go gives
