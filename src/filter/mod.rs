@@ -84,12 +84,25 @@ pub fn finalize(findings: &mut Vec<Finding>, rules: &RuleSet) -> Vec<Suppressed>
     suppressed
 }
 
+/// Joins what [`finalize`] made of the parts of one scan (each worker's inputs; an input is
+/// never split between parts), as `finalize` would have made of the whole: the findings and
+/// the suppressed candidates in report order, and an input scanned in two parts (a path given
+/// twice) reported once. The parts are sorted runs, so putting them in order is a merge.
+pub fn merge_finalized(findings: &mut Vec<Finding>, suppressed: &mut Vec<Suppressed>) {
+    sort_unique(findings);
+    sort_by_finding(suppressed, |s| &s.finding);
+    suppressed.dedup_by(|a, b| same_place(&a.finding, &b.finding) && a.why == b.why);
+}
+
 /// Puts findings in report order ([`sort`]) and drops repeats: the same rule at the same place.
 pub fn sort_unique(findings: &mut Vec<Finding>) {
     sort(findings);
-    findings.dedup_by(|a, b| {
-        a.origin == b.origin && a.location.offset == b.location.offset && a.rule_id == b.rule_id
-    });
+    findings.dedup_by(|a, b| same_place(a, b));
+}
+
+/// Whether two findings are the same rule's at the same place.
+fn same_place(a: &Finding, b: &Finding) -> bool {
+    a.origin == b.origin && a.location.offset == b.location.offset && a.rule_id == b.rule_id
 }
 
 /// Moves the findings that `why` has a reason to suppress from `findings` to `suppressed`.
@@ -124,8 +137,14 @@ pub fn suppress(
 /// Each finding's key is made once (paths parsed into components once, not at every
 /// comparison), the keys are sorted, and each finding is moved once: findings are large.
 pub fn sort(findings: &mut [Finding]) {
-    let mut keyed: Vec<_> = findings
+    sort_by_finding(findings, |f| f);
+}
+
+/// [`sort`] for items that each hold a finding.
+fn sort_by_finding<T>(items: &mut [T], finding: impl Fn(&T) -> &Finding) {
+    let mut keyed: Vec<_> = items
         .iter()
+        .map(finding)
         .enumerate()
         .map(|(i, f)| {
             let key = (
@@ -139,10 +158,11 @@ pub fn sort(findings: &mut [Finding]) {
             (key, i)
         })
         .collect();
-    // The index breaks ties, so the order is the one a stable sort gives.
-    keyed.sort_unstable();
+    // The index breaks ties, so the order is the one a stable sort gives; a stable sort also
+    // merges runs that are already in order (the parts of [`merge_finalized`]) in one pass.
+    keyed.sort();
     let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    permute(findings, order);
+    permute(items, order);
 }
 
 /// Reorders `items` so that position `k` holds what position `order[k]` held, in place: one
@@ -165,7 +185,74 @@ fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
 
 #[cfg(test)]
 mod tests {
-    use super::permute;
+    use super::*;
+    use crate::finding::findings_in;
+    use crate::source::Origin;
+
+    /// The findings of a few files, found one file at a time as workers find them.
+    fn found_in(paths: &[&str], rules: &RuleSet) -> Vec<Finding> {
+        let text = "aws_access_key_id = AKIAQYLPMN5HHHFPZAM2\n\
+                    aws_secret_access_key = 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\n\
+                    backup = AKIAZT4HB6K7WLQX3N5D  # keyhound:allow\n\
+                    id = ASIAY34FZKBOKMUTVV7A\n";
+        paths
+            .iter()
+            .flat_map(|path| {
+                let origin = Origin::File(path.into());
+                findings_in(rules, text.as_bytes(), &origin, 1, 0)
+            })
+            .collect()
+    }
+
+    fn places(findings: &[Finding]) -> Vec<String> {
+        findings
+            .iter()
+            .map(|f| format!("{}:{}:{}", f.origin, f.location.line, f.rule_id))
+            .collect()
+    }
+
+    #[test]
+    fn merging_finalized_parts_gives_what_finalizing_the_whole_gives() {
+        let rules = RuleSet::builtin().unwrap();
+        // Two workers; `b.env` was given twice, so both scanned it.
+        let parts = [
+            vec!["c.env", "b.env", "a/z.env"],
+            vec!["b.env", "a.env", "a-b.env"],
+        ];
+        let mut whole = Vec::new();
+        let mut merged = Vec::new();
+        let mut merged_suppressed = Vec::new();
+        for part in &parts {
+            whole.extend(found_in(part, &rules));
+            for path in part {
+                let mut found = found_in(&[path], &rules);
+                merged_suppressed.extend(finalize(&mut found, &rules));
+                merged.extend(found);
+            }
+        }
+        let whole_suppressed = finalize(&mut whole, &rules);
+        merge_finalized(&mut merged, &mut merged_suppressed);
+        assert_eq!(places(&merged), places(&whole));
+        let suppressed = |s: &[Suppressed]| {
+            s.iter()
+                .map(|s| format!("{}:{}", s.finding.origin, s.why))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            suppressed(&merged_suppressed),
+            suppressed(&whole_suppressed)
+        );
+        // One pair, one allowed ID and one lone ID a file, each file once, in path order:
+        // by components, so `a/z.env` comes before `a-b.env`.
+        assert_eq!(whole.len(), 2 * 5);
+        assert_eq!(whole_suppressed.len(), 5);
+        let files: Vec<String> = whole
+            .iter()
+            .step_by(2)
+            .map(|f| f.origin.to_string())
+            .collect();
+        assert_eq!(files, ["a/z.env", "a-b.env", "a.env", "b.env", "c.env"]);
+    }
 
     #[test]
     fn permute_moves_each_item_to_its_place() {

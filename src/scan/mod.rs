@@ -88,18 +88,21 @@ pub fn scan(rules: &RuleSet, options: &ScanOptions) -> Result<ScanResult, WalkEr
     let started = Instant::now();
     let matcher = matcher_for(rules, &options.read);
     let collected = Mutex::new(ScanResult::default());
+    // Each file's findings are finalized as soon as it is read, while they are in the cache of
+    // the thread that found them; what is left here is merging sorted parts.
     if options.stdin {
-        let mut worker = Worker::new(&matcher, &options.read, &collected);
+        let mut worker = Worker::new(&matcher, &options.read, &collected).finalizing();
         worker.scan_input(&Origin::Stdin, std::io::stdin().lock());
+        worker.finish_input(0);
     }
     if !options.walk.paths.is_empty() {
         files::walk(&options.walk, || {
-            let mut worker = Worker::new(&matcher, &options.read, &collected);
+            let mut worker = Worker::new(&matcher, &options.read, &collected).finalizing();
             move |entry| worker.visit(entry)
         })?;
     }
     let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
-    result.suppressed = filter::finalize(&mut result.findings, rules);
+    filter::merge_finalized(&mut result.findings, &mut result.suppressed);
     result.stats.skipped.sort();
     result.stats.elapsed = started.elapsed();
     Ok(result)
@@ -117,6 +120,10 @@ struct Worker<'a> {
     /// The image layer whose files are being scanned, and what the image's layers delete.
     layer: Option<Arc<Layer>>,
     whiteouts: Whiteouts,
+    /// Finalize the findings of each input once it is read (see [`filter::finalize`]): for
+    /// inputs whose findings are final where they are found, as files are. Git blobs are not:
+    /// their paths come later, from history.
+    finalizes: bool,
     collected: &'a Mutex<ScanResult>,
 }
 
@@ -166,8 +173,27 @@ impl<'a> Worker<'a> {
             archives: options.archives,
             layer: None,
             whiteouts: Whiteouts::default(),
+            finalizes: false,
             collected,
         }
+    }
+
+    /// The worker finalizes the findings of each input, for [`filter::merge_finalized`].
+    fn finalizing(mut self) -> Self {
+        self.finalizes = true;
+        self
+    }
+
+    /// Finalizes the findings of the input just scanned (those from index `first` on), if
+    /// this worker finalizes.
+    fn finish_input(&mut self, first: usize) {
+        if !self.finalizes || self.local.findings.len() == first {
+            return;
+        }
+        let mut found = self.local.findings.split_off(first);
+        let suppressed = filter::finalize(&mut found, self.matcher.rules());
+        self.local.findings.append(&mut found);
+        self.local.suppressed.extend(suppressed);
     }
 
     fn visit(&mut self, entry: Entry) {
@@ -175,6 +201,7 @@ impl<'a> Worker<'a> {
             Entry::Skipped { origin, reason } => self.skip(origin, reason),
             Entry::File { origin, max_size } => {
                 let Origin::File(path) = &origin else { return };
+                let first = self.local.findings.len();
                 match files::open(path, max_size) {
                     Ok(mut file) => {
                         let read = self.scan_input(&origin, &mut file);
@@ -192,6 +219,7 @@ impl<'a> Worker<'a> {
                     }
                     Err(reason) => self.skip(origin, reason),
                 }
+                self.finish_input(first);
             }
         }
     }
@@ -426,6 +454,7 @@ impl Drop for Worker<'_> {
         let local = std::mem::take(&mut self.local);
         let mut shared = self.collected.lock().unwrap_or_else(|e| e.into_inner());
         shared.findings.extend(local.findings);
+        shared.suppressed.extend(local.suppressed);
         shared.stats.files_scanned += local.stats.files_scanned;
         shared.stats.bytes_scanned += local.stats.bytes_scanned;
         shared.stats.skipped.extend(local.stats.skipped);

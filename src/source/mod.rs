@@ -123,7 +123,7 @@ impl Origin {
     }
 
     /// A key that orders origins as `Ord` does, made once so that sorting many findings
-    /// compares parsed components instead of parsing both paths at every comparison.
+    /// compares borrowed fields, without matching on the variants at every comparison.
     pub fn sort_key(&self) -> OriginKey<'_> {
         let (rank, repo, path, blob) = match self {
             Origin::File(path) => (0, None, Some(path), ""),
@@ -134,7 +134,7 @@ impl Origin {
         OriginKey {
             rank,
             repo,
-            components: path.map(|p| p.components().collect()).unwrap_or_default(),
+            path: path.map(PathBuf::as_path),
             blob,
             inner: match self {
                 Origin::Inner { outer, entry } => Some((outer, entry)),
@@ -166,7 +166,9 @@ impl Origin {
 pub struct OriginKey<'a> {
     rank: u8,
     repo: Option<&'a str>,
-    components: Vec<std::path::Component<'a>>,
+    /// Compared as `Path` compares: by components, which it finds only past the first byte
+    /// that differs.
+    path: Option<&'a std::path::Path>,
     blob: &'a str,
     /// For a place inside an archive, compared as `Ord` compares it.
     inner: Option<(&'a Arc<Origin>, &'a String)>,
