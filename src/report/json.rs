@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{canary_message, Group, Report};
+use super::{canary_message, parallel, Group, Report};
 use crate::aws;
 use crate::decode::Encoding;
 use crate::finding::{
@@ -27,8 +27,10 @@ const SCHEMA_VERSION: u32 = 2;
 /// `tool.name` of keyhound's reports.
 const TOOL_NAME: &str = "keyhound";
 
-/// The document, as written and as read back: text is borrowed when written, owned when read.
-#[derive(Serialize, Deserialize)]
+/// The document as read back. [`write`] writes the same fields in this order, its findings
+/// rendered apart.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct Document<'a> {
     version: u32,
     tool: Tool<'a>,
@@ -209,59 +211,167 @@ fn location(f: &Finding, show_secrets: bool) -> JsonLocation<'_> {
     }
 }
 
-/// Writes one JSON document.
+/// Writes one JSON document, laid out as `serde_json`'s pretty printer lays it out; the
+/// findings are rendered on every core (see [`parallel`]).
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let stats = report.stats;
-    let groups = &report.groups;
-    let document = Document {
-        version: SCHEMA_VERSION,
-        tool: Tool {
-            name: Cow::Borrowed(TOOL_NAME),
-            version: Cow::Borrowed(env!("CARGO_PKG_VERSION")),
-        },
-        findings: groups
-            .iter()
-            .map(|g| finding(g, report.show_secrets))
-            .collect(),
-        summary: Summary {
-            files_scanned: stats.files_scanned,
-            bytes_scanned: stats.bytes_scanned,
-            elapsed_ms: u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX),
-            findings: groups.len(),
-            occurrences: groups.iter().map(|g| g.occurrences.len()).sum(),
-            suppressed: report.suppressed,
-            stale_baseline_entries: report.stale_baseline,
-            failing_findings: groups.iter().filter(|g| g.fails_scan()).count(),
-            incomplete: stats.incomplete(),
-            git: stats.git.clone(),
-            audit: stats.audit,
-            cache: stats.cache,
-            skipped: stats
-                .skipped
-                .iter()
-                .map(|(origin, reason)| Skipped {
-                    repo: origin.repo().map(Cow::Borrowed),
-                    path: Cow::Owned(origin.display_path()),
-                    category: Cow::Borrowed(reason.category()),
-                    reason: Cow::Owned(reason.to_string()),
-                })
-                .collect(),
-        },
-    };
+    let findings = parallel::render(&report.groups, |index, group, text| {
+        text.extend_from_slice(if index == 0 { b"\n    " } else { b",\n    " });
+        write_at_depth(text, 2, &finding(group, report.show_secrets))
+    })?;
     let mut out = buffered(out);
-    serde_json::to_writer_pretty(&mut out, &document)?;
-    writeln!(out)?;
+    out.write_all(b"{\n  \"version\": ")?;
+    write_at_depth(&mut out, 1, &SCHEMA_VERSION)?;
+    out.write_all(b",\n  \"tool\": ")?;
+    write_at_depth(&mut out, 1, &tool())?;
+    out.write_all(b",\n  \"findings\": [")?;
+    for run in &findings {
+        out.write_all(run)?;
+    }
+    out.write_all(if report.groups.is_empty() {
+        b"]"
+    } else {
+        b"\n  ]"
+    })?;
+    out.write_all(b",\n  \"summary\": ")?;
+    write_at_depth(&mut out, 1, &summary(report))?;
+    out.write_all(b"\n}\n")?;
     out.flush()
 }
 
 /// Writes one finding per line.
 pub fn write_lines(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let mut out = buffered(out);
-    for group in &report.groups {
-        serde_json::to_writer(&mut out, &finding(group, report.show_secrets))?;
-        writeln!(out)?;
+    let findings = parallel::render(&report.groups, |_, group, text| {
+        serde_json::to_writer(&mut *text, &finding(group, report.show_secrets))?;
+        text.push(b'\n');
+        Ok(())
+    })?;
+    for run in &findings {
+        out.write_all(run)?;
     }
     out.flush()
+}
+
+fn tool() -> Tool<'static> {
+    Tool {
+        name: Cow::Borrowed(TOOL_NAME),
+        version: Cow::Borrowed(env!("CARGO_PKG_VERSION")),
+    }
+}
+
+fn summary<'a>(report: &Report<'a>) -> Summary<'a> {
+    let stats = report.stats;
+    let groups = &report.groups;
+    Summary {
+        files_scanned: stats.files_scanned,
+        bytes_scanned: stats.bytes_scanned,
+        elapsed_ms: u64::try_from(stats.elapsed.as_millis()).unwrap_or(u64::MAX),
+        findings: groups.len(),
+        occurrences: groups.iter().map(|g| g.occurrences.len()).sum(),
+        suppressed: report.suppressed,
+        stale_baseline_entries: report.stale_baseline,
+        failing_findings: groups.iter().filter(|g| g.fails_scan()).count(),
+        incomplete: stats.incomplete(),
+        git: stats.git.clone(),
+        audit: stats.audit,
+        cache: stats.cache,
+        skipped: stats
+            .skipped
+            .iter()
+            .map(|(origin, reason)| Skipped {
+                repo: origin.repo().map(Cow::Borrowed),
+                path: Cow::Owned(origin.display_path()),
+                category: Cow::Borrowed(reason.category()),
+                reason: Cow::Owned(reason.to_string()),
+            })
+            .collect(),
+    }
+}
+
+/// Writes `value` pretty-printed as it is where it sits `depth` levels deep in a document:
+/// its inner lines indented to match.
+fn write_at_depth(out: &mut impl Write, depth: usize, value: &impl Serialize) -> io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(out, PrettyAt::new(depth));
+    value.serialize(&mut serializer).map_err(io::Error::from)
+}
+
+/// `serde_json`'s pretty layout (two spaces a level) for a value that starts `depth` levels
+/// deep, so that the parts of one document can be rendered apart and written one after another.
+struct PrettyAt {
+    depth: usize,
+    /// Whether the array or object being written has a value yet.
+    has_value: bool,
+}
+
+impl PrettyAt {
+    fn new(depth: usize) -> PrettyAt {
+        PrettyAt {
+            depth,
+            has_value: false,
+        }
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        out.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, out: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.new_line(out, b"\n")?;
+        }
+        out.write_all(bracket)
+    }
+
+    fn new_line<W: ?Sized + Write>(&self, out: &mut W, line_break: &[u8]) -> io::Result<()> {
+        out.write_all(line_break)?;
+        (0..self.depth).try_for_each(|_| out.write_all(b"  "))
+    }
+
+    fn item<W: ?Sized + Write>(&self, out: &mut W, first: bool) -> io::Result<()> {
+        self.new_line(out, if first { b"\n" } else { b",\n" })
+    }
+}
+
+impl serde_json::ser::Formatter for PrettyAt {
+    fn begin_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.item(out, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.open(out, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.close(out, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, out: &mut W, first: bool) -> io::Result<()> {
+        self.item(out, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, out: &mut W) -> io::Result<()> {
+        out.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _out: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// A buffer in front of `out`: serde writes a document in many small pieces, each of which
@@ -405,5 +515,112 @@ fn file_origin(shown: &str) -> Origin {
         Origin::Stdin
     } else {
         Origin::File(PathBuf::from(shown))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::findings_in;
+    use crate::rules::RuleSet;
+
+    /// What `serde_json` makes of the whole document in one piece.
+    fn pretty_in_one_piece(report: &Report<'_>) -> String {
+        let document = Document {
+            version: SCHEMA_VERSION,
+            tool: tool(),
+            findings: report
+                .groups
+                .iter()
+                .map(|g| finding(g, report.show_secrets))
+                .collect(),
+            summary: summary(report),
+        };
+        serde_json::to_string_pretty(&document).unwrap() + "\n"
+    }
+
+    fn written(report: &Report<'_>) -> String {
+        let mut out = Vec::new();
+        write(report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_document_is_laid_out_as_serde_lays_it_out_in_one_piece() {
+        let rules = RuleSet::builtin().unwrap();
+        let text = "aws_access_key_id = AKIAQYLPMN5HHHFPZAM2\n\
+                    aws_secret_access_key = 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\n\
+                    other = AKIAZT4HB6K7WLQX3N5D\n";
+        // Enough places for the findings to be rendered on several threads, with nested
+        // objects (git provenance, pairs) and arrays (paths, locations).
+        let mut findings = Vec::new();
+        for i in 0..300 {
+            let origin = Origin::File(PathBuf::from(format!("dir/{i:03}.env")));
+            let mut found = findings_in(&rules, text.as_bytes(), &origin, 1, 0);
+            if i % 2 == 0 {
+                for f in &mut found {
+                    f.git = Some(GitProvenance {
+                        blob: format!("{i:040}"),
+                        paths: vec![format!("dir/{i:03}.env"), "old.env".to_string()],
+                        in_head: Some(i % 4 == 0),
+                        ..GitProvenance::default()
+                    });
+                }
+            }
+            findings.extend(found);
+        }
+        crate::filter::finalize(&mut findings, &rules);
+        // Each finding its own secret but every tenth, so that most groups hold one place and
+        // some several.
+        for (i, f) in findings.iter_mut().enumerate() {
+            if i % 10 != 0 {
+                f.secret = format!("{}{i:06}", &f.secret[..f.secret.len() - 6]);
+            }
+        }
+        let mut stats = Stats::default();
+        stats.skipped.push((
+            Origin::File(PathBuf::from("dir/blob.bin")),
+            SkipReason::Binary,
+        ));
+        for show_secrets in [false, true] {
+            let report = Report::of(&findings, &stats, &rules, show_secrets);
+            assert!(report.groups.len() > 2 * parallel::MIN_RUN);
+            assert_eq!(written(&report), pretty_in_one_piece(&report));
+        }
+        let nothing = Report::of(&[], &stats, &rules, false);
+        assert_eq!(written(&nothing), pretty_in_one_piece(&nothing));
+        let empty_stats = Stats::default();
+        let bare = Report::of(&[], &empty_stats, &rules, false);
+        assert!(written(&bare).contains("\"findings\": [],\n"));
+        assert_eq!(written(&bare), pretty_in_one_piece(&bare));
+    }
+
+    #[test]
+    fn json_lines_hold_one_compact_finding_a_line_in_report_order() {
+        let rules = RuleSet::builtin().unwrap();
+        let mut findings = Vec::new();
+        for i in 0..200 {
+            let origin = Origin::File(PathBuf::from(format!("{i:03}.env")));
+            let text = "aws_access_key_id = AKIAQYLPMN5HHHFPZAM2\n";
+            findings.extend(findings_in(&rules, text.as_bytes(), &origin, 1, 0));
+        }
+        let stats = Stats::default();
+        // Each finding its own secret, so that none are grouped.
+        for (i, f) in findings.iter_mut().enumerate() {
+            f.secret = format!("AKIAQYLPMN5HHH{i:06}");
+        }
+        let report = Report::of(&findings, &stats, &rules, false);
+        let mut out = Vec::new();
+        write_lines(&report, &mut out).unwrap();
+        let lines: Vec<&str> = std::str::from_utf8(&out).unwrap().lines().collect();
+        assert_eq!(lines.len(), 200);
+        for (i, line) in lines.iter().enumerate() {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(value["path"], format!("{i:03}.env"));
+            assert_eq!(
+                *line,
+                serde_json::to_string(&finding(&report.groups[i], false)).unwrap()
+            );
+        }
     }
 }

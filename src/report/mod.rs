@@ -9,6 +9,7 @@ mod group;
 pub mod json;
 mod junit;
 mod markdown;
+mod parallel;
 mod sarif;
 mod text;
 
