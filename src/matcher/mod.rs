@@ -414,6 +414,18 @@ impl Search<'_> {
                 break;
             };
             at = if m_end > m_start { m_end } else { m_end + 1 };
+            if let (true, Some(boundary), Some(rest)) = (
+                rule.match_within_token,
+                &rule.boundary,
+                buf.get(at..window.end),
+            ) {
+                // In a long run of key characters (a base64 blob, a hash), only the run's
+                // first match could be at a boundary, and it has been seen.
+                at += rest
+                    .iter()
+                    .position(|&b| !boundary.contains(b))
+                    .unwrap_or(rest.len());
+            }
             let secret = match rule.secret {
                 SecretGroup::WholeMatch => Some((m_start, m_end)),
                 SecretGroup::Group(group) => locs.get(group),
@@ -764,6 +776,35 @@ mod tests {
         let found = matches("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
         assert_eq!(found.len(), 2);
         assert!(found.iter().all(|(_, _, c)| *c == Confidence::Example));
+    }
+
+    #[test]
+    fn a_long_token_is_one_candidate_and_a_key_after_it_is_still_found() {
+        let rules = RuleSet::builtin().unwrap();
+        let matcher = Matcher::new(&rules).explaining(true);
+        let mut scratch = matcher.scratch();
+        // A 200-character base64 token, then a key on the same line and on the next.
+        let token = "Qm9+kX2vT7Lp4Rz8Yw1Nc6Hd3Jf5Gs0Ba/EuVtIo".repeat(5);
+        let text = format!(
+            "aws_secret_access_key = {token} aws_secret_access_key=r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD\n\
+             secret: AKIA{token}\n"
+        );
+        let mut out = Vec::new();
+        matcher.find(&mut scratch, text.as_bytes(), 0..text.len(), &mut out);
+        let found: Vec<(&str, Option<Rejection>)> = out
+            .iter()
+            .filter(|m| rules.get(m.rule as usize).id == "aws-secret-access-key")
+            .map(|m| (&text[m.secret.clone()], m.rejection))
+            .collect();
+        // Each token's first 40 characters are its one rejected candidate.
+        assert_eq!(
+            found,
+            [
+                (&token[..40], Some(Rejection::Boundary)),
+                ("r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD", None),
+                (&format!("AKIA{token}")[..40], Some(Rejection::Boundary)),
+            ]
+        );
     }
 
     #[test]

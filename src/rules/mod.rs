@@ -243,6 +243,10 @@ pub struct Rule {
     /// keyword long enough to search for).
     pub search_everywhere: bool,
     pub boundary: Option<ByteSet>,
+    /// A match holds only bytes of the boundary set and is the whole secret, so it lies inside
+    /// one token, and a later match that starts in the same token cannot be at a boundary:
+    /// the search goes on from the token's end.
+    pub match_within_token: bool,
     pub min_entropy: Option<f32>,
     /// Minimum number of character classes (upper, lower, digit, other) in the secret.
     pub min_classes: Option<u8>,
@@ -350,6 +354,11 @@ impl Rule {
             .map(ByteSet::from_class)
             .transpose()
             .map_err(invalid)?;
+        let match_within_token = secret == SecretGroup::WholeMatch
+            && boundary.as_ref().is_some_and(|boundary| {
+                bytes_matched(&spec.pattern)
+                    .is_some_and(|bytes| (0..=255).all(|b| !bytes[b] || boundary.contains(b as u8)))
+            });
         let example = spec
             .example_pattern
             .as_deref()
@@ -421,6 +430,7 @@ impl Rule {
             regex,
             secret,
             search_everywhere: imported.search_everywhere,
+            match_within_token,
             boundary,
             min_entropy: spec.min_entropy,
             min_classes: spec.charset.map(|c| c.min_classes),
@@ -501,6 +511,40 @@ fn secret_group(pattern: &str) -> Option<usize> {
         }
     }
     find(&parse_pattern(pattern)?)
+}
+
+/// Which bytes a match of `pattern` can hold (`None` if it does not parse). A class of
+/// characters beyond ASCII counts as every non-ASCII byte.
+fn bytes_matched(pattern: &str) -> Option<[bool; 256]> {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    fn collect(hir: &Hir, bytes: &mut [bool; 256]) {
+        match hir.kind() {
+            HirKind::Empty | HirKind::Look(_) => {}
+            HirKind::Literal(literal) => literal.0.iter().for_each(|&b| bytes[b as usize] = true),
+            HirKind::Class(Class::Bytes(class)) => {
+                for range in class.iter() {
+                    (range.start()..=range.end()).for_each(|b| bytes[b as usize] = true);
+                }
+            }
+            HirKind::Class(Class::Unicode(class)) => {
+                for range in class.iter() {
+                    let ascii_end = u32::from(range.end()).min(0x7F);
+                    (u32::from(range.start())..=ascii_end).for_each(|b| bytes[b as usize] = true);
+                    if u32::from(range.end()) > 0x7F {
+                        bytes[0x80..].iter_mut().for_each(|b| *b = true);
+                    }
+                }
+            }
+            HirKind::Repetition(repetition) => collect(&repetition.sub, bytes),
+            HirKind::Capture(capture) => collect(&capture.sub, bytes),
+            HirKind::Concat(parts) | HirKind::Alternation(parts) => {
+                parts.iter().for_each(|part| collect(part, bytes))
+            }
+        }
+    }
+    let mut bytes = [false; 256];
+    collect(&parse_pattern(pattern)?, &mut bytes);
+    Some(bytes)
 }
 
 /// Compiles a rule regex over bytes with Unicode off (ASCII classes, any byte matchable).
@@ -916,6 +960,27 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("`near` pattern"), "{err}");
+    }
+
+    #[test]
+    fn a_match_lies_within_one_token_only_if_all_its_bytes_are_in_the_boundary_set() {
+        let builtin = RuleSet::builtin().unwrap();
+        for id in ["aws-access-key-id", "aws-secret-access-key"] {
+            assert!(builtin.by_id(id).unwrap().match_within_token, "{id}");
+        }
+        let within = |pattern: &str, boundary: &str| {
+            let body = format!("{BASE}pattern = '{pattern}'\nboundary = \"{boundary}\"");
+            one_rule(&body).unwrap().all()[0].match_within_token
+        };
+        assert!(within("(?P<secret>tok[a-f0-9]{8})", "[a-z0-9]"));
+        assert!(within("(?P<secret>(?i)tok[a-f]{8})", "[A-Za-z]"));
+        // A byte outside the set (`-`), a case-folded letter outside it, or a secret that is
+        // only part of the match.
+        assert!(!within("(?P<secret>tok-[a-f0-9]{8})", "[a-z0-9]"));
+        assert!(!within("(?P<secret>(?i)tok[a-f]{8})", "[a-z]"));
+        assert!(!within("id=(?P<secret>tok[a-f0-9]{8})", "[a-z0-9=]"));
+        let unbounded = one_rule(&format!("{BASE}pattern = '(?P<secret>tok[a-f0-9]{{8}})'"));
+        assert!(!unbounded.unwrap().all()[0].match_within_token);
     }
 
     #[test]
