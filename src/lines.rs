@@ -44,6 +44,11 @@ pub fn count_chars(bytes: &[u8]) -> usize {
     if bytes.is_ascii() {
         return bytes.len();
     }
+    // In valid UTF-8 every byte but a continuation byte (0b10xx_xxxx) starts a character: a
+    // count that vectorises, where decoding goes character by character.
+    if std::str::from_utf8(bytes).is_ok() {
+        return bytes.iter().filter(|&&b| (b as i8) >= -0x40).count();
+    }
     bytes
         .utf8_chunks()
         .map(|chunk| chunk.valid().chars().count() + usize::from(!chunk.invalid().is_empty()))
@@ -106,6 +111,11 @@ mod tests {
         assert_eq!(count_chars(b"\xff\xfeab"), 4);
         assert_eq!(count_chars(b"\xa9 caf\xe9 x"), 8);
         assert_eq!(count_chars("日本".as_bytes()), 2);
+        let long = "ключ=значение; ".repeat(1000) + "é\u{1F511}";
+        assert_eq!(count_chars(long.as_bytes()), long.chars().count());
+        let mut broken = long.clone().into_bytes();
+        broken.push(0xE2);
+        assert_eq!(count_chars(&broken), long.chars().count() + 1);
     }
 
     #[test]
