@@ -316,7 +316,7 @@ impl Finding {
             if *partial {
                 out.push('…');
             } else {
-                out.push_str(&redact(&self.snippet[range.clone()]));
+                redact_into(&self.snippet[range.clone()], &mut out);
             }
             cursor = range.end;
         }
@@ -327,15 +327,32 @@ impl Finding {
 
 /// Keeps the first and last four characters of a long secret, fewer of a short one.
 pub fn redact(secret: &str) -> String {
-    let chars: Vec<char> = secret.chars().collect();
-    let keep = match chars.len() {
+    let mut out = String::new();
+    redact_into(secret, &mut out);
+    out
+}
+
+/// [`redact`], appending to `out`.
+fn redact_into(secret: &str, out: &mut String) {
+    let keep = match secret.chars().count() {
         0..=7 => 0,
         8..=15 => 2,
         _ => 4,
     };
-    let head: String = chars[..keep].iter().collect();
-    let tail: String = chars[chars.len() - keep..].iter().collect();
-    format!("{head}…{tail}")
+    let head_end = secret
+        .char_indices()
+        .nth(keep)
+        .map_or(secret.len(), |(i, _)| i);
+    let tail_start = match keep {
+        0 => secret.len(),
+        _ => secret
+            .char_indices()
+            .nth_back(keep - 1)
+            .map_or(0, |(i, _)| i),
+    };
+    out.push_str(&secret[..head_end]);
+    out.push('…');
+    out.push_str(&secret[tail_start..]);
 }
 
 /// The fingerprint of a secret found by a rule at a path.
@@ -652,5 +669,11 @@ mod tests {
     fn redaction_keeps_little_of_short_values() {
         assert_eq!(redact("abc"), "…");
         assert_eq!(redact("abcdefghij"), "ab…ij");
+        assert_eq!(
+            redact("r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD"),
+            "r4ij…NkWD"
+        );
+        assert_eq!(redact("ключ-секрет-ключ"), "ключ…ключ");
+        assert_eq!(redact("é1234567"), "é1…67");
     }
 }

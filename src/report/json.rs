@@ -84,7 +84,7 @@ struct JsonFinding<'a> {
 }
 
 /// One place a secret occurs.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct JsonLocation<'a> {
     /// The repository, in a run over several (`keyhound audit`), as its list names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,6 +150,11 @@ struct Skipped<'a> {
 
 fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
     let f = group.primary();
+    let locations: Vec<JsonLocation<'a>> = group
+        .occurrences
+        .iter()
+        .map(|f| location(f, show_secrets))
+        .collect();
     JsonFinding {
         rule_id: Cow::Borrowed(&f.rule_id),
         rule_name: Cow::Borrowed(&f.rule_name),
@@ -167,9 +172,10 @@ fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
         secret: Cow::Owned(f.shown_secret(show_secrets)),
         redacted: f.is_redacted(show_secrets),
         secret_id: Cow::Owned(f.secret_id()),
+        // The primary occurrence is the first place.
         first: JsonLocation {
             confidence: None,
-            ..location(f, show_secrets)
+            ..locations[0].clone()
         },
         in_head: group.in_head(),
         verification: f.verification.as_ref().map(Cow::Borrowed),
@@ -179,11 +185,7 @@ fn finding<'a>(group: &Group<'a>, show_secrets: bool) -> JsonFinding<'a> {
             .into_iter()
             .map(Cow::Borrowed)
             .collect(),
-        locations: group
-            .occurrences
-            .iter()
-            .map(|f| location(f, show_secrets))
-            .collect(),
+        locations,
     }
 }
 
