@@ -387,18 +387,23 @@ pub fn locate(
     let mut pos = 0;
     let mut line = chunk.line;
     let mut line_start: Option<usize> = None;
+    // Characters on the line before position `.0`: matches on one long line are counted from
+    // the one before, not each from the line's start.
+    let mut counted = (0, chunk.column);
     for m in matches.iter() {
         let (start, end) = (m.secret.start, m.secret.end);
         let skipped = &data[pos..start];
         if let Some(last) = memchr::memrchr(b'\n', skipped) {
             line += count_newlines(skipped) as u64;
             line_start = Some(pos + last + 1);
+            counted = (pos + last + 1, 0);
         }
         pos = start;
-        let column = match line_start {
-            Some(ls) => count_chars(&data[ls..start]) as u64 + 1,
-            None => chunk.column + count_chars(&data[..start]) as u64 + 1,
-        };
+        counted = (
+            start,
+            counted.1 + count_chars(&data[counted.0..start]) as u64,
+        );
+        let column = counted.1 + 1;
         let secret = &data[start..end];
         let (end_line, end_column) = match memchr::memrchr(b'\n', secret) {
             Some(last) => (
@@ -581,6 +586,19 @@ mod tests {
     fn a_line_begun_in_an_earlier_chunk_continues_its_column() {
         let found = find(b"zz AKIAQYLPMN5HHHFPZAM2", 7, 100);
         assert_eq!((found[0].location.line, found[0].location.column), (7, 104));
+        // Several on that line, and on the next.
+        let found = find(
+            "é AKIAQYLPMN5HHHFPZAM2 ü AKIAZT4HB6K7WLQX3N5D
+ñ AKIAQYLPMN5HHHFPZAM2"
+                .as_bytes(),
+            7,
+            100,
+        );
+        let places: Vec<(u64, u64)> = found
+            .iter()
+            .map(|f| (f.location.line, f.location.column))
+            .collect();
+        assert_eq!(places, [(7, 103), (7, 126), (8, 3)]);
     }
 
     #[test]

@@ -126,7 +126,6 @@ fn classify(
             return Some(Entry::Skipped { origin, reason });
         }
     };
-    let origin = Origin::file(entry.path());
     let Some(file_type) = entry.file_type() else {
         // Only standard input has no file type, and it is never walked.
         return None;
@@ -135,15 +134,18 @@ fn classify(
         return None;
     }
     let named_explicitly = entry.depth() == 0;
+    let path = entry.into_path();
     if file_type.is_symlink() {
         if !named_explicitly {
             return Some(Entry::Skipped {
-                origin,
+                origin: Origin::file_from(path),
                 reason: SkipReason::Symlink,
             });
         }
         // A path the user named is read through its link, like any command-line tool does.
-        return Some(match std::fs::metadata(entry.path()) {
+        let target = std::fs::metadata(&path);
+        let origin = Origin::file_from(path);
+        return Some(match target {
             Ok(meta) if meta.is_file() => Entry::File {
                 origin,
                 max_size: max_file_size,
@@ -160,6 +162,7 @@ fn classify(
             },
         });
     }
+    let origin = Origin::file_from(path);
     if !file_type.is_file() {
         // A FIFO named on the command line is read as a stream (`keyhound scan <(cmd)`); inside a
         // tree, special files are skipped because reading them can block or never end.

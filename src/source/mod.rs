@@ -56,6 +56,15 @@ impl Origin {
         Origin::File(path.to_path_buf())
     }
 
+    /// [`Origin::file`] for a path already owned, kept as it is when it has no `./` to drop.
+    pub fn file_from(path: PathBuf) -> Origin {
+        if path.starts_with(".") {
+            Origin::file(&path)
+        } else {
+            Origin::File(path)
+        }
+    }
+
     /// A blob of the one repository a run covers.
     pub fn git(path: PathBuf, blob: String) -> Origin {
         Origin::Git {
