@@ -282,6 +282,12 @@ pub fn each_entry(
     }
 }
 
+/// How much compressed input a decoder is handed at a time. A decoder returns after each
+/// helping of input it inflates, so a small one means many short calls: with the default 8 KiB,
+/// inflating the planted corpus's 56 gzip files took 17% longer than with 64 KiB. (128 KiB was
+/// slower again: buffers that large are mapped and unmapped for every file.)
+const COMPRESSED_BUFFER: usize = 64 << 10;
+
 /// The inflated content of the compressed stream `input`, metered against `budget`.
 pub fn inflate<'a>(
     kind: Kind,
@@ -289,10 +295,13 @@ pub fn inflate<'a>(
     budget: &'a Budget,
     compressed: &'a Cell<u64>,
 ) -> Box<dyn Read + 'a> {
-    let source = io::BufReader::new(Counted {
-        inner: input,
-        count: compressed,
-    });
+    let source = io::BufReader::with_capacity(
+        COMPRESSED_BUFFER,
+        Counted {
+            inner: input,
+            count: compressed,
+        },
+    );
     let inflating: Box<dyn Read + 'a> = match kind {
         Kind::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(source)),
         Kind::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(source)),
