@@ -357,7 +357,7 @@ fn zip_entries(
     visit: &mut dyn FnMut(Entry<'_>),
     skipped: &mut dyn FnMut(Skipped),
 ) -> Result<(), Stop> {
-    let mut input = io::BufReader::new(input);
+    let mut input = io::BufReader::with_capacity(COMPRESSED_BUFFER, input);
     loop {
         if let Some(encrypted) = encrypted_entry(&mut input)? {
             budget.take_entry()?;
