@@ -81,7 +81,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let options = config::scan_options(&args);
     let result = scan(&settings.rules, &options)?;
     // Reported paths are as walked, relative to the current directory.
-    finish(result, &settings, Path::new("."), &args.output)
+    finish(result, settings, Path::new("."), &args.output)
 }
 
 fn run_git(args: GitArgs) -> Result<u8> {
@@ -248,7 +248,8 @@ fn run_audit(args: AuditArgs) -> Result<u8> {
         |secs| audit_line(&progress, secs),
         || audit::audit(&settings.rules, &entries, &options, &progress),
     );
-    finish(result, &settings, &settings.config_dir, &args.output)
+    let base = settings.config_dir.clone();
+    finish(result, settings, &base, &args.output)
 }
 
 fn run_merge(args: MergeArgs) -> Result<u8> {
@@ -279,11 +280,11 @@ fn install_hook(args: HookInstallArgs) -> Result<u8> {
 }
 
 /// Reviews and reports `result`, and maps its verdict to an exit status.
-fn finish(result: ScanResult, settings: &Settings, base: &Path, output: &OutputArgs) -> Result<u8> {
-    let (status, result) = finish_keeping(result, settings, base, output)?;
-    // The command ends here: freeing thousands of findings one allocation at a time would only
-    // delay the exit, which frees them all at once.
-    std::mem::forget(result);
+fn finish(result: ScanResult, settings: Settings, base: &Path, output: &OutputArgs) -> Result<u8> {
+    let (status, result) = finish_keeping(result, &settings, base, output)?;
+    // The command ends here: freeing thousands of findings and the rules' regex caches one
+    // allocation at a time would only delay the exit, which frees them all at once.
+    std::mem::forget((result, settings));
     Ok(status)
 }
 
