@@ -134,8 +134,8 @@ pub fn suppress(
 /// finding before a rejected candidate (a value rejected as it stands may be found once
 /// decoded), so deduplication keeps the finding.
 ///
-/// Each finding's key is made once (paths parsed into components once, not at every
-/// comparison), the keys are sorted, and each finding is moved once: findings are large.
+/// The keys are sorted apart from the findings, and each finding is moved once: findings are
+/// large.
 pub fn sort(findings: &mut [Finding]) {
     sort_by_finding(findings, |f| f);
 }
@@ -148,7 +148,7 @@ fn sort_by_finding<T>(items: &mut [T], finding: impl Fn(&T) -> &Finding) {
         .enumerate()
         .map(|(i, f)| {
             let key = (
-                f.origin.sort_key(),
+                &f.origin,
                 f.location.line,
                 f.location.column,
                 f.rule_id.as_str(),

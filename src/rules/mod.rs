@@ -157,6 +157,11 @@ impl ByteSet {
         self.0[byte as usize]
     }
 
+    /// Whether every byte of this set is in `other`.
+    fn is_within(&self, other: &ByteSet) -> bool {
+        (0..=255).all(|b| !self.contains(b) || other.contains(b))
+    }
+
     /// A set from a class, for tests elsewhere in the crate.
     #[cfg(test)]
     pub(crate) fn for_test(class: &str) -> Self {
@@ -306,20 +311,25 @@ impl Rule {
         }
         let regex = LazyRegex::new(&spec.pattern, false, when)
             .map_err(|e| invalid(format!("invalid pattern: {e}")))?;
+        // Parsed once for what the rule needs to know of its pattern's shape; `None` only for
+        // a pattern that does not compile either, which compiling it reports.
+        let hir = parse_pattern(&spec.pattern);
         let is_imported = spec.imported.is_some();
         let imported = spec.imported.take().unwrap_or_default();
         let secret = if is_imported {
             imported.secret
         } else {
-            let group = secret_group(&spec.pattern)
+            let group = hir
+                .as_ref()
+                .and_then(secret_group)
                 .ok_or_else(|| invalid("the pattern has no named group `secret`".into()))?;
-            if secret_is_whole_match(&spec.pattern) {
+            if hir.as_ref().is_some_and(secret_is_whole_match) {
                 SecretGroup::WholeMatch
             } else {
                 SecretGroup::Group(group)
             }
         };
-        if matches_empty(&spec.pattern) {
+        if hir.as_ref().is_some_and(matches_empty) {
             return Err(invalid("the pattern can match the empty string".into()));
         }
         let path = imported
@@ -356,8 +366,8 @@ impl Rule {
             .map_err(invalid)?;
         let match_within_token = secret == SecretGroup::WholeMatch
             && boundary.as_ref().is_some_and(|boundary| {
-                bytes_matched(&spec.pattern)
-                    .is_some_and(|bytes| (0..=255).all(|b| !bytes[b] || boundary.contains(b as u8)))
+                hir.as_ref()
+                    .is_some_and(|hir| bytes_matched(hir).is_within(boundary))
             });
         let example = spec
             .example_pattern
@@ -497,7 +507,7 @@ impl std::ops::Deref for LazyRegex {
 }
 
 /// The index of a pattern's `secret` capture group, as the compiled regex numbers groups.
-fn secret_group(pattern: &str) -> Option<usize> {
+fn secret_group(hir: &regex_syntax::hir::Hir) -> Option<usize> {
     fn find(hir: &regex_syntax::hir::Hir) -> Option<usize> {
         use regex_syntax::hir::HirKind;
         match hir.kind() {
@@ -510,12 +520,12 @@ fn secret_group(pattern: &str) -> Option<usize> {
             _ => None,
         }
     }
-    find(&parse_pattern(pattern)?)
+    find(hir)
 }
 
-/// Which bytes a match of `pattern` can hold (`None` if it does not parse). A class of
-/// characters beyond ASCII counts as every non-ASCII byte.
-fn bytes_matched(pattern: &str) -> Option<[bool; 256]> {
+/// Which bytes a match of a pattern can hold. A class of characters beyond ASCII counts as
+/// every non-ASCII byte.
+fn bytes_matched(hir: &regex_syntax::hir::Hir) -> ByteSet {
     use regex_syntax::hir::{Class, Hir, HirKind};
     fn collect(hir: &Hir, bytes: &mut [bool; 256]) {
         match hir.kind() {
@@ -543,8 +553,8 @@ fn bytes_matched(pattern: &str) -> Option<[bool; 256]> {
         }
     }
     let mut bytes = [false; 256];
-    collect(&parse_pattern(pattern)?, &mut bytes);
-    Some(bytes)
+    collect(hir, &mut bytes);
+    ByteSet(bytes)
 }
 
 /// Compiles a rule regex over bytes with Unicode off (ASCII classes, any byte matchable).
@@ -558,18 +568,14 @@ fn compile_regex(pattern: &str, multi_line: bool) -> Result<Regex, regex::Error>
 }
 
 /// Whether a pattern can match the empty string (such a rule would match everywhere).
-///
-/// Called after the pattern compiled, so a parse failure here cannot happen in practice.
-fn matches_empty(pattern: &str) -> bool {
-    parse_pattern(pattern).is_some_and(|hir| hir.properties().minimum_len() == Some(0))
+fn matches_empty(hir: &regex_syntax::hir::Hir) -> bool {
+    hir.properties().minimum_len() == Some(0)
 }
 
 /// Whether a pattern is exactly `(?P<secret>...)`.
-fn secret_is_whole_match(pattern: &str) -> bool {
-    parse_pattern(pattern).is_some_and(|hir| {
-        matches!(hir.kind(), regex_syntax::hir::HirKind::Capture(capture)
-            if capture.name.as_deref() == Some("secret"))
-    })
+fn secret_is_whole_match(hir: &regex_syntax::hir::Hir) -> bool {
+    matches!(hir.kind(), regex_syntax::hir::HirKind::Capture(capture)
+        if capture.name.as_deref() == Some("secret"))
 }
 
 /// The syntax tree of a pattern (`None` if it does not parse: compiling it says why).
@@ -1015,9 +1021,10 @@ mod tests {
 
     #[test]
     fn a_pattern_that_is_all_secret_needs_no_captures() {
-        assert!(secret_is_whole_match("(?P<secret>AKIA[A-Z2-7]{16})"));
-        assert!(!secret_is_whole_match("key=(?P<secret>[0-9]+)"));
-        assert!(!secret_is_whole_match("(?P<secret>a)|b"));
+        let whole = |pattern: &str| secret_is_whole_match(&parse_pattern(pattern).unwrap());
+        assert!(whole("(?P<secret>AKIA[A-Z2-7]{16})"));
+        assert!(!whole("key=(?P<secret>[0-9]+)"));
+        assert!(!whole("(?P<secret>a)|b"));
     }
 
     #[test]

@@ -131,27 +131,6 @@ impl Origin {
         }
     }
 
-    /// A key that orders origins as `Ord` does, made once so that sorting many findings
-    /// compares borrowed fields, without matching on the variants at every comparison.
-    pub fn sort_key(&self) -> OriginKey<'_> {
-        let (rank, repo, path, blob) = match self {
-            Origin::File(path) => (0, None, Some(path), ""),
-            Origin::Stdin => (1, None, None, ""),
-            Origin::Git { repo, path, blob } => (2, repo.as_deref(), Some(path), blob.as_str()),
-            Origin::Inner { .. } => (3, None, None, ""),
-        };
-        OriginKey {
-            rank,
-            repo,
-            path: path.map(PathBuf::as_path),
-            blob,
-            inner: match self {
-                Origin::Inner { outer, entry } => Some((outer, entry)),
-                _ => None,
-            },
-        }
-    }
-
     /// The path as reports show it (`-` for standard input), without the repository: the
     /// path inside it that fingerprints, allowlists and SARIF artifacts use.
     pub fn display_path(&self) -> String {
@@ -168,19 +147,6 @@ impl Origin {
             }
         }
     }
-}
-
-/// See [`Origin::sort_key`]: the variant, then the fields in the order `Ord` compares them.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct OriginKey<'a> {
-    rank: u8,
-    repo: Option<&'a str>,
-    /// Compared as `Path` compares: by components, which it finds only past the first byte
-    /// that differs.
-    path: Option<&'a std::path::Path>,
-    blob: &'a str,
-    /// For a place inside an archive, compared as `Ord` compares it.
-    inner: Option<(&'a Arc<Origin>, &'a String)>,
 }
 
 /// The place as people read it: `REPO:PATH` (git's own `REV:PATH` shape) when the run covers
@@ -371,33 +337,5 @@ impl Stats {
         self.skipped
             .iter()
             .any(|(_, reason)| reason.makes_scan_incomplete())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sort_keys_order_origins_as_origins_order_themselves() {
-        let repo: Arc<str> = Arc::from("/srv/repo");
-        let paths = [
-            "a", "a/b", "a-b", "a/b/c", "a.b/c", "ab", "a/./b", "a//b", "/abs/x", "b", "", "é/x",
-        ];
-        let mut origins = vec![Origin::Stdin];
-        for path in paths {
-            origins.push(Origin::File(PathBuf::from(path)));
-            origins.push(Origin::git(PathBuf::from(path), "b1".into()));
-            origins.push(Origin::git(PathBuf::from(path), "a2".into()).in_repo(&repo));
-        }
-        for a in &origins {
-            for b in &origins {
-                assert_eq!(
-                    a.sort_key().cmp(&b.sort_key()),
-                    a.cmp(b),
-                    "{a:?} against {b:?}"
-                );
-            }
-        }
     }
 }
