@@ -5,12 +5,13 @@
 //! collector under a lock, so the hot path takes no lock.
 
 use std::collections::HashSet;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+mod copies;
 mod recall;
 
 use crate::cache::Cache;
@@ -19,7 +20,7 @@ use crate::finding::ImageProvenance;
 use crate::finding::{fingerprint, locate, Finding, GitProvenance};
 use crate::matcher::{Matcher, RawMatch, Scratch};
 use crate::rules::RuleSet;
-use crate::source::archive::{self, Budget, Kind};
+use crate::source::archive::{self, Budget, Input, Kind};
 use crate::source::files::{self, Entry, WalkError, WalkOptions};
 use crate::source::git::catfile;
 use crate::source::git::changes::Changes;
@@ -32,6 +33,7 @@ use crate::source::{CacheStats, GitStats};
 use crate::source::{
     Chunk, ChunkReader, Mode, Origin, ReadOutcome, SkipReason, Stats, DEFAULT_CHUNK_SIZE,
 };
+use copies::{content_id, Claim, Content, Copies, Deferred};
 use recall::{Recall, Seen};
 
 /// What to scan in the file system.
@@ -81,27 +83,56 @@ pub struct ScanResult {
     /// Blobs that were archives (or compressed streams). A cache records one outcome a blob,
     /// and an archive's is many, so these are scanned again on every audit.
     archive_blobs: Vec<String>,
+    /// Copies of archives settled once every input is read ([`Copies::settle`]).
+    deferred: Vec<Deferred>,
 }
+
+impl ScanResult {
+    /// Gives the copies of archives deferred during the scan what their content produced;
+    /// each copy's findings are finalized as an input of their own when `finalize` is given.
+    fn settle_copies(&mut self, copies: &Copies, finalize: Option<&RuleSet>) {
+        let (findings, skipped) = copies.settle(std::mem::take(&mut self.deferred));
+        for mut found in findings {
+            if let Some(rules) = finalize {
+                let suppressed = filter::finalize(&mut found, rules);
+                self.suppressed.extend(suppressed);
+            }
+            self.findings.append(&mut found);
+        }
+        self.stats.skipped.extend(skipped);
+    }
+}
+
+/// Archives of at most this many bytes are read into memory to be opened: a copy met again is
+/// then known by its digest, and a zip is read through its central directory. Larger ones
+/// inside other archives are opened as they stream.
+const HELD_ARCHIVE: u64 = 32 << 20;
 
 /// Scans the inputs of `options` with the enabled rules of `rules`.
 pub fn scan(rules: &RuleSet, options: &ScanOptions) -> Result<ScanResult, WalkError> {
     let started = Instant::now();
     let matcher = matcher_for(rules, &options.read);
     let collected = Mutex::new(ScanResult::default());
+    let copies = Copies::default();
+    let shared = Shared {
+        collected: &collected,
+        copies: &copies,
+    };
     // Each file's findings are finalized as soon as it is read, while they are in the cache of
     // the thread that found them; what is left here is merging sorted parts.
     if options.stdin {
-        let mut worker = Worker::new(&matcher, &options.read, &collected).finalizing();
+        let mut worker = Worker::new(&matcher, &options.read, shared).finalizing();
         worker.scan_input(&Origin::Stdin, std::io::stdin().lock());
         worker.finish_input(0);
     }
     if !options.walk.paths.is_empty() {
         files::walk(&options.walk, || {
-            let mut worker = Worker::new(&matcher, &options.read, &collected).finalizing();
+            let mut worker = Worker::new(&matcher, &options.read, shared).finalizing();
             move |entry| worker.visit(entry)
         })?;
     }
     let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+    result.settle_copies(&copies, Some(rules));
     filter::merge_finalized(&mut result.findings, &mut result.suppressed);
     result.stats.skipped.sort();
     result.stats.elapsed = started.elapsed();
@@ -124,7 +155,15 @@ struct Worker<'a> {
     /// inputs whose findings are final where they are found, as files are. Git blobs are not:
     /// their paths come later, from history.
     finalizes: bool,
+    shared: Shared<'a>,
+}
+
+/// What a scan's workers share: where they put what they produce when they finish, and the
+/// archives the run has met.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
     collected: &'a Mutex<ScanResult>,
+    copies: &'a Copies,
 }
 
 /// What became of one input.
@@ -158,11 +197,7 @@ impl Nesting<'_> {
 }
 
 impl<'a> Worker<'a> {
-    fn new(
-        matcher: &'a Matcher<'a>,
-        options: &ReadOptions,
-        collected: &'a Mutex<ScanResult>,
-    ) -> Self {
+    fn new(matcher: &'a Matcher<'a>, options: &ReadOptions, shared: Shared<'a>) -> Self {
         Worker {
             matcher,
             scratch: matcher.scratch(),
@@ -174,7 +209,7 @@ impl<'a> Worker<'a> {
             layer: None,
             whiteouts: Whiteouts::default(),
             finalizes: false,
-            collected,
+            shared,
         }
     }
 
@@ -204,7 +239,7 @@ impl<'a> Worker<'a> {
                 let first = self.local.findings.len();
                 match files::open(path, max_size) {
                     Ok(mut file) => {
-                        let read = self.scan_input(&origin, &mut file);
+                        let read = self.scan_file(&origin, &mut file);
                         let size = file.size();
                         // A file cut short while it was read ends early without an error: what
                         // was cut off was never scanned.
@@ -238,11 +273,42 @@ impl<'a> Worker<'a> {
         }) {
             Scanned::Bytes(bytes) => Some(bytes),
             Scanned::Archive(kind) => {
-                self.open_archive(origin, kind, &mut &input[..], Nesting::TOP);
+                self.note_archive_blob(origin, Nesting::TOP);
+                self.open_held(origin, kind, input, Nesting::TOP);
                 None
             }
             Scanned::Skipped => None,
         }
+    }
+
+    /// [`Worker::scan_input`] for a file on disk: a zip too large to hold in memory is read
+    /// through its central directory where it lies, and a large file that is a zip behind a
+    /// prefix (a self-extracting stub, a launch script) is opened as one.
+    fn scan_file(&mut self, origin: &Origin, file: &mut files::OpenFile) -> Option<u64> {
+        let mode = self.mode();
+        let scanned = self.scan(origin, |reader, on_chunk| {
+            reader.read(&mut *file, mode, on_chunk)
+        });
+        let large = file.size().is_some_and(|size| size > HELD_ARCHIVE);
+        let prefixed = |file: &mut files::OpenFile| {
+            file.size().is_some() && mode.archives && archive::is_prefixed_zip(file.inner())
+        };
+        let (kind, read) = match scanned {
+            Scanned::Archive(kind) if !large => {
+                self.open_read(origin, kind, file, Nesting::TOP);
+                return None;
+            }
+            Scanned::Archive(kind) => (kind, None),
+            Scanned::Skipped if prefixed(file) => (Kind::Zip, None),
+            Scanned::Bytes(bytes) if prefixed(file) => (Kind::Zip, Some(bytes)),
+            Scanned::Bytes(bytes) => return Some(bytes),
+            Scanned::Skipped => return None,
+        };
+        match file.inner().seek(std::io::SeekFrom::Start(0)) {
+            Ok(_) => self.open_archive(origin, kind, Input::File(file.inner()), Nesting::TOP),
+            Err(error) => self.skip(origin.clone(), files::io_reason(&error)),
+        }
+        read
     }
 
     /// Scans an input that sits `nesting` deep among archives.
@@ -258,8 +324,7 @@ impl<'a> Worker<'a> {
         }) {
             Scanned::Bytes(bytes) => Some(bytes),
             Scanned::Archive(kind) => {
-                let head = std::io::Cursor::new(self.reader.head().to_vec());
-                self.open_archive(origin, kind, &mut head.chain(input), nesting);
+                self.open_read(origin, kind, &mut input, nesting);
                 None
             }
             Scanned::Skipped => None,
@@ -274,6 +339,140 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// A blob that is an archive is remembered as one (see [`ScanResult::archive_blobs`]).
+    fn note_archive_blob(&mut self, origin: &Origin, nesting: Nesting<'_>) {
+        if let (Origin::Git { blob, .. }, None) = (origin, nesting.budget) {
+            self.local.archive_blobs.push(blob.clone());
+        }
+    }
+
+    /// Opens the archive whose first bytes the chunk reader holds and whose other bytes are
+    /// `rest`: held in memory when it is small enough (and is its own bytes, not what a
+    /// compressed stream inflates to: copies of the stream are known by its own bytes), else
+    /// as it streams.
+    fn open_read(
+        &mut self,
+        origin: &Origin,
+        kind: Kind,
+        rest: &mut dyn Read,
+        nesting: Nesting<'_>,
+    ) {
+        self.note_archive_blob(origin, nesting);
+        let mut held = self.reader.head().to_vec();
+        let head = held.len();
+        // A zip that does not start with a local header has a prefix: only its central
+        // directory finds its entries.
+        let prefixed = kind == Kind::Zip && !held.starts_with(b"PK");
+        if nesting.streams == 0 || prefixed {
+            let more = HELD_ARCHIVE.saturating_sub(head as u64) + 1;
+            match rest.take(more).read_to_end(&mut held) {
+                Ok(_) if held.len() as u64 <= HELD_ARCHIVE => {
+                    return self.open_held(origin, kind, &held, nesting);
+                }
+                Ok(_) => {}
+                // What was read is opened, then the error ends it where it happened.
+                Err(error) => {
+                    let mut failing = std::io::Cursor::new(held).chain(Failing(Some(error)));
+                    return self.open_archive(origin, kind, Input::Stream(&mut failing), nesting);
+                }
+            }
+        }
+        let mut stream = std::io::Cursor::new(held).chain(rest);
+        self.open_archive(origin, kind, Input::Stream(&mut stream), nesting);
+    }
+
+    /// Opens an archive held whole in memory, unless a copy of it was read: then the copy's
+    /// findings are taken for this place.
+    fn open_held(&mut self, origin: &Origin, kind: Kind, bytes: &[u8], nesting: Nesting<'_>) {
+        let id = content_id(bytes);
+        let image = self.layer.as_ref().map(|layer| ImageProvenance {
+            layer: (**layer).clone(),
+            in_final_image: true,
+        });
+        if let Err(limit) = self.within_limits(kind, nesting) {
+            match self.shared.copies.known(&id) {
+                Some(content) => self.take_copy(&content, origin, nesting),
+                None => self.local.deferred.push(Deferred {
+                    place: origin.clone(),
+                    id,
+                    unread: Some(limit),
+                    image,
+                }),
+            }
+            return;
+        }
+        match self.shared.copies.claim(id) {
+            Claim::Known(content) => self.take_copy(&content, origin, nesting),
+            Claim::Pending => self.local.deferred.push(Deferred {
+                place: origin.clone(),
+                id,
+                unread: None,
+                image,
+            }),
+            Claim::Read => {
+                let findings = self.local.findings.len();
+                let skipped = self.local.stats.skipped.len();
+                let own;
+                let budget = match nesting.budget {
+                    Some(budget) => budget,
+                    None => {
+                        own = Budget::new(&self.archives);
+                        &own
+                    }
+                };
+                let entries = budget.entries_taken();
+                let nesting = Nesting {
+                    budget: Some(budget),
+                    ..nesting
+                };
+                self.open_archive(origin, kind, Input::Bytes(bytes), nesting);
+                let content = Content {
+                    place: origin.clone(),
+                    findings: self.local.findings[findings..].to_vec(),
+                    skipped: self.local.stats.skipped[skipped..].to_vec(),
+                    entries: budget.entries_taken() - entries,
+                };
+                self.shared.copies.finish(id, content);
+            }
+        }
+    }
+
+    /// Takes what a copy of an archive produced, for the copy at `place`; its entries count
+    /// against the budget of the archive it is in, so copies cannot multiply without bound.
+    fn take_copy(&mut self, content: &Content, place: &Origin, nesting: Nesting<'_>) {
+        if let Some(budget) = nesting.budget {
+            if let Err(archive::Stop::Limit(limit)) = budget.take_entries(content.entries) {
+                self.skip(place.clone(), SkipReason::ArchiveLimit { limit });
+                return;
+            }
+        }
+        let (findings, skipped) = content.at(place);
+        self.local.findings.extend(findings);
+        self.local.stats.skipped.extend(skipped);
+    }
+
+    /// Whether an archive of `kind` at `nesting` may be opened; the error is the limit that
+    /// keeps it shut.
+    fn within_limits(&self, kind: Kind, nesting: Nesting<'_>) -> Result<(), SkipReason> {
+        let within = if kind.is_container() {
+            nesting.depth < self.archives.max_depth
+        } else {
+            nesting.streams < archive::MAX_STACKED_STREAMS
+        };
+        if within {
+            return Ok(());
+        }
+        let limit = if kind.is_container() {
+            format!("--max-archive-depth {}", self.archives.max_depth)
+        } else {
+            format!(
+                "{} compressed streams one inside another",
+                archive::MAX_STACKED_STREAMS
+            )
+        };
+        Err(SkipReason::ArchiveLimit { limit })
+    }
+
     /// Scans every file of the archive (or the content of the compressed stream) `input` at
     /// `origin`, within the budget of the top-level archive it is part of; past the limits on
     /// nesting it is skipped, and said to be.
@@ -281,28 +480,12 @@ impl<'a> Worker<'a> {
         &mut self,
         origin: &Origin,
         kind: Kind,
-        input: &mut dyn Read,
+        input: Input<'_>,
         nesting: Nesting<'_>,
     ) {
-        let within = if kind.is_container() {
-            nesting.depth < self.archives.max_depth
-        } else {
-            nesting.streams < archive::MAX_STACKED_STREAMS
-        };
-        if !within {
-            let limit = if kind.is_container() {
-                format!("--max-archive-depth {}", self.archives.max_depth)
-            } else {
-                format!(
-                    "{} compressed streams one inside another",
-                    archive::MAX_STACKED_STREAMS
-                )
-            };
-            self.skip(origin.clone(), SkipReason::ArchiveLimit { limit });
+        if let Err(limit) = self.within_limits(kind, nesting) {
+            self.skip(origin.clone(), limit);
             return;
-        }
-        if let (Origin::Git { blob, .. }, None) = (origin, nesting.budget) {
-            self.local.archive_blobs.push(blob.clone());
         }
         let own;
         let budget = match nesting.budget {
@@ -314,7 +497,16 @@ impl<'a> Worker<'a> {
         };
         if !kind.is_container() {
             let compressed = std::cell::Cell::new(0);
-            let mut content = archive::inflate(kind, input, budget, &compressed);
+            let mut bytes;
+            let source: &mut dyn Read = match input {
+                Input::Bytes(held) => {
+                    bytes = held;
+                    &mut bytes
+                }
+                Input::File(file) => file,
+                Input::Stream(stream) => stream,
+            };
+            let mut content = archive::inflate(kind, source, budget, &compressed);
             let inner = Nesting {
                 streams: nesting.streams + 1,
                 budget: Some(budget),
@@ -330,11 +522,14 @@ impl<'a> Worker<'a> {
             budget: Some(budget),
         };
         // A tarball on disk may be a container image: its layers are then named.
-        let image = match (kind, origin, nesting.budget) {
-            (Kind::Tar, Origin::File(path), None) => Image::probe(path),
+        let image = match (kind, origin) {
+            (Kind::Tar, Origin::File(path)) if nesting.depth == 0 && nesting.streams == 0 => {
+                Image::probe(path)
+            }
             _ => None,
         };
         let first_finding = self.local.findings.len();
+        let first_deferred = self.local.deferred.len();
         let mut layers: Vec<(usize, Origin)> = Vec::new();
         let mut skipped = Vec::new();
         let read = archive::each_entry(
@@ -367,15 +562,21 @@ impl<'a> Worker<'a> {
         );
         if image.is_some() {
             let whiteouts = std::mem::take(&mut self.whiteouts);
-            for finding in &mut self.local.findings[first_finding..] {
-                let Some(image) = &mut finding.image else {
+            let found = self.local.findings[first_finding..]
+                .iter_mut()
+                .map(|f| (&f.origin, &mut f.image));
+            let deferred = self.local.deferred[first_deferred..]
+                .iter_mut()
+                .map(|d| (&d.place, &mut d.image));
+            for (place, image) in found.chain(deferred) {
+                let Some(image) = image else {
                     continue;
                 };
                 let index = image.layer.index;
                 let Some((_, layer)) = layers.iter().find(|(i, _)| *i == index) else {
                     continue;
                 };
-                if let Some(path) = finding.origin.entry_in(layer) {
+                if let Some(path) = place.entry_in(layer) {
                     image.in_final_image = !whiteouts.deletes(index, path);
                 }
             }
@@ -452,13 +653,18 @@ impl<'a> Worker<'a> {
 impl Drop for Worker<'_> {
     fn drop(&mut self) {
         let local = std::mem::take(&mut self.local);
-        let mut shared = self.collected.lock().unwrap_or_else(|e| e.into_inner());
+        let mut shared = self
+            .shared
+            .collected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         shared.findings.extend(local.findings);
         shared.suppressed.extend(local.suppressed);
         shared.stats.files_scanned += local.stats.files_scanned;
         shared.stats.bytes_scanned += local.stats.bytes_scanned;
         shared.stats.skipped.extend(local.stats.skipped);
         shared.archive_blobs.extend(local.archive_blobs);
+        shared.deferred.extend(local.deferred);
     }
 }
 
@@ -501,6 +707,19 @@ pub struct Progress {
     pub objects: AtomicU64,
     /// Bytes of blobs scanned so far.
     pub bytes: AtomicU64,
+}
+
+/// A reader that fails once, with an error another reader met: what came before it is read,
+/// then the error ends the input where it happened.
+struct Failing(Option<std::io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.take() {
+            Some(error) => Err(error),
+            None => Ok(0),
+        }
+    }
 }
 
 /// Inputs that were not scanned, each with why.
@@ -547,6 +766,11 @@ pub fn scan_history(
         .ok();
     let matcher = matcher_for(rules, read);
     let collected = Mutex::new(ScanResult::default());
+    let copies = Copies::default();
+    let shared = Shared {
+        collected: &collected,
+        copies: &copies,
+    };
     let workers = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -586,7 +810,7 @@ pub fn scan_history(
             max_object_size: objects::MAX_OBJECT_SIZE,
         };
         let sink = || HistorySink {
-            worker: Worker::new(&matcher, read, &collected),
+            worker: Worker::new(&matcher, read, shared),
             progress,
             seen: recall.as_ref().map(|_| (Vec::new(), &seen)),
         };
@@ -599,7 +823,7 @@ pub fn scan_history(
         }
         let ids: Vec<String> = leftovers.objects.iter().map(|id| id.to_string()).collect();
         read_listed(repo, &ids, &seen, |blobs| {
-            read_through_git(repo, blobs, &matcher, read, &collected, workers, progress)
+            read_through_git(repo, blobs, &matcher, read, shared, workers, progress)
         })
     };
     let (plan, mut skipped) = match (&database, &recall) {
@@ -620,7 +844,7 @@ pub fn scan_history(
                 .objects_total
                 .fetch_add(new.len() as u64, Ordering::Relaxed);
             let (skipped, unreadable) = read_listed(repo, &new, &seen, |blobs| {
-                read_through_git(repo, blobs, &matcher, read, &collected, workers, progress)
+                read_through_git(repo, blobs, &matcher, read, shared, workers, progress)
             })?;
             plan.unreadable.extend(unreadable);
             (plan, skipped)
@@ -649,8 +873,7 @@ pub fn scan_history(
                 .objects_total
                 .fetch_add(plan.blobs.len() as u64, Ordering::Relaxed);
             let blobs = &plan.blobs;
-            let skipped =
-                read_through_git(repo, blobs, &matcher, read, &collected, workers, progress)?;
+            let skipped = read_through_git(repo, blobs, &matcher, read, shared, workers, progress)?;
             (plan, skipped)
         }
     };
@@ -663,6 +886,7 @@ pub fn scan_history(
     }
     skipped.extend(damage_report(&plan, &salvaged));
     let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+    result.settle_copies(&copies, None);
     result.stats.skipped.extend(skipped);
     if let (Some(recall), Some(cache)) = (&recall, cache) {
         let seen = seen.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -810,7 +1034,7 @@ fn read_through_git(
     blobs: &[catfile::BlobRef],
     matcher: &Matcher<'_>,
     read: &ReadOptions,
-    collected: &Mutex<ScanResult>,
+    shared: Shared<'_>,
     workers: usize,
     progress: &Progress,
 ) -> Result<Skipped, GitError> {
@@ -824,7 +1048,7 @@ fn read_through_git(
         for _ in 0..workers {
             let (blob_rx, spare_tx) = (blob_rx.clone(), spare_tx.clone());
             scope.spawn(move || {
-                let mut worker = Worker::new(matcher, read, collected);
+                let mut worker = Worker::new(matcher, read, shared);
                 for (oid, content) in blob_rx {
                     worker.scan_bytes(&blob_origin(oid), &content);
                     progress.objects.fetch_add(1, Ordering::Relaxed);
@@ -836,7 +1060,7 @@ fn read_through_git(
             });
         }
         drop(blob_rx);
-        let mut streamer = Worker::new(matcher, read, collected);
+        let mut streamer = Worker::new(matcher, read, shared);
         catfile::read_blobs(
             repo,
             blobs,
@@ -1020,8 +1244,13 @@ pub fn scan_changes(
     let started = Instant::now();
     let matcher = matcher_for(rules, read);
     let collected = Mutex::new(ScanResult::default());
+    let copies = Copies::default();
     {
-        let mut worker = Worker::new(&matcher, read, &collected);
+        let shared = Shared {
+            collected: &collected,
+            copies: &copies,
+        };
+        let mut worker = Worker::new(&matcher, read, shared);
         for changed in &changes.blobs {
             let origin = changed.origin();
             let blob = match repo.repo.find_blob(changed.blob) {
@@ -1053,6 +1282,7 @@ pub fn scan_changes(
         worker.local.stats.skipped.extend(changes.skipped);
     }
     let mut result = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+    result.settle_copies(&copies, None);
     result.suppressed = filter::finalize(&mut result.findings, rules);
     result.stats.skipped.sort();
     result.stats.git = Some(GitStats {

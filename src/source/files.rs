@@ -216,6 +216,11 @@ impl OpenFile {
         self.size
     }
 
+    /// The file itself, for readers that seek.
+    pub fn inner(&mut self) -> &mut File {
+        &mut self.file
+    }
+
     fn stat(&mut self) -> Option<u64> {
         if self.size.is_none() {
             self.size = self

@@ -113,9 +113,15 @@ impl ChunkReader {
             self.buf = vec![0; capacity];
         }
         let mut filled = 0;
-        fill(&mut input, &mut self.buf, &mut filled)?;
+        let whole = fill(&mut input, &mut self.buf, &mut filled)?;
         if mode.archives {
-            if let Some(kind) = Kind::sniff(&self.buf[..filled]) {
+            let head = &self.buf[..filled];
+            let kind = if whole {
+                Kind::sniff_whole(head)
+            } else {
+                Kind::sniff(head)
+            };
+            if let Some(kind) = kind {
                 self.head = filled;
                 return Ok(ReadOutcome::Archive(kind));
             }
@@ -152,7 +158,7 @@ impl ChunkReader {
         mut on_chunk: impl FnMut(Chunk<'_>),
     ) -> io::Result<ReadOutcome> {
         if mode.archives {
-            if let Some(kind) = Kind::sniff(input) {
+            if let Some(kind) = Kind::sniff_whole(input) {
                 return Ok(ReadOutcome::Archive(kind));
             }
         }

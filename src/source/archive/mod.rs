@@ -13,6 +13,9 @@ use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Read};
 
+mod tar;
+mod zip;
+
 /// A kind of archive or compressed stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -48,6 +51,13 @@ impl Kind {
         } else {
             None
         }
+    }
+
+    /// [`Kind::sniff`] for an input held whole: it also tells a zip behind a prefix (a
+    /// self-extracting stub, a launch script), which only the end of the input shows.
+    pub fn sniff_whole(bytes: &[u8]) -> Option<Kind> {
+        Kind::sniff(bytes)
+            .or_else(|| is_prefixed_zip(&mut io::Cursor::new(bytes)).then_some(Kind::Zip))
     }
 
     /// Whether the kind holds named entries (zip, tar) rather than one compressed stream.
@@ -139,8 +149,28 @@ impl Budget {
         }
     }
 
+    /// Entries counted so far.
+    pub fn entries_taken(&self) -> u64 {
+        MAX_ENTRIES - self.entries_left.get()
+    }
+
+    /// Counts `count` entries at once (those of a copy of an archive already read, taken
+    /// without reading it again); the error is the limit reached.
+    pub fn take_entries(&self, count: u64) -> Result<(), Stop> {
+        match self.entries_left.get().checked_sub(count) {
+            Some(left) => {
+                self.entries_left.set(left);
+                Ok(())
+            }
+            None => {
+                self.reached.set(true);
+                Err(Stop::Limit(format!("more than {MAX_ENTRIES} entries")))
+            }
+        }
+    }
+
     /// Counts one entry; the error is the limit reached.
-    fn take_entry(&self) -> Result<(), Stop> {
+    pub(super) fn take_entry(&self) -> Result<(), Stop> {
         match self.entries_left.get() {
             0 => {
                 self.reached.set(true);
@@ -234,9 +264,9 @@ impl<R: Read> Read for Metered<'_, R> {
 }
 
 /// Counts the bytes read from a compressed stream's source.
-struct Counted<'c, R> {
-    inner: R,
-    count: &'c Cell<u64>,
+pub(super) struct Counted<'c, R> {
+    pub(super) inner: R,
+    pub(super) count: &'c Cell<u64>,
 }
 
 impl<R: Read> Read for Counted<'_, R> {
@@ -260,6 +290,29 @@ pub struct Skipped {
     pub why: String,
 }
 
+/// Whether `input` is a zip behind a prefix: it starts as an executable or a script does
+/// (`MZ`, ELF, `#!`) and ends with a zip's central directory, which starts where its end record
+/// says it does, past the prefix. Reads the first bytes and the last 64 KiB or so.
+pub fn is_prefixed_zip<R: Read + io::Seek + ?Sized>(input: &mut R) -> bool {
+    let mut magic = [0u8; 4];
+    let starts_as_stub = input.seek(io::SeekFrom::Start(0)).is_ok()
+        && input.read_exact(&mut magic).is_ok()
+        && (magic.starts_with(b"MZ") || magic == *b"\x7fELF" || magic.starts_with(b"#!"));
+    starts_as_stub && zip::has_prefixed_directory(input)
+}
+
+/// Where a container's bytes are, which decides how it is read: a zip whose bytes can be
+/// addressed is read through its central directory (which is what unzip trusts, and the only
+/// place some writers put sizes), one that can only be streamed from its local headers.
+pub enum Input<'a> {
+    /// Held whole in memory.
+    Bytes(&'a [u8]),
+    /// A file on disk, which can seek.
+    File(&'a mut std::fs::File),
+    /// Bytes that can be read once, front to back.
+    Stream(&'a mut dyn Read),
+}
+
 /// Hands every file of the container `input` to `visit`, metered against `budget`; entries
 /// that cannot be read go to `skipped`. Directories, links and devices are passed over. The
 /// error says why the container was not read to its end; the entries before it were visited.
@@ -267,15 +320,21 @@ pub struct Skipped {
 /// that entry failed with the limit, and that is where it is reported.
 pub fn each_entry(
     kind: Kind,
-    input: &mut dyn Read,
+    input: Input<'_>,
     budget: &Budget,
     visit: &mut dyn FnMut(Entry<'_>),
     skipped: &mut dyn FnMut(Skipped),
 ) -> Result<(), Stop> {
-    match kind {
-        Kind::Zip => zip_entries(input, budget, visit, skipped),
-        Kind::Tar => tar_entries(input, budget, visit),
-        _ => Err(Stop::Unreadable(format!(
+    match (kind, input) {
+        (Kind::Zip, Input::Bytes(bytes)) => {
+            zip::addressed_entries(&mut io::Cursor::new(bytes), budget, visit, skipped)
+        }
+        (Kind::Zip, Input::File(file)) => zip::addressed_entries(file, budget, visit, skipped),
+        (Kind::Zip, Input::Stream(input)) => zip::streamed_entries(input, budget, visit, skipped),
+        (Kind::Tar, Input::Bytes(mut bytes)) => tar::entries(&mut bytes, budget, visit),
+        (Kind::Tar, Input::File(file)) => tar::entries(file, budget, visit),
+        (Kind::Tar, Input::Stream(input)) => tar::entries(input, budget, visit),
+        (kind, _) => Err(Stop::Unreadable(format!(
             "{} is a compressed stream, not a container",
             kind.name()
         ))),
@@ -286,7 +345,7 @@ pub fn each_entry(
 /// helping of input it inflates, so a small one means many short calls: with the default 8 KiB,
 /// inflating the planted corpus's 56 gzip files took 17% longer than with 64 KiB. (128 KiB was
 /// slower again: buffers that large are mapped and unmapped for every file.)
-const COMPRESSED_BUFFER: usize = 64 << 10;
+pub(super) const COMPRESSED_BUFFER: usize = 64 << 10;
 
 /// The inflated content of the compressed stream `input`, metered against `budget`.
 pub fn inflate<'a>(
@@ -314,13 +373,13 @@ pub fn inflate<'a>(
 
 /// Zstandard frames one after another, as `zstd -d` reads them; a decoder error is an I/O
 /// error of the stream.
-struct ZstdFrames<R: io::BufRead> {
+pub(super) struct ZstdFrames<R: io::BufRead> {
     source: Option<R>,
     frame: Option<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>,
 }
 
 impl<R: io::BufRead> ZstdFrames<R> {
-    fn new(source: R) -> Self {
+    pub(super) fn new(source: R) -> Self {
         ZstdFrames {
             source: Some(source),
             frame: None,
@@ -351,143 +410,32 @@ impl<R: io::BufRead> Read for ZstdFrames<R> {
     }
 }
 
-fn zip_entries(
-    input: &mut dyn Read,
-    budget: &Budget,
-    visit: &mut dyn FnMut(Entry<'_>),
-    skipped: &mut dyn FnMut(Skipped),
-) -> Result<(), Stop> {
-    let mut input = io::BufReader::with_capacity(COMPRESSED_BUFFER, input);
-    loop {
-        if let Some(encrypted) = encrypted_entry(&mut input)? {
-            budget.take_entry()?;
-            skipped(Skipped {
-                name: encrypted,
-                why: "encrypted".into(),
-            });
-            continue;
-        }
-        let mut file = match zip::read::read_zipfile_from_stream(&mut input) {
-            Ok(Some(file)) => file,
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(Stop::Unreadable(format!("damaged zip: {e}"))),
-        };
-        if file.is_dir() {
-            continue;
-        }
-        budget.take_entry()?;
-        let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-        if file.encrypted() {
-            skipped(Skipped {
-                name,
-                why: "encrypted".into(),
-            });
-            continue;
-        }
-        let method = file.compression();
-        if !matches!(
-            method,
-            zip::CompressionMethod::Stored
-                | zip::CompressionMethod::Deflated
-                | zip::CompressionMethod::Bzip2
-        ) {
-            skipped(Skipped {
-                name,
-                why: format!("compression method {method} is not supported"),
-            });
-            continue;
-        }
-        let (size, packed) = (file.size(), file.compressed_size().max(1));
-        if size > RATIO_GRACE && size / packed > MAX_RATIO {
-            budget.reached.set(true);
-            return Err(Stop::Limit(format!(
-                "entry {} would inflate {size} bytes from {packed}, a ratio over {MAX_RATIO} to 1",
-                shown_name(&name)
-            )));
-        }
-        if !hand_over(name, &mut file, budget, visit) {
-            return Ok(());
-        }
-    }
-}
-
 /// Hands one entry to `visit`, metered against `budget`; returns whether the archive goes on.
 /// An entry that reached a limit was reported with it, and the rest of the archive is not read.
-fn hand_over(
+pub(super) fn hand_over(
     name: String,
     data: &mut dyn Read,
     budget: &Budget,
     visit: &mut dyn FnMut(Entry<'_>),
 ) -> bool {
-    let mut data = Metered::new(data, budget, None);
+    hand_over_inflated(name, data, budget, None, visit)
+}
+
+/// [`hand_over`] for an entry `data` inflates from `compressed` bytes (as they are counted):
+/// its expansion ratio is held to [`MAX_RATIO`] as a compressed stream's is.
+pub(super) fn hand_over_inflated(
+    name: String,
+    data: &mut dyn Read,
+    budget: &Budget,
+    compressed: Option<&Cell<u64>>,
+    visit: &mut dyn FnMut(Entry<'_>),
+) -> bool {
+    let mut data = Metered::new(data, budget, compressed);
     visit(Entry {
         name,
         data: &mut data,
     });
     !budget.reached.get()
-}
-
-/// If the next local header of a zip stream is an encrypted entry's, steps over it (header
-/// and data) and returns its name. An encrypted entry whose size only a trailing descriptor
-/// gives cannot be stepped over: that ends the archive.
-fn encrypted_entry(input: &mut impl io::BufRead) -> Result<Option<String>, Stop> {
-    const HEADER: usize = 30;
-    let head = input
-        .fill_buf()
-        .map_err(|e| Stop::Unreadable(format!("damaged zip: {e}")))?;
-    if head.len() < HEADER || !head.starts_with(b"PK\x03\x04") || head[6] & 1 == 0 {
-        return Ok(None);
-    }
-    let u16_at = |i: usize| u64::from(u16::from_le_bytes([head[i], head[i + 1]]));
-    let flags = u16_at(6);
-    let packed = u64::from(u32::from_le_bytes([head[18], head[19], head[20], head[21]]));
-    let (name_len, extra_len) = (u16_at(26), u16_at(28));
-    let mut header = vec![0u8; HEADER + name_len as usize];
-    input
-        .read_exact(&mut header)
-        .map_err(|e| Stop::Unreadable(format!("damaged zip: {e}")))?;
-    let name = String::from_utf8_lossy(&header[HEADER..]).into_owned();
-    if flags & 0x8 != 0 {
-        return Err(Stop::Unreadable(format!(
-            "encrypted entry {} has no size before its data, so what follows it cannot be found",
-            shown_name(&name)
-        )));
-    }
-    let skip = extra_len + packed;
-    let skipped = io::copy(&mut input.take(skip), &mut io::sink())
-        .map_err(|e| Stop::Unreadable(format!("damaged zip: {e}")))?;
-    if skipped < skip {
-        return Err(Stop::Unreadable(
-            "damaged zip: it ends inside an entry".into(),
-        ));
-    }
-    Ok(Some(name))
-}
-
-fn tar_entries(
-    input: &mut dyn Read,
-    budget: &Budget,
-    visit: &mut dyn FnMut(Entry<'_>),
-) -> Result<(), Stop> {
-    let mut archive = tar::Archive::new(input);
-    let entries = archive
-        .entries()
-        .map_err(|e| Stop::Unreadable(format!("damaged tar: {e}")))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| Stop::Unreadable(format!("damaged tar: {e}")))?;
-        if !matches!(
-            entry.header().entry_type(),
-            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse
-        ) {
-            continue;
-        }
-        budget.take_entry()?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        if !hand_over(name, &mut entry, budget, visit) {
-            return Ok(());
-        }
-    }
-    Ok(())
 }
 
 /// An entry name as reports show it: control characters, a leading `/` and `..` components
