@@ -38,13 +38,16 @@ pub(super) struct Content {
     pub findings: Vec<Finding>,
     /// What in it was not read, and why.
     pub skipped: Vec<(Origin, SkipReason)>,
+    /// Copies of other archives inside it that were deferred while it was read.
+    pub deferred: Vec<Deferred>,
     /// The entries it holds, at every depth: what a copy counts against the limit on entries.
     pub entries: u64,
 }
 
 impl Content {
-    /// What this content gives at `place`: its findings and skips, moved there.
-    pub(super) fn at(&self, place: &Origin) -> (Vec<Finding>, Vec<(Origin, SkipReason)>) {
+    /// What this content gives at `place`: its findings, skips and deferred copies, moved
+    /// there.
+    pub(super) fn at(&self, place: &Origin) -> Taken {
         let findings = self
             .findings
             .iter()
@@ -62,8 +65,29 @@ impl Content {
             .iter()
             .map(|(origin, why)| (moved(origin, &self.place, place), why.clone()))
             .collect();
-        (findings, skipped)
+        let deferred = self
+            .deferred
+            .iter()
+            .map(|copy| Deferred {
+                place: moved(&copy.place, &self.place, place),
+                id: copy.id,
+                unread: copy.unread.clone(),
+                image: copy.image.clone(),
+            })
+            .collect();
+        Taken {
+            findings,
+            skipped,
+            deferred,
+        }
     }
+}
+
+/// What a copy of an archive gets from the copy that was read.
+pub(super) struct Taken {
+    pub findings: Vec<Finding>,
+    pub skipped: Vec<(Origin, SkipReason)>,
+    pub deferred: Vec<Deferred>,
 }
 
 /// `origin`, which is at or inside `from`, at the same place inside `to`.
@@ -96,7 +120,7 @@ pub(super) enum Claim {
 }
 
 /// A copy met while another was being read, or past the depth limit: settled at the end.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Deferred {
     pub place: Origin,
     pub id: ContentId,
@@ -136,6 +160,15 @@ impl Copies {
         }
     }
 
+    /// Gives up the claim on `id`: it could not be read whole where it was met, and another
+    /// copy may be.
+    pub(super) fn release(&self, id: &ContentId) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(State::Reading) = seen.get(id) {
+            seen.remove(id);
+        }
+    }
+
     /// Records what reading the claimed archive `id` produced.
     pub(super) fn finish(&self, id: ContentId, content: Content) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -147,34 +180,36 @@ impl Copies {
     /// list a copy) and the skips.
     pub(super) fn settle(
         &self,
-        deferred: Vec<Deferred>,
+        mut deferred: Vec<Deferred>,
     ) -> (Vec<Vec<Finding>>, Vec<(Origin, SkipReason)>) {
         let mut findings = Vec::new();
         let mut skipped = Vec::new();
         // Copies settled here count against one limit on entries for the whole run, as the
         // copies taken while reading count against their archive's.
         let mut entries = 0u64;
-        for copy in deferred {
+        while let Some(copy) = deferred.pop() {
             match self.known(&copy.id) {
                 Some(content) if entries + content.entries > MAX_ENTRIES => {
                     let limit = format!("more than {MAX_ENTRIES} entries in copies of archives");
-                    tracing::warn!("skipped {}: {limit}", copy.place);
                     skipped.push((copy.place, SkipReason::ArchiveLimit { limit }));
                 }
                 Some(content) => {
-                    entries += content.entries;
-                    let (mut found, unread) = content.at(&copy.place);
-                    for finding in &mut found {
-                        if copy.image.is_some() {
+                    entries += content.entries.max(1);
+                    let mut taken = content.at(&copy.place);
+                    if copy.image.is_some() {
+                        for finding in &mut taken.findings {
                             finding.image.clone_from(&copy.image);
                         }
+                        for inner in &mut taken.deferred {
+                            inner.image.clone_from(&copy.image);
+                        }
                     }
-                    findings.push(found);
-                    skipped.extend(unread);
+                    findings.push(taken.findings);
+                    skipped.extend(taken.skipped);
+                    deferred.extend(taken.deferred);
                 }
                 None => {
                     if let Some(reason) = copy.unread {
-                        tracing::warn!("skipped {}: {reason}", copy.place);
                         skipped.push((copy.place, reason));
                     }
                 }

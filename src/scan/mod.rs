@@ -100,8 +100,22 @@ impl ScanResult {
             self.findings.append(&mut found);
         }
         self.stats.skipped.extend(skipped);
+        for (origin, reason) in &self.stats.skipped {
+            if is_nesting_limit(reason) {
+                tracing::warn!("skipped {origin}: {reason}");
+            }
+        }
     }
 }
+
+/// Whether `reason` is a limit on how deep archives nest: one a copy read elsewhere can lift.
+fn is_nesting_limit(reason: &SkipReason) -> bool {
+    matches!(reason, SkipReason::ArchiveLimit { limit }
+        if limit.starts_with("--max-archive-depth") || limit.ends_with(NESTED_STREAMS))
+}
+
+/// How the limit on compressed streams inside one another is named.
+const NESTED_STREAMS: &str = "compressed streams one inside another";
 
 /// Archives of at most this many bytes are read into memory to be opened: a copy met again is
 /// then known by its digest, and a zip is read through its central directory. Larger ones
@@ -299,7 +313,14 @@ impl<'a> Worker<'a> {
                 return None;
             }
             Scanned::Archive(kind) => (kind, None),
-            Scanned::Skipped if prefixed(file) => (Kind::Zip, None),
+            Scanned::Skipped if prefixed(file) => {
+                // Binary, as an executable stub is: it is a zip all the same.
+                let binary = (origin.clone(), SkipReason::Binary);
+                if self.local.stats.skipped.last() == Some(&binary) {
+                    self.local.stats.skipped.pop();
+                }
+                (Kind::Zip, None)
+            }
             Scanned::Bytes(bytes) if prefixed(file) => (Kind::Zip, Some(bytes)),
             Scanned::Bytes(bytes) => return Some(bytes),
             Scanned::Skipped => return None,
@@ -412,6 +433,7 @@ impl<'a> Worker<'a> {
             Claim::Read => {
                 let findings = self.local.findings.len();
                 let skipped = self.local.stats.skipped.len();
+                let deferred = self.local.deferred.len();
                 let own;
                 let budget = match nesting.budget {
                     Some(budget) => budget,
@@ -426,10 +448,27 @@ impl<'a> Worker<'a> {
                     ..nesting
                 };
                 self.open_archive(origin, kind, Input::Bytes(bytes), nesting);
+                // A compressed stream whose content is an archive nested too deep to open here
+                // was not read: a copy met higher up may be.
+                let shut = self.local.stats.skipped[skipped..]
+                    .iter()
+                    .position(|(place, why)| place == origin && is_nesting_limit(why));
+                if let Some(at) = shut {
+                    let (_, why) = self.local.stats.skipped.remove(skipped + at);
+                    self.shared.copies.release(&id);
+                    self.local.deferred.push(Deferred {
+                        place: origin.clone(),
+                        id,
+                        unread: Some(why),
+                        image,
+                    });
+                    return;
+                }
                 let content = Content {
                     place: origin.clone(),
                     findings: self.local.findings[findings..].to_vec(),
                     skipped: self.local.stats.skipped[skipped..].to_vec(),
+                    deferred: self.local.deferred[deferred..].to_vec(),
                     entries: budget.entries_taken() - entries,
                 };
                 self.shared.copies.finish(id, content);
@@ -446,9 +485,19 @@ impl<'a> Worker<'a> {
                 return;
             }
         }
-        let (findings, skipped) = content.at(place);
-        self.local.findings.extend(findings);
-        self.local.stats.skipped.extend(skipped);
+        let mut taken = content.at(place);
+        if let Some(layer) = &self.layer {
+            let image = ImageProvenance {
+                layer: (**layer).clone(),
+                in_final_image: true,
+            };
+            for copy in &mut taken.deferred {
+                copy.image = Some(image.clone());
+            }
+        }
+        self.local.findings.append(&mut taken.findings);
+        self.local.stats.skipped.append(&mut taken.skipped);
+        self.local.deferred.append(&mut taken.deferred);
     }
 
     /// Whether an archive of `kind` at `nesting` may be opened; the error is the limit that
@@ -465,10 +514,7 @@ impl<'a> Worker<'a> {
         let limit = if kind.is_container() {
             format!("--max-archive-depth {}", self.archives.max_depth)
         } else {
-            format!(
-                "{} compressed streams one inside another",
-                archive::MAX_STACKED_STREAMS
-            )
+            format!("{} {NESTED_STREAMS}", archive::MAX_STACKED_STREAMS)
         };
         Err(SkipReason::ArchiveLimit { limit })
     }
@@ -644,6 +690,8 @@ impl<'a> Worker<'a> {
             SkipReason::Binary | SkipReason::Symlink => {
                 tracing::debug!("skipped {origin}: {reason}")
             }
+            // Said once the run's copies are settled: a copy read elsewhere may stand for it.
+            _ if is_nesting_limit(&reason) => tracing::debug!("shut {origin}: {reason}"),
             _ => tracing::warn!("skipped {origin}: {reason}"),
         }
         self.local.stats.skipped.push((origin, reason));

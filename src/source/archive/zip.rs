@@ -297,13 +297,14 @@ fn directory<R: Read + Seek + ?Sized>(input: &mut R, len: u64) -> io::Result<Opt
     }))
 }
 
-/// Whether `input` ends with the central directory of a zip that starts after a prefix.
+/// Whether `input` ends with the central directory of a zip (one that starts after a prefix,
+/// when the input does not start as a zip), with entries.
 pub(super) fn has_prefixed_directory<R: Read + Seek + ?Sized>(input: &mut R) -> bool {
     let Ok(len) = input.seek(SeekFrom::End(0)) else {
         return false;
     };
     match directory(input, len) {
-        Ok(Some(dir)) if dir.prefix > 0 && dir.entries > 0 => {
+        Ok(Some(dir)) if dir.entries > 0 => {
             read_at(input, dir.start, 4).is_ok_and(|sig| sig == CENTRAL)
         }
         _ => false,
