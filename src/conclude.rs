@@ -95,6 +95,12 @@ pub fn review(
         &settings.allowlists,
         base,
     );
+    filter::accept::apply(
+        &mut result.stats.skipped,
+        &settings.accepts,
+        &settings.allowlists,
+        base,
+    );
     let min = output.min_confidence;
     let before = result.suppressed.len();
     filter::suppress(&mut result.findings, &mut result.suppressed, |f| {

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::filter::accept::Accept;
 use crate::filter::allowlist::Allowlist;
 
 use crate::audit::{self, AuditOptions, RepoEntry};
@@ -29,6 +30,8 @@ pub const CONFIG_NAMES: [&str; 2] = ["keyhound.toml", ".keyhound.toml"];
 pub struct Settings {
     pub rules: RuleSet,
     pub allowlists: Vec<Allowlist>,
+    /// Inputs accepted as unread (`[[accept]]`).
+    pub accepts: Vec<Accept>,
     /// Accounts whose keys `--verify` never sends (`[verify] skip_accounts`).
     pub verify_skip_accounts: HashSet<String>,
     /// The directory allowlist paths are relative to: the config file's, else the root the
@@ -49,6 +52,7 @@ pub fn load_settings(args: &RuleArgs, root: &Path) -> Result<Settings> {
             .find(|p| p.is_file()),
     };
     let mut allowlists = Vec::new();
+    let mut accepts = Vec::new();
     let mut disabled = Vec::new();
     let mut verify_skip_accounts = HashSet::new();
     if let Some(path) = &config_path {
@@ -60,6 +64,7 @@ pub fn load_settings(args: &RuleArgs, root: &Path) -> Result<Settings> {
                 .context("cannot load rules named in the config file")?;
         }
         allowlists = file.allowlists(path, &dir)?;
+        accepts = file.accepts(path, &dir)?;
         disabled = file.disabled_rules.clone();
         for account in &file.verify.skip_accounts {
             let account = crate::aws::check_id(account)
@@ -92,6 +97,7 @@ pub fn load_settings(args: &RuleArgs, root: &Path) -> Result<Settings> {
         config_dir,
         rules,
         allowlists,
+        accepts,
         verify_skip_accounts,
     })
 }
@@ -110,8 +116,20 @@ struct ConfigFile {
     allowlist: AllowlistSpec,
     #[serde(default)]
     verify: VerifySpec,
+    /// Inputs known to be unreadable, accepted as such.
+    #[serde(default)]
+    accept: Vec<AcceptSpec>,
     #[serde(skip)]
     text: String,
+}
+
+/// `[[accept]]`: a path (a gitignore-style glob, relative to the config file) whose inputs may
+/// be unreadable without making the scan incomplete, and why.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptSpec {
+    path: Spanned<String>,
+    reason: String,
 }
 
 /// `[verify]`: what live verification never sends.
@@ -145,6 +163,23 @@ impl ConfigFile {
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         file.text = text;
         Ok(file)
+    }
+
+    /// Compiles the `[[accept]]` entries; a glob that does not compile, or an entry without a
+    /// reason, is an error naming the file and line.
+    fn accepts(&self, path: &Path, dir: &Path) -> Result<Vec<Accept>> {
+        self.accept
+            .iter()
+            .map(|spec| {
+                let line = self.text[..spec.path.span().start].matches('\n').count() + 1;
+                if spec.reason.trim().is_empty() {
+                    anyhow::bail!("{}: line {line}: accept.reason: say why", path.display());
+                }
+                Accept::new(dir, spec.path.get_ref(), &spec.reason).map_err(|message| {
+                    anyhow::anyhow!("{}: line {line}: accept.path: {message}", path.display())
+                })
+            })
+            .collect()
     }
 
     /// Compiles the allowlists; a glob or regex that does not compile is an error naming the

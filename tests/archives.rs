@@ -610,3 +610,138 @@ fn an_image_tarball_names_the_layer_and_marks_files_a_later_layer_deletes() {
     );
     assert!(text.contains("deleted by a later layer"), "{text}");
 }
+
+#[test]
+fn a_known_unreadable_fixture_accepted_by_path_is_listed_and_does_not_fail_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = Creds::new(61);
+    let zip = deflated_zip(&[
+        ("first.env", creds.dotenv().as_bytes()),
+        ("second.env", b"nothing here\n"),
+    ]);
+    // Cut short inside the second entry, as test suites keep such fixtures on purpose.
+    std::fs::create_dir_all(dir.path().join("t/fixtures")).unwrap();
+    let cut = &zip[..second_entry(&zip) + 40];
+    std::fs::write(dir.path().join("t/fixtures/cut.zip"), cut).unwrap();
+    std::fs::write(dir.path().join("t/fixtures/cut-too.zip"), cut).unwrap();
+    std::fs::create_dir_all(dir.path().join("vendor")).unwrap();
+    std::fs::write(dir.path().join("vendor/cut.zip"), cut).unwrap();
+    std::fs::write(
+        dir.path().join("keyhound.toml"),
+        "[[accept]]\npath = \"t/fixtures/cut*.zip\"\nreason = \"truncated on purpose by the \
+         tests\"\n\n[allowlist]\npaths = [\"vendor/\"]\n",
+    )
+    .unwrap();
+    let run = scan(dir.path(), &["."]);
+    // The key before the damage is still found; nothing left unread counts against the scan.
+    run.expect_code(1);
+    assert_eq!(
+        places(&run, &creds),
+        [
+            "t/fixtures/cut-too.zip!/first.env",
+            "t/fixtures/cut.zip!/first.env"
+        ]
+    );
+    let report = run.json();
+    assert_eq!(report["summary"]["incomplete"], false);
+    let accepted: Vec<(String, String)> = skipped(&run)
+        .into_iter()
+        .filter(|(_, category)| category == "accepted")
+        .collect();
+    assert_eq!(
+        accepted,
+        [
+            "t/fixtures/cut-too.zip",
+            "t/fixtures/cut.zip",
+            "vendor/cut.zip",
+            "t/fixtures/cut-too.zip!/second.env",
+            "t/fixtures/cut.zip!/second.env",
+            "vendor/cut.zip!/second.env",
+        ]
+        .map(|path| (path.to_string(), "accepted".to_string()))
+    );
+    let reasons = report["summary"]["skipped"].to_string();
+    assert!(
+        reasons.contains("truncated on purpose by the tests"),
+        "{reasons}"
+    );
+    assert!(
+        reasons.contains("[allowlist] paths glob `vendor/`"),
+        "{reasons}"
+    );
+    // Every format says so.
+    let text = run_text(dir.path(), &["t/fixtures/cut.zip"]);
+    let mut cmd = keyhound_in(dir.path());
+    cmd.args(["scan", "t/fixtures/cut.zip", "--color", "never"]);
+    let stderr = common::run(&mut cmd).stderr;
+    assert!(
+        stderr.contains("accepted as unread: t/fixtures/cut.zip"),
+        "{text}{stderr}"
+    );
+    for (format, expected) in [
+        ("markdown", "Accepted as unread"),
+        ("sarif", "Accepted as unread: t/fixtures/cut.zip"),
+        ("junit", "inputs accepted as unread"),
+    ] {
+        let mut cmd = keyhound_in(dir.path());
+        cmd.args(["scan", "t/fixtures/cut.zip", "-f", format]);
+        let out = common::run(&mut cmd);
+        out.expect_code(1);
+        assert!(
+            out.stdout_text().contains(expected),
+            "{format}: {}",
+            out.stdout_text()
+        );
+    }
+    // Without the configuration the same scan is incomplete.
+    std::fs::remove_file(dir.path().join("keyhound.toml")).unwrap();
+    let run = scan(dir.path(), &["."]);
+    assert_eq!(run.json()["summary"]["incomplete"], true);
+}
+
+#[test]
+fn an_unreadable_archive_in_history_is_shown_at_its_path_and_can_be_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo::init(dir.path(), "repo");
+    let zip = deflated_zip(&[("a.env", b"x=1\n"), ("b.env", b"y=2\n")]);
+    std::fs::create_dir_all(repo.path.join("t")).unwrap();
+    std::fs::write(repo.path.join("t/cut.zip"), &zip[..second_entry(&zip) + 40]).unwrap();
+    repo.git(&["add", "t/cut.zip"]);
+    repo.commit("a damaged fixture");
+    let mut cmd = keyhound_for_git(&repo.path);
+    cmd.args(["git", ".", "-f", "json"]);
+    let run = run(&mut cmd);
+    run.expect_code(2);
+    assert_eq!(
+        skipped(&run),
+        [
+            ("t/cut.zip".to_string(), "unreadable".to_string()),
+            ("t/cut.zip!/b.env".to_string(), "unreadable".to_string())
+        ]
+    );
+    repo.write(
+        "keyhound.toml",
+        "[[accept]]\npath = \"t/cut.zip\"\nreason = \"a damaged fixture\"\n",
+    );
+    let mut cmd = keyhound_for_git(&repo.path);
+    cmd.args(["git", ".", "-f", "json"]);
+    let run = common::run(&mut cmd);
+    run.expect_code(0);
+    assert_eq!(
+        skipped(&run),
+        [
+            ("t/cut.zip".to_string(), "accepted".to_string()),
+            ("t/cut.zip!/b.env".to_string(), "accepted".to_string())
+        ]
+    );
+}
+
+/// Where the second local header of `zip` starts.
+fn second_entry(zip: &[u8]) -> usize {
+    zip.windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x03\x04")
+        .nth(1)
+        .map(|(i, _)| i)
+        .unwrap()
+}

@@ -88,6 +88,24 @@ impl Allowlist {
             .map(|entry| format!("{section} {entry}"))
     }
 
+    /// The entry that allows everything at `path` (relative to `base`), for every rule: a
+    /// path glob of an allowlist not limited to one rule. Described as [`Allowlist::allowed_by`]
+    /// describes it.
+    pub fn allows_path(&self, path: &str, base: &Path) -> Option<String> {
+        if self.rule.is_some() || self.paths.is_empty() {
+            return None;
+        }
+        match self
+            .paths
+            .matched_path_or_any_parents(base.join(path), false)
+        {
+            ignore::Match::Ignore(glob) => {
+                Some(format!("[allowlist] paths glob `{}`", glob.original()))
+            }
+            _ => None,
+        }
+    }
+
     /// Which entry allows `value`: never the value itself, so the description is safe to print.
     fn value_entry(&self, value: &str) -> Option<String> {
         if let Some(regex) = self.regexes.iter().find(|r| r.is_match(value)) {

@@ -3,6 +3,7 @@
 //! Walker threads finish files in any order, so the order of a report must come from the
 //! findings themselves: path, then position, then rule.
 
+pub mod accept;
 pub mod allowlist;
 pub mod baseline;
 mod pair;

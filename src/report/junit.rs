@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use super::Report;
 use crate::finding::Finding;
+use crate::source::SkipReason;
 
 /// Writes one test suite.
 pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
@@ -83,6 +84,20 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
             out,
             "    <testcase classname=\"keyhound\" name=\"every input read\">\n      <error message=\"some inputs could not be read\">{}</error>\n    </testcase>",
             escape(&skipped)
+        )?;
+    }
+    let accepted = report
+        .stats
+        .skipped
+        .iter()
+        .filter(|(_, reason)| matches!(reason, SkipReason::Accepted { .. }))
+        .map(|(origin, reason)| format!("{origin}: {reason}"))
+        .collect::<Vec<_>>();
+    if !accepted.is_empty() {
+        writeln!(
+            out,
+            "    <testcase classname=\"keyhound\" name=\"inputs accepted as unread\">\n      <skipped message=\"{}\"/>\n    </testcase>",
+            escape(&accepted.join("\n"))
         )?;
     }
     writeln!(out, "  </testsuite>")?;

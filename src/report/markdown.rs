@@ -14,7 +14,7 @@ use super::text::{plural, sanitize, write_summary};
 use super::{canary_message, Group, Report};
 use crate::finding::{BaselineState, Finding};
 use crate::rules::{Confidence, RuleSet};
-use crate::source::{SkipReason, Stats};
+use crate::source::{Origin, SkipReason, Stats};
 
 /// How many rows a table lists before it only counts the rest: enough for any real leak, few
 /// enough that the summary stays readable (and far below GitHub's 1 MiB per job summary).
@@ -52,6 +52,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     if incomplete {
         write_not_scanned(report.stats, out)?;
     }
+    write_accepted(report.stats, out)?;
     if !failing.is_empty() {
         write_remediation(&failing, report.rules, out)?;
     }
@@ -227,6 +228,36 @@ fn write_not_scanned(stats: &Stats, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(out)?;
     write_more(unread.len().saturating_sub(ROWS_SHOWN), "input", out)
+}
+
+/// The inputs not read that the configuration accepts as unread, and what accepts each.
+fn write_accepted(stats: &Stats, out: &mut dyn Write) -> io::Result<()> {
+    let accepted: Vec<(&Origin, &str, &str)> = stats
+        .skipped
+        .iter()
+        .filter_map(|(origin, reason)| match reason {
+            SkipReason::Accepted { why, by } => Some((origin, why.as_str(), by.as_str())),
+            _ => None,
+        })
+        .collect();
+    if accepted.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "### Accepted as unread")?;
+    writeln!(out)?;
+    writeln!(out, "| Input | Why | Accepted by |")?;
+    writeln!(out, "|---|---|---|")?;
+    for (origin, why, by) in accepted.iter().take(ROWS_SHOWN) {
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            code(&origin.to_string()),
+            text(why),
+            text(by)
+        )?;
+    }
+    writeln!(out)?;
+    write_more(accepted.len().saturating_sub(ROWS_SHOWN), "input", out)
 }
 
 /// Each failing rule's remediation, once, in the order the table first names the rule.

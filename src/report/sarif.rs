@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use super::{canary_message, Group, Report};
 use crate::finding::{BaselineState, Finding, VerificationStatus, FINGERPRINT_VERSION};
 use crate::rules::{Confidence, PairSpec, Rule, Severity};
-use crate::source::Origin;
+use crate::source::{Origin, SkipReason};
 
 /// The schema URL written to `$schema`.
 pub const SCHEMA_URL: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -579,18 +579,31 @@ fn result(group: &Group<'_>, rule_index: usize, show_secrets: bool) -> SarifResu
     result
 }
 
-/// Notifications for inputs that should have been scanned but were not (the reasons that make
-/// `executionSuccessful` false), in the order the stats list them.
+/// Notifications for inputs that should have been scanned but were not (warnings: the reasons
+/// that make `executionSuccessful` false) and for those the configuration accepts as unread
+/// (notes), in the order the stats list them.
 fn skip_notifications(report: &Report<'_>) -> Vec<Notification> {
     report
         .stats
         .skipped
         .iter()
-        .filter(|(_, reason)| reason.makes_scan_incomplete())
+        .filter(|(_, reason)| {
+            reason.makes_scan_incomplete() || matches!(reason, SkipReason::Accepted { .. })
+        })
         .map(|(origin, reason)| {
+            let (level, text) = match reason {
+                SkipReason::Accepted { .. } => (
+                    NotificationLevel::Note,
+                    format!("Accepted as unread: {origin}: {reason}."),
+                ),
+                _ => (
+                    NotificationLevel::Warning,
+                    format!("Not scanned: {origin}: {reason}."),
+                ),
+            };
             Notification::builder()
-                .level(NotificationLevel::Warning.to_string())
-                .message(text_message(format!("Not scanned: {origin}: {reason}.")))
+                .level(level.to_string())
+                .message(text_message(text))
                 .locations(vec![Location::builder()
                     .physical_location(
                         PhysicalLocation::builder()

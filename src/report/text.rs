@@ -7,7 +7,7 @@ use super::{canary_message, Group, Report};
 use crate::filter::Suppressed;
 use crate::finding::{BaselineState, Finding, GitProvenance, VerificationStatus};
 use crate::rules::{Confidence, Severity};
-use crate::source::Stats;
+use crate::source::{SkipReason, Stats};
 
 const RED: &str = "\x1b[31m";
 const YELLOW: &str = "\x1b[33m";
@@ -323,7 +323,11 @@ pub fn write_summary(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()>
         "scanned {inputs}{repositories}{cached}, {mib:.1} MiB in {secs:.2}s ({rate:.0} MiB/s)"
     )?;
     let mut categories: Vec<(&str, usize)> = Vec::new();
-    for (_, reason) in &stats.skipped {
+    for (origin, reason) in &stats.skipped {
+        if let SkipReason::Accepted { why, by } = reason {
+            writeln!(out, "accepted as unread: {origin}: {why} ({by})")?;
+            continue;
+        }
         match categories.iter_mut().find(|(c, _)| *c == reason.category()) {
             Some((_, n)) => *n += 1,
             None => categories.push((reason.category(), 1)),

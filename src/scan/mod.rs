@@ -947,7 +947,13 @@ pub fn scan_history(
             .get_or_insert_with(CacheStats::default)
             .blobs_scanned += seen.len() as u64;
     }
-    let walk_gap = attribute_findings(repo, history, &plan, &mut result.findings)?;
+    let walk_gap = attribute_findings(
+        repo,
+        history,
+        &plan,
+        &mut result.findings,
+        &mut result.stats.skipped,
+    )?;
     result.stats.skipped.extend(walk_gap);
     result.suppressed = filter::finalize(&mut result.findings, rules);
     result.stats.skipped.sort();
@@ -1212,8 +1218,9 @@ fn damage_report(
     skipped
 }
 
-/// Gives each history finding the path, commit and occurrences of its blob; drops findings in
-/// blobs outside the scanned refs unless unreachable blobs were asked for. If git could not walk
+/// Gives each history finding the path, commit and occurrences of its blob, and each blob that
+/// was not read (or not to its end) its path; drops findings in blobs outside the scanned refs
+/// unless unreachable blobs were asked for. If git could not walk
 /// all of history (broken refs, missing commits or trees), a blob the walk did not reach may
 /// still be in history: its findings are kept, marked unplaced. A walk that stopped early is
 /// returned as a skipped input.
@@ -1222,19 +1229,47 @@ fn attribute_findings(
     history: &HistoryOptions,
     plan: &history::Plan,
     findings: &mut Vec<Finding>,
+    skipped: &mut [(Origin, SkipReason)],
 ) -> Result<Option<(Origin, SkipReason)>, GitError> {
-    let blob_of = |f: &Finding| match f.origin.outermost() {
-        Origin::Git { blob, .. } => Some(blob.clone()),
+    let blob_of = |origin: &Origin| match origin.outermost() {
+        Origin::Git { blob, path, .. } if !blob.is_empty() && path.as_os_str().is_empty() => {
+            Some(blob.clone())
+        }
         _ => None,
     };
-    let wanted: HashSet<String> = findings.iter().filter_map(blob_of).collect();
+    // Blobs skipped as binary are many and need no path; the others are shown at theirs.
+    let unread = skipped
+        .iter()
+        .filter(|(_, reason)| reason.makes_scan_incomplete())
+        .filter_map(|(origin, _)| blob_of(origin));
+    let wanted: HashSet<String> = findings
+        .iter()
+        .filter_map(|f| blob_of(&f.origin))
+        .chain(unread)
+        .collect();
     let attribution = history::attribute(repo, &wanted, &plan.revisions)?;
+    for (origin, reason) in skipped.iter_mut() {
+        if !reason.makes_scan_incomplete() {
+            continue;
+        }
+        let Some(blob) = blob_of(origin) else {
+            continue;
+        };
+        if let Some(commit) = attribution
+            .provenance
+            .get(&blob)
+            .and_then(|p| p.commit.as_ref())
+        {
+            let placed = Origin::git(PathBuf::from(&commit.path), blob);
+            *origin = std::mem::replace(origin, Origin::Stdin).with_outermost(|_| placed);
+        }
+    }
     let walked_all = attribution.stopped.is_none()
         && plan.broken_refs.is_empty()
         && plan.broken_history.is_none();
     let mut unplaced = HashSet::new();
     findings.retain_mut(|finding| {
-        let Some(blob) = blob_of(finding) else {
+        let Some(blob) = blob_of(&finding.origin) else {
             return true;
         };
         let git = match attribution.provenance.get(&blob) {

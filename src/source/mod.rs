@@ -183,6 +183,10 @@ pub enum SkipReason {
     ArchiveLimit { limit: String },
     /// An archive entry not read: encrypted, or compressed by a method keyhound cannot inflate.
     ArchiveEntry { why: String },
+    /// An input not read (for the reason `why` says), at a path the configuration accepts as
+    /// unread (`[[accept]]`, or a path every rule's allowlist covers): listed, and not counted
+    /// against the scan's completeness. `by` names what accepts it.
+    Accepted { why: String, by: String },
 }
 
 impl SkipReason {
@@ -239,6 +243,13 @@ impl SkipReason {
             "archive entry not read" => SkipReason::ArchiveEntry {
                 why: after("archive entry not read: "),
             },
+            "accepted" => {
+                let (why, by) = text.rsplit_once(ACCEPTED_BY)?;
+                SkipReason::Accepted {
+                    why: why.to_string(),
+                    by: by.strip_suffix(')').unwrap_or(by).to_string(),
+                }
+            }
             _ => return None,
         })
     }
@@ -255,6 +266,7 @@ impl SkipReason {
             SkipReason::RepositoryFailed { .. } => "repository not audited",
             SkipReason::ArchiveLimit { .. } => "archive limit",
             SkipReason::ArchiveEntry { .. } => "archive entry not read",
+            SkipReason::Accepted { .. } => "accepted",
         }
     }
 }
@@ -277,9 +289,13 @@ impl fmt::Display for SkipReason {
                 write!(f, "archive not read to its end: it reached {limit}")
             }
             SkipReason::ArchiveEntry { why } => write!(f, "archive entry not read: {why}"),
+            SkipReason::Accepted { why, by } => write!(f, "{why}{ACCEPTED_BY}{by})"),
         }
     }
 }
+
+/// What joins an accepted input's reason to what accepts it.
+const ACCEPTED_BY: &str = " (accepted by ";
 
 /// What the sources read and skipped, for the summary.
 #[derive(Debug, Clone, Default)]
