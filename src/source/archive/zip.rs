@@ -481,127 +481,88 @@ fn streamed_entry(
 ) -> Result<bool, Stop> {
     let io_damage = |e: io::Error| damaged(format!("entry {}: {e}", shown_name(&header.name)));
     let described = header.flags & FLAG_DESCRIPTOR != 0;
-    let method = Method::of(header.method);
-    let counts = !header.is_dir_name();
-    if counts {
+    let is_file = !header.is_dir_name();
+    if is_file {
         budget.take_entry()?;
     }
-    // Why the entry is not read, if it is not; its data is then stepped over.
-    let unread = if !counts {
-        None
-    } else if header.encrypted() {
-        Some("encrypted".to_string())
-    } else {
-        method.as_ref().err().cloned()
-    };
-    let Ok(method) = method.as_ref() else {
-        // Data that is not inflated can only be stepped over by its size, or to a descriptor.
-        if described {
-            let mut data = StoredUntilDescriptor::new(input, header.zip64, false);
-            io::copy(&mut data, &mut io::sink()).map_err(io_damage)?;
-        } else {
-            input.skip(header.compressed).map_err(io_damage)?;
-        }
-        if let Some(why) = unread {
-            skipped(Skipped {
-                name: header.name.clone(),
-                why,
-            });
-        }
-        return Ok(true);
-    };
-    let method = *method;
-    if !described {
-        if unread.is_none() {
-            check_ratio(header, budget)?;
-        }
-        if let Some(why) = unread {
-            input.skip(header.compressed).map_err(io_damage)?;
-            skipped(Skipped {
-                name: header.name.clone(),
-                why,
-            });
-            return Ok(true);
-        }
-        let compressed = Cell::new(0);
-        {
-            let source = CountedBuf::new((&mut *input).take(header.compressed), &compressed);
-            let mut data = Checked::new(method.decoder(source), Some((header.crc, header.size)));
-            let mut data = Metered::new(&mut data as &mut dyn Read, budget, Some(&compressed));
-            if counts {
-                visit(Entry {
+    let method = match (header.encrypted(), Method::of(header.method)) {
+        (false, Ok(method)) => method,
+        (encrypted, method) => {
+            // Data that is not inflated is stepped over by its size or, when only a descriptor
+            // gives it, to a descriptor whose compressed size matches (the CRC-32 is of data
+            // that cannot be read).
+            if described {
+                let mut data = StoredUntilDescriptor::new(input, header.zip64, false);
+                io::copy(&mut data, &mut io::sink()).map_err(io_damage)?;
+            } else {
+                input.skip(header.compressed).map_err(io_damage)?;
+            }
+            if is_file {
+                let why = match method {
+                    Err(why) if !encrypted => why,
+                    _ => "encrypted".to_string(),
+                };
+                skipped(Skipped {
                     name: header.name.clone(),
-                    data: &mut data,
+                    why,
                 });
             }
+            return Ok(true);
         }
-        if budget.reached.get() {
+    };
+    let mut hand_over = |data: &mut dyn Read, compressed: Option<&Cell<u64>>| {
+        let mut data = Metered::new(data, budget, compressed);
+        if is_file {
+            visit(Entry {
+                name: header.name.clone(),
+                data: &mut data,
+            });
+        }
+        !budget.reached.get()
+    };
+    if !described {
+        check_ratio(header, budget)?;
+        let compressed = Cell::new(0);
+        let source = CountedBuf::new((&mut *input).take(header.compressed), &compressed);
+        let mut data = Checked::new(method.decoder(source), Some((header.crc, header.size)));
+        if !hand_over(&mut data, Some(&compressed)) {
             return Ok(false);
         }
+        drop(data);
         // What the reader of the entry left, raw.
-        input
-            .skip(header.compressed - compressed.get().min(header.compressed))
-            .map_err(io_damage)?;
+        let left = header.compressed - compressed.get().min(header.compressed);
+        input.skip(left).map_err(io_damage)?;
         return Ok(true);
     }
-    if let Some(why) = unread {
-        // Encrypted with a descriptor: its data ends at a descriptor whose compressed size
-        // matches (its CRC-32 is of the plain text, which is not known).
-        let mut data = StoredUntilDescriptor::new(input, header.zip64, false);
+    if method == Method::Stored {
+        let mut data = StoredUntilDescriptor::new(input, header.zip64, true);
+        if !hand_over(&mut data, None) {
+            return Ok(false);
+        }
         io::copy(&mut data, &mut io::sink()).map_err(io_damage)?;
-        skipped(Skipped {
-            name: header.name.clone(),
-            why,
-        });
         return Ok(true);
     }
-    if method != Method::Stored && !method.ends_itself() {
+    if !method.ends_itself() {
         return Err(damaged(format!(
             "entry {} gives its size only after its data, and its compression does not say \
              where it ends",
             shown_name(&header.name)
         )));
     }
-    if method == Method::Stored {
-        let compressed = Cell::new(0);
-        let mut found = StoredUntilDescriptor::new(input, header.zip64, true);
-        {
-            let mut data = Metered::new(&mut found as &mut dyn Read, budget, Some(&compressed));
-            if counts {
-                visit(Entry {
-                    name: header.name.clone(),
-                    data: &mut data,
-                });
-            }
-        }
-        if budget.reached.get() {
-            return Ok(false);
-        }
-        io::copy(&mut found, &mut io::sink()).map_err(io_damage)?;
-        return Ok(true);
-    }
     // Deflate and bzip2 streams end themselves; the descriptor follows.
     let compressed = Cell::new(0);
     let inflated = {
         let source = CountedBuf::new(&mut *input, &compressed);
         let mut data = Checked::new(method.decoder(source), None);
-        {
-            let mut metered = Metered::new(&mut data as &mut dyn Read, budget, Some(&compressed));
-            if counts {
-                visit(Entry {
-                    name: header.name.clone(),
-                    data: &mut metered,
-                });
-            }
-            if budget.reached.get() {
-                return Ok(false);
-            }
-            // The rest of the entry, inflated to find where it ends; still within the limits.
-            io::copy(&mut metered, &mut io::sink()).map_err(|e| match super::limit_of(&e) {
-                Some(limit) => Stop::Limit(limit),
-                None => io_damage(e),
-            })?;
+        if !hand_over(&mut data, Some(&compressed)) {
+            return Ok(false);
         }
+        // The rest of the entry, inflated to find where it ends; still within the limits.
+        let mut rest = Metered::new(&mut data as &mut dyn Read, budget, Some(&compressed));
+        io::copy(&mut rest, &mut io::sink()).map_err(|e| match super::limit_of(&e) {
+            Some(limit) => Stop::Limit(limit),
+            None => io_damage(e),
+        })?;
         (data.crc.clone().finalize(), data.len)
     };
     let descriptor = read_descriptor(input, header.zip64).map_err(io_damage)?;
