@@ -19,7 +19,7 @@ use crate::cache::Cache;
 use crate::cli::{AuditArgs, ColorChoice, OutputArgs, ReadArgs, RuleArgs, ScanArgs, VerifyArgs};
 use crate::rules::RuleSet;
 use crate::scan::{cache_digest, ReadOptions, ScanOptions};
-use crate::source::files::WalkOptions;
+use crate::source::files::{PathFilter, WalkOptions};
 use crate::source::git::history::HistoryOptions;
 use crate::verify::VerifyOptions;
 
@@ -37,6 +37,28 @@ pub struct Settings {
     /// The directory allowlist paths are relative to: the config file's, else the root the
     /// config file was looked for in.
     pub config_dir: PathBuf,
+}
+
+impl Settings {
+    /// What tells a path that an allowlist for every rule covers (relative to the current
+    /// directory, as reports show paths): nothing found there would be reported.
+    fn allowed_paths(&self) -> Option<PathFilter> {
+        let allowlists: Vec<Allowlist> = self
+            .allowlists
+            .iter()
+            .filter(|a| a.allows_some_path())
+            .cloned()
+            .collect();
+        if allowlists.is_empty() {
+            return None;
+        }
+        Some(PathFilter(std::sync::Arc::new(move |path: &Path| {
+            let shown = crate::source::Origin::file(path).display_path();
+            allowlists
+                .iter()
+                .any(|a| a.allows_path(&shown, Path::new(".")).is_some())
+        })))
+    }
 }
 
 /// Loads the built-in rules, then the config file's rule files and the `--rules` files, then
@@ -230,8 +252,8 @@ impl ConfigFile {
     }
 }
 
-/// Scan options from the `scan` flags.
-pub fn scan_options(args: &ScanArgs) -> ScanOptions {
+/// Scan options from the `scan` flags; paths an allowlist for every rule covers are not read.
+pub fn scan_options(args: &ScanArgs, settings: &Settings) -> ScanOptions {
     let stdin = args.paths.iter().any(|p| p == Path::new("-"));
     let paths = args
         .paths
@@ -247,6 +269,7 @@ pub fn scan_options(args: &ScanArgs) -> ScanOptions {
             excludes: args.exclude.clone(),
             follow: args.follow,
             max_file_size: args.max_file_size,
+            not_read: settings.allowed_paths(),
         },
         stdin,
         read: read_options(&args.read, &args.output),

@@ -78,7 +78,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
     let settings = config::load_settings(&args.rules, &root)?;
-    let options = config::scan_options(&args);
+    let options = config::scan_options(&args, &settings);
     let result = scan(&settings.rules, &options)?;
     // Reported paths are as walked, relative to the current directory.
     finish(result, settings, Path::new("."), &args.output)

@@ -88,11 +88,16 @@ impl Allowlist {
             .map(|entry| format!("{section} {entry}"))
     }
 
+    /// Whether this allowlist allows whole paths for every rule.
+    pub fn allows_some_path(&self) -> bool {
+        self.rule.is_none() && !self.paths.is_empty()
+    }
+
     /// The entry that allows everything at `path` (relative to `base`), for every rule: a
     /// path glob of an allowlist not limited to one rule. Described as [`Allowlist::allowed_by`]
     /// describes it.
     pub fn allows_path(&self, path: &str, base: &Path) -> Option<String> {
-        if self.rule.is_some() || self.paths.is_empty() {
+        if !self.allows_some_path() {
             return None;
         }
         match self

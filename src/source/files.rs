@@ -28,6 +28,19 @@ pub struct WalkOptions {
     pub follow: bool,
     /// Skip files larger than this many bytes.
     pub max_file_size: Option<u64>,
+    /// Paths not to read at all, because nothing found there would be reported (an allowlist
+    /// for every rule covers them). Paths named on the command line are read all the same.
+    pub not_read: Option<PathFilter>,
+}
+
+/// Whether a path, as the walker found it, is one to pass over.
+#[derive(Clone)]
+pub struct PathFilter(pub std::sync::Arc<dyn Fn(&Path) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for PathFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PathFilter")
+    }
 }
 
 /// One thing the walker found.
@@ -93,8 +106,13 @@ where
         .require_git(false)
         .follow_links(options.follow)
         .overrides(overrides)
-        .filter_entry(|entry| {
-            !(entry.file_name() == ".git" && entry.file_type().is_some_and(|t| t.is_dir()))
+        .filter_entry({
+            let not_read = options.not_read.clone();
+            move |entry| {
+                let git_dir =
+                    entry.file_name() == ".git" && entry.file_type().is_some_and(|t| t.is_dir());
+                !git_dir && !not_read.as_ref().is_some_and(|skip| (skip.0)(entry.path()))
+            }
         });
     let max_file_size = options.max_file_size;
     builder.build_parallel().run(|| {
