@@ -900,3 +900,133 @@ impl BufRead for Lookahead<'_> {
         self.start = (self.start + amount).min(self.end);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{each_entry, Input, Kind, Limits};
+    use super::*;
+
+    /// What reading `zip` hands over: each entry's name and content (or the read error), and
+    /// the error that ended the archive.
+    type Outcome = (Vec<(String, Result<Vec<u8>, String>)>, Result<(), String>);
+
+    fn read(zip: &[u8], streamed: bool) -> Outcome {
+        let budget = Budget::new(&Limits::default());
+        let mut entries = Vec::new();
+        let mut visit = |entry: Entry<'_>| {
+            let mut data = Vec::new();
+            let read = entry.data.read_to_end(&mut data).map(|_| data);
+            entries.push((entry.name, read.map_err(|e| e.to_string())));
+        };
+        let mut stream = zip;
+        let input = if streamed {
+            Input::Stream(&mut stream)
+        } else {
+            Input::Bytes(zip)
+        };
+        let end = each_entry(Kind::Zip, input, &budget, &mut visit, &mut |_| {});
+        (entries, end.map_err(|e| e.to_string()))
+    }
+
+    /// A stored entry written as a streaming writer writes it: sizes and CRC-32 in a data
+    /// descriptor after the data, `signed` with its optional signature; then a central
+    /// directory.
+    fn described_stored(name: &str, data: &[u8], signed: bool) -> Vec<u8> {
+        let crc = crc32fast::hash(data);
+        let mut zip = Vec::new();
+        zip.extend_from_slice(LOCAL);
+        zip.extend_from_slice(&[20, 0, 8, 0, 0, 0, 0, 0, 0, 0]);
+        zip.extend_from_slice(&[0; 12]);
+        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&[0, 0]);
+        zip.extend_from_slice(name.as_bytes());
+        zip.extend_from_slice(data);
+        if signed {
+            zip.extend_from_slice(DESCRIPTOR);
+        }
+        zip.extend_from_slice(&crc.to_le_bytes());
+        zip.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        zip.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        let directory = zip.len() as u32;
+        zip.extend_from_slice(CENTRAL);
+        zip.extend_from_slice(&[20, 3, 20, 0, 8, 0, 0, 0, 0, 0, 0, 0]);
+        zip.extend_from_slice(&crc.to_le_bytes());
+        zip.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        zip.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        zip.extend_from_slice(&[0; 12]);
+        zip.extend_from_slice(&0u32.to_le_bytes());
+        zip.extend_from_slice(name.as_bytes());
+        let size = zip.len() as u32 - directory;
+        zip.extend_from_slice(END);
+        zip.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
+        zip.extend_from_slice(&size.to_le_bytes());
+        zip.extend_from_slice(&directory.to_le_bytes());
+        zip.extend_from_slice(&[0, 0]);
+        zip
+    }
+
+    #[test]
+    fn a_stored_entry_is_found_by_the_descriptor_that_matches_it_not_by_a_lookalike() {
+        // Two megabytes, larger than a read buffer, with things that look like descriptors and
+        // headers inside: a signature with the wrong sizes, and one whose sizes match the bytes
+        // before it but whose CRC-32 does not.
+        let mut data = b"AWS_ACCESS_KEY_ID=AKIA...\n".repeat(80_000);
+        data.extend_from_slice(b"PK\x07\x08\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c");
+        let lookalike = data.len() as u32;
+        data.extend_from_slice(b"PK\x07\x08\0\0\0\0");
+        data.extend_from_slice(&lookalike.to_le_bytes());
+        data.extend_from_slice(&lookalike.to_le_bytes());
+        data.extend_from_slice(b"PK\x03\x04 and the rest of the file\n");
+        for signed in [true, false] {
+            let zip = described_stored("app/big.env", &data, signed);
+            for streamed in [true, false] {
+                let (entries, end) = read(&zip, streamed);
+                assert_eq!(end, Ok(()), "signed {signed}, streamed {streamed}");
+                assert_eq!(entries.len(), 1);
+                assert_eq!(entries[0].0, "app/big.env");
+                assert_eq!(entries[0].1.as_deref(), Ok(&data[..]), "signed {signed}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stored_entry_whose_descriptor_never_comes_is_damage_not_a_guess() {
+        let zip = described_stored("a.env", b"x = 1\n", true);
+        let cut = &zip[..LOCAL_SIZE + 5 + 6];
+        let (entries, end) = read(cut, true);
+        assert!(entries[0].1.is_err(), "{entries:?}");
+        assert!(end.is_err());
+    }
+
+    #[test]
+    fn a_zip_behind_a_script_is_told_by_its_end_and_read_through_its_directory() {
+        let zip = described_stored("config/app.properties", b"key = value\n", true);
+        let mut prefixed = b"#!/bin/sh\nexec java -jar \"$0\"\n".to_vec();
+        prefixed.extend_from_slice(&zip);
+        assert_eq!(Kind::sniff_whole(&prefixed), Some(Kind::Zip));
+        let (entries, end) = read(&prefixed, false);
+        assert_eq!(end, Ok(()));
+        assert_eq!(entries[0].1.as_deref(), Ok(&b"key = value\n"[..]));
+        // A script that is only a script is not a zip.
+        assert_eq!(Kind::sniff_whole(b"#!/bin/sh\necho PK\x05\x06\n"), None);
+    }
+
+    #[test]
+    fn no_cut_or_changed_byte_of_a_zip_makes_either_reader_panic() {
+        let zip = described_stored("a/b.env", &b"AKIA line\n".repeat(30), true);
+        for cut in 0..zip.len() {
+            let _ = read(&zip[..cut], true);
+            let _ = read(&zip[..cut], false);
+        }
+        let mut changed = zip.clone();
+        for at in 0..zip.len() {
+            for byte in [0x00, 0xFF, 0x7F] {
+                changed[at] = byte;
+                let _ = read(&changed, true);
+                let _ = read(&changed, false);
+                changed[at] = zip[at];
+            }
+        }
+    }
+}
