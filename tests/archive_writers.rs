@@ -64,29 +64,12 @@ fn scan(dir: &Path, args: &[&str], stdin: Option<Vec<u8>>) -> Run {
 
 /// Every place the report gives for the key pair `creds`, sorted.
 fn places(run: &Run, creds: &Creds) -> Vec<String> {
-    let mut found = Vec::new();
-    for finding in run.json()["findings"].as_array().unwrap() {
-        if finding["pair"]["key_id"] == creds.id.as_str() {
-            for place in finding["locations"].as_array().unwrap() {
-                found.push(place["path"].as_str().unwrap().to_string());
-            }
-        }
-    }
-    found.sort();
-    found
+    run.places_of(&creds.id)
 }
 
 /// The skipped inputs of a report, as (path, category).
 fn skipped(run: &Run) -> Vec<(String, String)> {
-    run.json()["summary"]["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let text = |k: &str| s[k].as_str().unwrap_or_default().to_string();
-            (text("path"), text("category"))
-        })
-        .collect()
+    run.skipped()
 }
 
 /// A directory holding `config/app.properties` with the key pair, for the archivers to pack.

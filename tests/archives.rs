@@ -20,32 +20,14 @@ fn scan(dir: &Path, args: &[&str]) -> Run {
     run(&mut cmd)
 }
 
-/// Every place the report gives for the key pair `creds`.
+/// Every place the report gives for the key pair `creds`, sorted.
 fn places(run: &Run, creds: &Creds) -> Vec<String> {
-    let mut found = Vec::new();
-    for finding in run.json()["findings"].as_array().unwrap() {
-        if finding["pair"]["key_id"] == creds.id.as_str() {
-            for place in finding["locations"].as_array().unwrap() {
-                found.push(place["path"].as_str().unwrap().to_string());
-            }
-        }
-    }
-    found.sort();
-    found
+    run.places_of(&creds.id)
 }
 
+/// The skipped inputs of a report, as (path, category).
 fn skipped(run: &Run) -> Vec<(String, String)> {
-    run.json()["summary"]["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["path"].as_str().unwrap().to_string(),
-                s["category"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    run.skipped()
 }
 
 fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {

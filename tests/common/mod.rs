@@ -66,6 +66,33 @@ impl Run {
 
     /// Panics with the whole run shown unless the exit status is `code`.
     #[track_caller]
+    /// Every place a JSON report gives for the key pair whose key ID is `key_id`, sorted.
+    pub fn places_of(&self, key_id: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for finding in self.json()["findings"].as_array().unwrap() {
+            if finding["pair"]["key_id"] == key_id {
+                for place in finding["locations"].as_array().unwrap() {
+                    found.push(place["path"].as_str().unwrap().to_string());
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// The inputs a JSON report lists as skipped, as (path, category).
+    pub fn skipped(&self) -> Vec<(String, String)> {
+        self.json()["summary"]["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let text = |k: &str| s[k].as_str().unwrap_or_default().to_string();
+                (text("path"), text("category"))
+            })
+            .collect()
+    }
+
     pub fn expect_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code,
