@@ -56,8 +56,13 @@ impl Kind {
     /// [`Kind::sniff`] for an input held whole: it also tells a zip behind a prefix (a
     /// self-extracting stub, a launch script), which only the end of the input shows.
     pub fn sniff_whole(bytes: &[u8]) -> Option<Kind> {
-        Kind::sniff(bytes)
-            .or_else(|| is_prefixed_zip(&mut io::Cursor::new(bytes)).then_some(Kind::Zip))
+        Kind::sniff(bytes).or_else(|| {
+            // Most scripts end without a zip's end record: that is told without a copy.
+            let tail = &bytes[bytes.len().saturating_sub(zip::TAIL as usize)..];
+            let candidate =
+                starts_as_stub(bytes) && memchr::memmem::rfind(tail, b"PK\x05\x06").is_some();
+            (candidate && is_prefixed_zip(&mut io::Cursor::new(bytes))).then_some(Kind::Zip)
+        })
     }
 
     /// Whether the kind holds named entries (zip, tar) rather than one compressed stream.
@@ -295,10 +300,15 @@ pub struct Skipped {
 /// says it does, past the prefix. Reads the first bytes and the last 64 KiB or so.
 pub fn is_prefixed_zip<R: Read + io::Seek + ?Sized>(input: &mut R) -> bool {
     let mut magic = [0u8; 4];
-    let starts_as_stub = input.seek(io::SeekFrom::Start(0)).is_ok()
+    input.seek(io::SeekFrom::Start(0)).is_ok()
         && input.read_exact(&mut magic).is_ok()
-        && (magic.starts_with(b"MZ") || magic == *b"\x7fELF" || magic.starts_with(b"#!"));
-    starts_as_stub && zip::has_prefixed_directory(input)
+        && starts_as_stub(&magic)
+        && zip::has_prefixed_directory(input)
+}
+
+/// Whether `head` starts as an executable or a script does: what a zip's prefix is.
+fn starts_as_stub(head: &[u8]) -> bool {
+    head.starts_with(b"MZ") || head.starts_with(b"\x7fELF") || head.starts_with(b"#!")
 }
 
 /// Where a container's bytes are, which decides how it is read: a zip whose bytes can be

@@ -232,7 +232,7 @@ fn find_end(tail: &[u8]) -> Option<usize> {
 }
 
 /// How many bytes from the end of an input its end records can start.
-const TAIL: u64 = (END_SIZE + MAX_COMMENT + LOCATOR_SIZE + END64_SIZE) as u64;
+pub(super) const TAIL: u64 = (END_SIZE + MAX_COMMENT + LOCATOR_SIZE + END64_SIZE) as u64;
 
 /// Reads `len` bytes at `at`.
 fn read_at<R: Read + Seek + ?Sized>(input: &mut R, at: u64, len: usize) -> io::Result<Vec<u8>> {
