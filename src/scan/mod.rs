@@ -405,6 +405,11 @@ impl<'a> Worker<'a> {
     /// Opens an archive held whole in memory, unless a copy of it was read: then the copy's
     /// findings are taken for this place.
     fn open_held(&mut self, origin: &Origin, kind: Kind, bytes: &[u8], nesting: Nesting<'_>) {
+        // A compressed file of text (a `.json.gz`, a rotated log) holds no archive to be met
+        // again deeper down: it is read without being digested.
+        if !kind.is_container() && !archive::inflates_to_archive(kind, bytes) {
+            return self.open_archive(origin, kind, Input::Bytes(bytes), nesting);
+        }
         let id = content_id(bytes);
         let image = self.layer.as_ref().map(|layer| ImageProvenance {
             layer: (**layer).clone(),

@@ -381,6 +381,21 @@ pub fn inflate<'a>(
     Box::new(Metered::new(inflating, budget, Some(compressed)))
 }
 
+/// Whether the compressed stream `bytes` of `kind` starts, once inflated, as an archive or
+/// another compressed stream does. Inflates only its first few hundred bytes.
+pub fn inflates_to_archive(kind: Kind, bytes: &[u8]) -> bool {
+    /// Enough for every kind's magic, a tar's at offset 257 included.
+    const HEAD: usize = 512;
+    let budget = Budget::new(&Limits::default());
+    let compressed = Cell::new(0);
+    let mut input = bytes;
+    let mut head = Vec::with_capacity(HEAD);
+    let inflated = inflate(kind, &mut input, &budget, &compressed);
+    // A stream too damaged to inflate its head is opened as it is, to say so where it fails.
+    let _ = inflated.take(HEAD as u64).read_to_end(&mut head);
+    Kind::sniff(&head).is_some()
+}
+
 /// Zstandard frames one after another, as `zstd -d` reads them; a decoder error is an I/O
 /// error of the stream.
 pub(super) struct ZstdFrames<R: io::BufRead> {

@@ -878,6 +878,22 @@ mod tests {
         memchr::memmem::find(haystack, needle).is_some()
     }
 
+    /// Whether bsdtar is installed. Where CI asks for every archiver
+    /// (`KEYHOUND_REQUIRE_ARCHIVERS`) a missing one fails the test; elsewhere the test says it
+    /// did not run and passes. GNU tar is taken to be there, as on every system keyhound's tests
+    /// run on.
+    fn have_bsdtar() -> bool {
+        let found = Command::new("bsdtar").arg("--version").output().is_ok();
+        if !found {
+            assert!(
+                std::env::var_os("KEYHOUND_REQUIRE_ARCHIVERS").is_none(),
+                "bsdtar is not installed (package libarchive-tools)"
+            );
+            eprintln!("skipped: bsdtar is not installed (package libarchive-tools)");
+        }
+        found
+    }
+
     /// Runs `program ARGS` in `dir`; fails the test, naming what to install, if it cannot run.
     fn run(dir: &Path, program: &str, args: &[&str]) -> Vec<u8> {
         let output = Command::new(program)
@@ -1028,6 +1044,9 @@ mod tests {
 
     #[test]
     fn a_sparse_file_bsdtar_writes_reads_as_extracted() {
+        if !have_bsdtar() {
+            return;
+        }
         sparse_file_reads_as_it_was("bsdtar", &["--format", "pax"], |archive| {
             contains(archive, b"GNU.sparse.major=1")
         });
@@ -1107,6 +1126,9 @@ mod tests {
 
     #[test]
     fn sparse_segments_need_no_alignment() {
+        if !have_bsdtar() {
+            return;
+        }
         // Five segments of odd lengths at odd offsets, the fifth in an extension block. bsdtar
         // extracts what is read here; GNU tar lists the entries but extracts other bytes, as
         // it reads each segment from whole blocks.
@@ -1228,6 +1250,9 @@ mod tests {
 
     #[test]
     fn bsdtar_archives_read_in_every_format() {
+        if !have_bsdtar() {
+            return;
+        }
         let dir = tempfile::tempdir().unwrap();
         let medium = format!(
             "{}/{}/{}.txt",
@@ -1628,6 +1653,9 @@ mod tests {
 
     #[test]
     fn every_kind_of_header_reads() {
+        if !have_bsdtar() {
+            return;
+        }
         let (archive, _) = every_kind_of_header();
         let (read, result) = read_archive(&archive);
         assert_eq!(result, Ok(()));
