@@ -252,7 +252,8 @@ impl ConfigFile {
     }
 }
 
-/// Scan options from the `scan` flags; paths an allowlist for every rule covers are not read.
+/// Scan options from the `scan` flags; paths an allowlist for every rule covers are not read
+/// (unless `--explain` asks what they hold).
 pub fn scan_options(args: &ScanArgs, settings: &Settings) -> ScanOptions {
     let stdin = args.paths.iter().any(|p| p == Path::new("-"));
     let paths = args
@@ -269,7 +270,8 @@ pub fn scan_options(args: &ScanArgs, settings: &Settings) -> ScanOptions {
             excludes: args.exclude.clone(),
             follow: args.follow,
             max_file_size: args.max_file_size,
-            not_read: settings.allowed_paths(),
+            // `--explain` reads them, to say why what is there is not reported.
+            not_read: settings.allowed_paths().filter(|_| !args.output.explain),
         },
         stdin,
         read: read_options(&args.read, &args.output),

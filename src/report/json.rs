@@ -144,6 +144,10 @@ struct Skipped<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     repo: Option<Cow<'a, str>>,
     path: Cow<'a, str>,
+    /// The blob, for an object of history shown at its path: the object git could not read,
+    /// or the archive that could not be read to its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    blob: Option<Cow<'a, str>>,
     category: Cow<'a, str>,
     reason: Cow<'a, str>,
 }
@@ -282,6 +286,14 @@ fn summary<'a>(report: &Report<'a>) -> Summary<'a> {
             .map(|(origin, reason)| Skipped {
                 repo: origin.repo().map(Cow::Borrowed),
                 path: Cow::Owned(origin.display_path()),
+                blob: match origin.outermost() {
+                    Origin::Git { path, blob, .. }
+                        if !path.as_os_str().is_empty() && !blob.is_empty() =>
+                    {
+                        Some(Cow::Borrowed(blob.as_str()))
+                    }
+                    _ => None,
+                },
                 category: Cow::Borrowed(reason.category()),
                 reason: Cow::Owned(reason.to_string()),
             })
@@ -423,7 +435,11 @@ pub fn read(text: &str) -> Result<ReadReport, String> {
             let reason = SkipReason::from_report(&s.category, &s.reason)
                 .ok_or_else(|| format!("skipped entry of unknown category `{}`", s.category))?;
             let origin = if summary.git.is_some() {
-                git_origin(s.repo.as_deref(), &s.path, None)
+                git_origin(
+                    s.repo.as_deref(),
+                    &s.path,
+                    s.blob.as_deref().map(str::to_string),
+                )
             } else {
                 file_origin(&s.path)
             };
