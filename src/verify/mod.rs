@@ -6,6 +6,7 @@
 //! ([`sts`]); every finding of it then carries the outcome. Documentation examples, canary
 //! tokens, accounts on the skip list and key IDs found without a secret are never sent.
 
+pub mod query;
 pub mod sts;
 
 use std::collections::{BTreeMap, HashSet};
