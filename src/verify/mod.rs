@@ -5,7 +5,9 @@
 //! is sent once, however often it occurs, as one signed STS `GetCallerIdentity` call
 //! ([`sts`]); every finding of it then carries the outcome. Documentation examples, canary
 //! tokens, accounts on the skip list and key IDs found without a secret are never sent.
+//! [`policy`] decides, offline, what a live key's own IAM policies let it do.
 
+pub mod policy;
 pub mod query;
 pub mod sts;
 
