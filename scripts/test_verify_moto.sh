@@ -10,6 +10,15 @@
 #   - a key ID moto never issued                invalid
 #   - the temporary key, secret and token       live, with the assumed role's ARN
 #
+# Then `--verify --analyze`, with the endpoints from AWS_ENDPOINT_URL as the AWS SDKs read it:
+# moto checks each IAM call against the calling key's own policies, and keyhound must report
+#   - a user with an inline S3 read policy      may read S3 objects, may not create access keys
+#   - a user with AdministratorAccess           administrator
+#   - a user whose group grants RunInstances    may launch EC2 instances, the group's policies named
+#   - a user with AWSCompromisedKeyQuarantineV2 quarantined, and may not create access keys
+#   - a user who may not read IAM               its calls not visible, what it may do unknown
+#   - the assumed role's session                may read S3 objects, from the role's policy
+#
 # Usage: scripts/test_verify_moto.sh      Needs python3 with venv and pip, and cargo.
 # Exits 1 on any failure, 3 when moto cannot be installed (the check did not run).
 set -euo pipefail
@@ -34,7 +43,8 @@ fi
 keyhound=$root/target/debug/keyhound
 
 port=$("$work/venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$work/venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+# AWS managed policies (AdministratorAccess, the quarantine policies) are there, as in AWS.
+MOTO_IAM_LOAD_MANAGED_POLICIES=true "$work/venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto_pid=$!
 endpoint=http://127.0.0.1:$port
 "$work/venv/bin/python" - "$endpoint" <<'PY' || fail "moto did not start: $(cat "$work/moto.log")"
@@ -88,13 +98,56 @@ def write(name, key_id, secret, token=None):
     with open(f"{work}/scan/{name}", "w") as f:
         f.write(text)
 
+def user_with_key(name):
+    iam.create_user(UserName=name)
+    while True:
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        if realistic(key["AccessKeyId"], key["SecretAccessKey"]):
+            return key
+        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+
+def document(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+def allow(*actions):
+    return {"Effect": "Allow", "Action": list(actions), "Resource": "*"}
+
+self_view = iam.create_policy(PolicyName="self-view",
+                              PolicyDocument=document(allow("iam:Get*", "iam:List*")))["Policy"]["Arn"]
+analyzed = {}
+analyzed["s3-reader"] = user_with_key("s3-reader")
+iam.put_user_policy(UserName="s3-reader", PolicyName="s3-read",
+                    PolicyDocument=document(allow("s3:Get*", "s3:List*")))
+iam.attach_user_policy(UserName="s3-reader", PolicyArn=self_view)
+analyzed["admin"] = user_with_key("admin")
+iam.attach_user_policy(UserName="admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+analyzed["builder"] = user_with_key("builder")
+iam.create_group(GroupName="builders")
+iam.add_user_to_group(GroupName="builders", UserName="builder")
+iam.put_group_policy(GroupName="builders", PolicyName="launch",
+                     PolicyDocument=document(allow("ec2:RunInstances")))
+iam.attach_group_policy(GroupName="builders", PolicyArn=self_view)
+analyzed["leaked"] = user_with_key("leaked")
+iam.attach_user_policy(UserName="leaked", PolicyArn=self_view)
+iam.attach_user_policy(UserName="leaked",
+                       PolicyArn="arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2")
+iam.put_user_policy(UserName="leaked", PolicyName="everything", PolicyDocument=document(allow("*")))
+analyzed["blind"] = user_with_key("blind")
+iam.put_user_policy(UserName="blind", PolicyName="get", PolicyDocument=document(allow("s3:GetObject")))
+iam.put_role_policy(RoleName="ci", PolicyName="build",
+                    PolicyDocument=document(allow("s3:*", "iam:Get*", "iam:List*")))
+
 import os
 os.mkdir(f"{work}/scan")
+os.mkdir(f"{work}/analyze")
 write("live.ini", key["AccessKeyId"], key["SecretAccessKey"])
 other = "Zq7" + key["SecretAccessKey"][3:]
 write("wrong.ini", key["AccessKeyId"], other if other != key["SecretAccessKey"] else "Q" + other[1:])
 write("unknown.ini", "AKIAWCZC6M3UVHZKOTPE", "r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD")
 write("temporary.ini", temp["AccessKeyId"], temp["SecretAccessKey"], temp["SessionToken"])
+for name, created in analyzed.items():
+    write(f"../analyze/{name}.ini", created["AccessKeyId"], created["SecretAccessKey"])
+write("../analyze/session.ini", temp["AccessKeyId"], temp["SecretAccessKey"], temp["SessionToken"])
 json.dump({"user": key["AccessKeyId"], "temporary": temp["AccessKeyId"]},
           open(f"{work}/ids.json", "w"))
 
@@ -139,4 +192,53 @@ if failures:
     sys.exit(1)
 PY
 
-echo "verification against moto: 4 passed, 0 failed"
+status=0
+AWS_ENDPOINT_URL=$endpoint "$keyhound" scan "$work/analyze" -f json -o "$work/analyzed.json" \
+    --verify --analyze 2>"$work/stderr.txt" || status=$?
+[[ $status == 1 ]] || { cat "$work/stderr.txt"; fail "keyhound --analyze exited with $status, not 1"; }
+grep -q "reading what each live key may do from IAM at $endpoint" "$work/stderr.txt" ||
+    { cat "$work/stderr.txt"; fail "keyhound did not say it reads IAM, and where"; }
+
+"$work/venv/bin/python" - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+report = json.load(open(f"{work}/analyzed.json"))
+by_name = {f["path"].rsplit("/", 1)[-1]: f for f in report["findings"] if f.get("pair")}
+failures = []
+def access_of(name):
+    verification = by_name.get(name, {}).get("verification", {})
+    if verification.get("status") != "live":
+        failures.append(f"{name}: {verification} is not live")
+        return None
+    access = verification.get("access")
+    if access is None:
+        failures.append(f"{name}: no access in {verification}")
+    return access
+def expect(name, check, what):
+    access = access_of(name)
+    if access is not None and not check(access):
+        failures.append(f"{name}: {what}: {json.dumps(access, indent=1)}")
+
+expect("s3-reader.ini", lambda a: a["actions"]["s3:GetObject"] == "allowed"
+       and a["actions"]["iam:CreateAccessKey"] == "denied" and not a["administrator"]
+       and "read S3 objects" in a["summary"] and not a["not_visible"],
+       "may read S3 objects and may not create access keys")
+expect("admin.ini", lambda a: a["administrator"] and a["summary"] == "administrator",
+       "administrator")
+expect("builder.ini", lambda a: a["actions"]["ec2:RunInstances"] == "allowed"
+       and any("group builders" in p for p in a["policies"]),
+       "may launch instances through its group")
+expect("leaked.ini", lambda a: a["quarantined"] == "AWSCompromisedKeyQuarantineV2"
+       and a["actions"]["iam:CreateAccessKey"] == "denied",
+       "quarantined by AWS")
+expect("blind.ini", lambda a: a["not_visible"] and a["actions"]["s3:GetObject"] == "unknown",
+       "cannot see its policies")
+expect("session.ini", lambda a: a["actions"]["s3:GetObject"] == "allowed"
+       and a["principal"].endswith(":assumed-role/ci/build"),
+       "the role's policy")
+if failures:
+    print("\n".join(failures), file=sys.stderr)
+    sys.exit(1)
+PY
+
+echo "verification against moto: 10 passed, 0 failed"

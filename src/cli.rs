@@ -357,9 +357,24 @@ pub struct VerifyArgs {
     #[arg(long, help_heading = "Verification")]
     pub verify: bool,
 
-    /// The STS endpoint to ask (another partition, a proxy, a test stand-in).
-    #[arg(long, value_name = "URL", default_value = crate::verify::DEFAULT_ENDPOINT, requires = "verify", help_heading = "Verification")]
-    pub sts_endpoint: String,
+    /// For each key that verifies live, read what it may do: its own IAM policies, with
+    /// read-only calls signed by the key itself (GetUser, ListAttachedUserPolicies,
+    /// GetPolicyVersion, …; the role's for a session), evaluated here for a list of
+    /// high-impact actions. Nothing is ever written.
+    #[arg(long, requires = "verify", help_heading = "Verification")]
+    pub analyze: bool,
+
+    /// The STS endpoint to ask (another partition, a proxy, a test stand-in). Without it,
+    /// `AWS_ENDPOINT_URL_STS` or `AWS_ENDPOINT_URL` as the AWS SDKs read them, else STS's
+    /// global endpoint. IAM's endpoint (`--analyze`) comes from `AWS_ENDPOINT_URL_IAM` or
+    /// `AWS_ENDPOINT_URL`, else IAM's global endpoint.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "verify",
+        help_heading = "Verification"
+    )]
+    pub sts_endpoint: Option<String>,
 
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), requires = "verify", help_heading = "Verification")]

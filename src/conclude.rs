@@ -122,12 +122,19 @@ pub fn review(
     }
     if output.verify.verify {
         let options = config::verify_options(&output.verify, settings)?;
+        let iam = options.iam_endpoint.clone();
         crate::verify::verify(&mut result.findings, &options, |count, endpoint| {
             eprintln!(
                 "keyhound: verifying {count} credential{} with STS at {endpoint} (key IDs and \
                  signatures are sent, never a secret)",
                 if count == 1 { "" } else { "s" }
             );
+            if let Some(iam) = iam {
+                eprintln!(
+                    "keyhound: reading what each live key may do from IAM at {iam} (read-only \
+                     calls, signed with the key itself)"
+                );
+            }
         });
     }
     let mut stale_baseline = 0;

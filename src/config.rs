@@ -362,6 +362,22 @@ pub fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
     }
 }
 
+/// The endpoint of `service` as the AWS SDKs choose it: `AWS_ENDPOINT_URL_<SERVICE>`, else
+/// `AWS_ENDPOINT_URL`, else `default`.
+fn endpoint_for(service: &str, default: &str) -> String {
+    [
+        format!("AWS_ENDPOINT_URL_{service}"),
+        "AWS_ENDPOINT_URL".to_string(),
+    ]
+    .iter()
+    .find_map(|name| {
+        std::env::var(name)
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+    })
+    .unwrap_or_else(|| default.to_string())
+}
+
 /// The verification options the flags ask for; the accounts never sent are those of
 /// `--verify-skip-accounts` and of the config file.
 pub fn verify_options(args: &VerifyArgs, settings: &Settings) -> Result<VerifyOptions> {
@@ -371,7 +387,13 @@ pub fn verify_options(args: &VerifyArgs, settings: &Settings) -> Result<VerifyOp
     };
     skip_accounts.extend(settings.verify_skip_accounts.iter().cloned());
     Ok(VerifyOptions {
-        endpoint: args.sts_endpoint.clone(),
+        endpoint: args
+            .sts_endpoint
+            .clone()
+            .unwrap_or_else(|| endpoint_for("STS", crate::verify::DEFAULT_ENDPOINT)),
+        iam_endpoint: args
+            .analyze
+            .then(|| endpoint_for("IAM", crate::verify::iam::DEFAULT_ENDPOINT)),
         concurrency: usize::from(args.verify_concurrency),
         timeout: std::time::Duration::from_secs(u64::from(args.verify_timeout)),
         skip_accounts,

@@ -98,6 +98,60 @@ pub struct Verification {
     pub status: VerificationStatus,
     /// When AWS answered (or keyhound gave up), RFC 3339 UTC.
     pub checked_at: String,
+    /// What a live key may do, read from its own policies (`--analyze`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+}
+
+/// What a live key may do, as far as it could read its own IAM policies with read-only calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    /// The ARN the key acts as.
+    pub principal: String,
+    /// A policy read grants every action on every resource (or the key is the root user's).
+    pub administrator: bool,
+    /// For each high-impact action checked, what the policies read say.
+    pub actions: std::collections::BTreeMap<String, Decision>,
+    /// The policies read, each with where it applies from.
+    pub policies: Vec<String>,
+    /// The calls the key was refused, or that failed: policies that may exist unseen.
+    pub not_visible: Vec<String>,
+    /// The AWS quarantine policy attached to the key's user, if AWS has quarantined it.
+    pub quarantined: Option<String>,
+    /// Where IAM's policy simulator, asked with the key, disagrees with the policies read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<String>,
+    /// The short form reports show: "administrator", "can read S3 objects and create access
+    /// keys".
+    pub summary: String,
+}
+
+impl Access {
+    /// What the key may do, in a line: the summary, and AWS's quarantine when it is there.
+    pub fn describe(&self) -> String {
+        match &self.quarantined {
+            Some(policy) => format!(
+                "{}; AWS has already quarantined it ({policy} is attached)",
+                self.summary
+            ),
+            None => self.summary.clone(),
+        }
+    }
+}
+
+/// What a principal's policies say of one action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Allowed on every resource, unconditionally.
+    Allowed,
+    /// Allowed only on some resources or under conditions, or allowed but possibly denied by a
+    /// conditional or resource-limited `Deny`.
+    Conditional,
+    /// Explicitly denied, or allowed by no statement.
+    Denied,
+    /// Not every policy of the principal could be read, and those read do not deny it outright.
+    Unknown,
 }
 
 /// The outcome of verifying one credential.

@@ -661,7 +661,9 @@ fn verify_connects_only_to_the_endpoint_it_is_given() {
 #[test]
 fn flags_of_verification_need_verify() {
     let dir = tempfile::tempdir().unwrap();
-    let run = run(keyhound_in(dir.path()).args(["scan", ".", "--sts-endpoint", "http://x"]));
-    run.expect_code(2);
-    assert!(run.stderr.contains("--verify"), "{}", run.stderr);
+    for flags in [&["--sts-endpoint", "http://x"][..], &["--analyze"]] {
+        let run = run(keyhound_in(dir.path()).args(["scan", "."]).args(flags));
+        run.expect_code(2);
+        assert!(run.stderr.contains("--verify"), "{flags:?}: {}", run.stderr);
+    }
 }

@@ -143,6 +143,9 @@ fn secret(finding: &Finding, show_secrets: bool) -> String {
     }
     if let Some(verification) = &finding.verification {
         cell.push_str(&format!(", verified {}", verification.status.as_str()));
+        if let Some(access) = &verification.access {
+            cell.push_str(&format!(": {}", text(&access.describe())));
+        }
     }
     cell
 }

@@ -486,12 +486,15 @@ fn result(group: &Group<'_>, rule_index: usize, show_secrets: bool) -> SarifResu
     if let Some(service) = finding.canary() {
         text.push_str(&format!(" This is {}.", canary_message(service)));
     }
-    if let Some(VerificationStatus::Live { arn, .. }) =
-        finding.verification.as_ref().map(|v| &v.status)
-    {
-        text.push_str(&format!(
-            " Verified LIVE: the key works ({arn}); deactivate it now."
-        ));
+    if let Some(verification) = &finding.verification {
+        if let VerificationStatus::Live { arn, .. } = &verification.status {
+            text.push_str(&format!(
+                " Verified LIVE: the key works ({arn}); deactivate it now."
+            ));
+        }
+        if let Some(access) = &verification.access {
+            text.push_str(&format!(" What it may do: {}.", access.describe()));
+        }
     }
 
     let mut fingerprints = BTreeMap::new();

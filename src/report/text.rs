@@ -97,6 +97,24 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                 .map_or(finding.secret.as_str(), |p| p.key_id.as_str());
             let loud = format!("{}{}", paint(BOLD), paint(RED));
             write_verification(&verification.status, key_id, &loud, paint(RESET), out)?;
+            if let Some(access) = &verification.access {
+                writeln!(
+                    out,
+                    "    {loud}what it may do: {}{}",
+                    sanitize(&access.describe()),
+                    paint(RESET)
+                )?;
+                if !access.not_visible.is_empty() {
+                    writeln!(
+                        out,
+                        "    not visible to the key: {}",
+                        sanitize(&access.not_visible.join(", "))
+                    )?;
+                }
+                for disagreement in &access.disagreements {
+                    writeln!(out, "    {}", sanitize(disagreement))?;
+                }
+            }
         }
         if let Some(git) = &finding.git {
             write_git(git, group.in_head(), paint(RED), paint(RESET), out)?;

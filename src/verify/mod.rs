@@ -5,8 +5,11 @@
 //! is sent once, however often it occurs, as one signed STS `GetCallerIdentity` call
 //! ([`sts`]); every finding of it then carries the outcome. Documentation examples, canary
 //! tokens, accounts on the skip list and key IDs found without a secret are never sent.
-//! [`policy`] decides, offline, what a live key's own IAM policies let it do.
+//! With `--analyze`, each live key's own IAM policies are read with the key ([`iam`]) and
+//! [`policy`] decides, offline, what they let it do ([`access`]).
 
+pub mod access;
+pub mod iam;
 pub mod policy;
 pub mod query;
 pub mod sts;
@@ -16,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::finding::{Finding, Verification, VerificationStatus};
+use crate::finding::{Access, Finding, Verification, VerificationStatus};
 use crate::rules::Confidence;
 use sts::Credential;
 
@@ -28,6 +31,8 @@ pub const DEFAULT_ENDPOINT: &str = "https://sts.amazonaws.com";
 pub struct VerifyOptions {
     /// Where requests go (`--sts-endpoint`): STS's global endpoint unless told otherwise.
     pub endpoint: String,
+    /// With `--analyze`, where IAM is asked what each live key may do.
+    pub iam_endpoint: Option<String>,
     /// Requests in flight at once.
     pub concurrency: usize,
     /// Each request's time limit, retries included separately.
@@ -44,6 +49,7 @@ impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             endpoint: DEFAULT_ENDPOINT.to_string(),
+            iam_endpoint: None,
             concurrency: 4,
             timeout: Duration::from_secs(10),
             retries: 2,
@@ -86,36 +92,46 @@ pub fn verify(
     }
     let outcomes = identify_all(&distinct, options);
     let now = crate::source::git::rfc3339(unix_now());
-    let mut verified: Vec<Option<VerificationStatus>> = vec![None; findings.len()];
-    for (credential, status) in distinct.iter().zip(outcomes) {
+    let mut verified: Vec<Option<&Outcome>> = vec![None; findings.len()];
+    for (credential, outcome) in distinct.iter().zip(&outcomes) {
         for &index in &credentials[credential] {
-            verified[index] = Some(status.clone());
+            verified[index] = Some(outcome);
         }
     }
-    for ((finding, plan), status) in findings.iter_mut().zip(&plans).zip(verified) {
-        let status = match plan {
+    for ((finding, plan), outcome) in findings.iter_mut().zip(&plans).zip(verified) {
+        let (status, access) = match plan {
             Plan::NotAKey => continue,
-            Plan::Skip(reason) => VerificationStatus::Skipped {
-                reason: reason.clone(),
-            },
-            Plan::Send(_) => status.expect("every credential sent has an outcome"),
+            Plan::Skip(reason) => {
+                let reason = reason.clone();
+                (VerificationStatus::Skipped { reason }, None)
+            }
+            Plan::Send(_) => outcome
+                .expect("every credential sent has an outcome")
+                .clone(),
         };
         finding.verification = Some(Verification {
             status,
             checked_at: now.clone(),
+            access,
         });
     }
     distinct.len()
 }
 
-/// Sends each credential once, `options.concurrency` at a time; outcomes in the same order.
-fn identify_all(credentials: &[&Credential], options: &VerifyOptions) -> Vec<VerificationStatus> {
+/// What verification learned of one credential: its status and, for a live key with
+/// `--analyze`, what it may do.
+type Outcome = (VerificationStatus, Option<Access>);
+
+/// Sends each credential once, `options.concurrency` at a time, and with `--analyze` reads what
+/// each live one may do; outcomes in the same order.
+fn identify_all(credentials: &[&Credential], options: &VerifyOptions) -> Vec<Outcome> {
     let client = sts::Client::new(
         &options.endpoint,
         options.timeout,
         options.retries,
         options.backoff,
     );
+    let iam = query::Client::new(options.timeout, options.retries, options.backoff);
     let outcomes = Mutex::new(vec![None; credentials.len()]);
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -126,7 +142,14 @@ fn identify_all(credentials: &[&Credential], options: &VerifyOptions) -> Vec<Ver
                     break;
                 };
                 let status = client.identify(credential);
-                outcomes.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(status);
+                let access = match (&status, &options.iam_endpoint) {
+                    (VerificationStatus::Live { arn, .. }, Some(endpoint)) => {
+                        Some(access::analyze(&iam, endpoint, credential, arn))
+                    }
+                    _ => None,
+                };
+                let outcome = (status, access);
+                outcomes.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(outcome);
             });
         }
     });

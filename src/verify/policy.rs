@@ -19,6 +19,8 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::finding::Decision;
+
 /// The largest policy document keyhound reads, in bytes once decoded. IAM's own limits are far
 /// lower (about 10 KB for a managed policy, 2 KB for a user's inline one), so anything bigger is
 /// not a document IAM returned.
@@ -87,21 +89,6 @@ pub enum Patterns {
     AnyOf(Vec<String>),
     /// `NotAction` or `NotResource`: what matches none of the patterns.
     NoneOf(Vec<String>),
-}
-
-/// Whether the policies allow an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Decision {
-    /// Allowed on every resource, unconditionally.
-    Allowed,
-    /// Allowed only on some resources or under conditions, or allowed but possibly denied by a
-    /// conditional or resource-limited `Deny`.
-    Conditional,
-    /// Explicitly denied, or allowed by no statement.
-    Denied,
-    /// Not every policy of the principal could be read, and those read do not deny it outright.
-    Unknown,
 }
 
 /// How far one statement reaches for the action and resource asked about. Ordered, so that the
