@@ -14,27 +14,14 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::repo::{keyhound_for_git, Creds, Repo};
 use common::{keyhound_in, run, Run};
 
-/// Whether the tool `name` is on the PATH; a missing one fails the test where CI asks for every
-/// tool, and is said otherwise.
+/// Whether the tool `name` is installed (see [`common::archiver_installed`]).
 fn have(name: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("KEYHOUND_REQUIRE_ARCHIVERS").is_none(),
-            "{name} is not installed (Debian: zip, fastjar, libarchive-tools, a JDK for jar)"
-        );
-        eprintln!("skipped: {name} is not installed");
-    }
-    found
+    common::archiver_installed(name)
 }
 
 /// Runs `shell` (a `sh -c` line) in `dir`; panics with its error output if it fails.

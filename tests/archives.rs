@@ -373,16 +373,7 @@ enum Packing {
 /// Writes `entries` into a new directory and runs `shell` there, which writes `out`; returns
 /// what it wrote, or None when `tool` is not installed.
 fn packed_by(tool: &str, entries: &[(&str, &[u8])], shell: &str) -> Option<Vec<u8>> {
-    let found = std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("KEYHOUND_REQUIRE_ARCHIVERS").is_none(),
-            "{tool} is not installed"
-        );
+    if !common::archiver_installed(tool) {
         eprintln!("{tool} is not installed: a plain zip stands in");
         return None;
     }

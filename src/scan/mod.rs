@@ -439,14 +439,8 @@ impl<'a> Worker<'a> {
                 let findings = self.local.findings.len();
                 let skipped = self.local.stats.skipped.len();
                 let deferred = self.local.deferred.len();
-                let own;
-                let budget = match nesting.budget {
-                    Some(budget) => budget,
-                    None => {
-                        own = Budget::new(&self.archives);
-                        &own
-                    }
-                };
+                let own = Budget::new(&self.archives);
+                let budget = nesting.budget.unwrap_or(&own);
                 let entries = budget.entries_taken();
                 let nesting = Nesting {
                     budget: Some(budget),
@@ -538,14 +532,9 @@ impl<'a> Worker<'a> {
             self.skip(origin.clone(), limit);
             return;
         }
-        let own;
-        let budget = match nesting.budget {
-            Some(budget) => budget,
-            None => {
-                own = Budget::new(&self.archives);
-                &own
-            }
-        };
+        // A top-level archive gets a budget of its own.
+        let own = Budget::new(&self.archives);
+        let budget = nesting.budget.unwrap_or(&own);
         if !kind.is_container() {
             let compressed = std::cell::Cell::new(0);
             let mut bytes;

@@ -650,3 +650,22 @@ pub fn network_calls(dir: &std::path::Path, args: &[&str], code: i32) -> Option<
     assert_eq!(status.code(), Some(code), "keyhound {args:?} under strace");
     Some(std::fs::read_to_string(trace).expect("strace wrote its trace"))
 }
+
+/// Whether the archiver `tool` (`zip`, `jar`, `bsdtar`, …) is on the PATH. Where CI asks for
+/// every archiver (`KEYHOUND_REQUIRE_ARCHIVERS`) a missing one fails the test; elsewhere the
+/// test says it did not run that part.
+pub fn archiver_installed(tool: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("KEYHOUND_REQUIRE_ARCHIVERS").is_none(),
+            "{tool} is not installed (Debian: zip, fastjar, libarchive-tools, a JDK for jar)"
+        );
+        eprintln!("skipped: {tool} is not installed");
+    }
+    found
+}
