@@ -18,6 +18,9 @@
 #   - a user with AWSCompromisedKeyQuarantineV2 quarantined, and may not create access keys
 #   - a user who may not read IAM               its calls not visible, what it may do unknown
 #   - the assumed role's session                may read S3 objects, from the role's policy
+#   - IAM's policy simulator, asked only by keys allowed to, page by page, its requests checked
+#     against botocore's model (scripts/iam_simulator_standin.py): a denial it knows of and the
+#     policies read do not is reported as a disagreement
 #
 # Usage: scripts/test_verify_moto.sh      Needs python3 with venv and pip, and cargo.
 # Exits 1 on any failure, 3 when moto cannot be installed (the check did not run).
@@ -26,8 +29,10 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d)
 moto_pid=
+standin_pid=
 cleanup() {
     [[ -n $moto_pid ]] && kill "$moto_pid" 2>/dev/null || true
+    [[ -n $standin_pid ]] && kill "$standin_pid" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -192,11 +197,22 @@ if failures:
     sys.exit(1)
 PY
 
+# moto lacks IAM's policy simulator: a stand-in checked against botocore's model of IAM answers
+# SimulatePrincipalPolicy (denying cloudtrail:StopLogging, as a control policy the key cannot read
+# would) and hands every other IAM call to moto.
+standin_port=$("$work/venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$work/venv/bin/python" "$root/scripts/iam_simulator_standin.py" "$standin_port" "$endpoint" \
+    --log "$work/simulated.jsonl" --explicit-deny cloudtrail:StopLogging >"$work/standin.log" 2>&1 &
+standin_pid=$!
+for _ in $(seq 100); do grep -q ready "$work/standin.log" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$work/standin.log" || fail "the simulator stand-in did not start: $(cat "$work/standin.log")"
+
 status=0
-AWS_ENDPOINT_URL=$endpoint "$keyhound" scan "$work/analyze" -f json -o "$work/analyzed.json" \
+AWS_ENDPOINT_URL=$endpoint AWS_ENDPOINT_URL_IAM=http://127.0.0.1:$standin_port \
+    "$keyhound" scan "$work/analyze" -f json -o "$work/analyzed.json" \
     --verify --analyze 2>"$work/stderr.txt" || status=$?
 [[ $status == 1 ]] || { cat "$work/stderr.txt"; fail "keyhound --analyze exited with $status, not 1"; }
-grep -q "reading what each live key may do from IAM at $endpoint" "$work/stderr.txt" ||
+grep -q "reading what each live key may do from IAM at http://127.0.0.1:$standin_port" "$work/stderr.txt" ||
     { cat "$work/stderr.txt"; fail "keyhound did not say it reads IAM, and where"; }
 
 "$work/venv/bin/python" - "$work" <<'PY'
@@ -223,8 +239,10 @@ expect("s3-reader.ini", lambda a: a["actions"]["s3:GetObject"] == "allowed"
        and a["actions"]["iam:CreateAccessKey"] == "denied" and not a["administrator"]
        and "read S3 objects" in a["summary"] and not a["not_visible"],
        "may read S3 objects and may not create access keys")
-expect("admin.ini", lambda a: a["administrator"] and a["summary"] == "administrator",
-       "administrator")
+expect("admin.ini", lambda a: a["administrator"] and a["summary"] == "administrator"
+       and a.get("disagreements") == ["cloudtrail:StopLogging: the policies read say allowed, "
+                                      "IAM's policy simulator says explicitDeny"],
+       "administrator, and the simulator's denial reported as a disagreement")
 expect("builder.ini", lambda a: a["actions"]["ec2:RunInstances"] == "allowed"
        and any("group builders" in p for p in a["policies"]),
        "may launch instances through its group")
@@ -236,9 +254,20 @@ expect("blind.ini", lambda a: a["not_visible"] and a["actions"]["s3:GetObject"] 
 expect("session.ini", lambda a: a["actions"]["s3:GetObject"] == "allowed"
        and a["principal"].endswith(":assumed-role/ci/build"),
        "the role's policy")
+# The simulator is asked only by keys whose policies let them ask, for every action, page by page.
+ids = {name: by_name[name]["pair"]["key_id"] for name in by_name}
+asked = [json.loads(line) for line in open(f"{work}/simulated.jsonl")]
+askers = sorted({a["key_id"] for a in asked})
+if askers != sorted([ids["admin.ini"], ids["leaked.ini"]]):
+    failures.append(f"the simulator was asked by {askers}, not by the admin and leaked keys alone")
+actions = len(by_name["admin.ini"]["verification"]["access"]["actions"])
+for key in askers:
+    pages = sorted(a["page_start"] for a in asked if a["key_id"] == key)
+    if pages != list(range(0, actions, 10)) or any(a["actions"] != actions for a in asked):
+        failures.append(f"{key}: pages {pages} of {actions} actions")
 if failures:
     print("\n".join(failures), file=sys.stderr)
     sys.exit(1)
 PY
 
-echo "verification against moto: 10 passed, 0 failed"
+echo "verification against moto: 11 passed, 0 failed"
