@@ -180,14 +180,21 @@ impl Copies {
     /// list a copy) and the skips.
     pub(super) fn settle(
         &self,
-        mut deferred: Vec<Deferred>,
+        deferred: Vec<Deferred>,
     ) -> (Vec<Vec<Finding>>, Vec<(Origin, SkipReason)>) {
         let mut findings = Vec::new();
         let mut skipped = Vec::new();
         // Copies settled here count against one limit on entries for the whole run, as the
         // copies taken while reading count against their archive's.
         let mut entries = 0u64;
-        while let Some(copy) = deferred.pop() {
+        // Each copy with the contents it is inside of, outermost first: a copy of one of them
+        // inside itself (an archive that holds itself, or two that hold each other) is the
+        // same bytes again, already reported, and would otherwise never end.
+        let mut deferred: Vec<(Deferred, Vec<ContentId>)> = deferred
+            .into_iter()
+            .map(|copy| (copy, Vec::new()))
+            .collect();
+        while let Some((copy, mut within)) = deferred.pop() {
             match self.known(&copy.id) {
                 Some(content) if entries + content.entries > MAX_ENTRIES => {
                     let limit = format!("more than {MAX_ENTRIES} entries in copies of archives");
@@ -206,7 +213,13 @@ impl Copies {
                     }
                     findings.push(taken.findings);
                     skipped.extend(taken.skipped);
-                    deferred.extend(taken.deferred);
+                    within.push(copy.id);
+                    let inner = taken.deferred.into_iter();
+                    deferred.extend(
+                        inner
+                            .filter(|inner| !within.contains(&inner.id))
+                            .map(|inner| (inner, within.clone())),
+                    );
                 }
                 None => {
                     if let Some(reason) = copy.unread {
@@ -222,6 +235,32 @@ impl Copies {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_archive_that_holds_itself_is_settled_once() {
+        let copies = Copies::default();
+        let outer = Origin::file(std::path::Path::new("droste.zip"));
+        let inner = outer.inside("droste.zip");
+        let id = content_id(b"the same bytes");
+        let itself = Deferred {
+            place: inner.clone(),
+            id,
+            unread: None,
+            image: None,
+        };
+        copies.finish(
+            id,
+            Content {
+                place: outer.clone(),
+                findings: Vec::new(),
+                skipped: vec![(outer.inside("README"), SkipReason::Binary)],
+                deferred: vec![itself.clone()],
+                entries: 2,
+            },
+        );
+        let (_, skipped) = copies.settle(vec![itself]);
+        assert_eq!(skipped, [(inner.inside("README"), SkipReason::Binary)]);
+    }
 
     #[test]
     fn a_place_inside_one_copy_moves_to_the_same_place_inside_another() {
