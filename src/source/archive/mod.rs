@@ -1,10 +1,11 @@
-//! Archives and compressed streams: recognised by their first bytes, opened as they stream,
-//! each file inside handed on as an input of its own, within limits a hostile archive cannot
-//! talk its way past.
+//! Archives and compressed streams: recognised by their first bytes (or, for a zip behind a
+//! prefix, its last), each file inside handed on as an input of its own, within limits a
+//! hostile archive cannot talk its way past.
 //!
-//! Nothing is written to disk and nothing is held whole in memory: a zip is read entry by entry
-//! from its local headers (so a zip inside a tar inside a gzip stream needs no seeking), a tar
-//! header by header, a compressed stream as it inflates. Every byte inflated counts against the
+//! Nothing is written to disk. Where the caller can address an archive's bytes ([`Input`]: a
+//! file, or an archive it holds in memory) a zip is read through its central directory
+//! ([`zip`]); where it can only stream them, from its local headers. A tar is read header by
+//! header ([`tar`]), a compressed stream as it inflates. Every byte inflated counts against the
 //! [`Budget`] of the top-level archive it came from; a budget spent, a ratio too high or too
 //! many entries stops that archive (what was read before is still scanned), and says which
 //! limit stopped it.
