@@ -4,8 +4,8 @@
 //!
 //! Nothing is written to disk. Where the caller can address an archive's bytes ([`Input`]: a
 //! file, or an archive it holds in memory) a zip is read through its central directory
-//! ([`zip`]); where it can only stream them, from its local headers. A tar is read header by
-//! header ([`tar`]), a compressed stream as it inflates. Every byte inflated counts against the
+//! (`zip.rs`); where it can only stream them, from its local headers. A tar is read header by
+//! header (`tar.rs`), a compressed stream as it inflates. Every byte inflated counts against the
 //! [`Budget`] of the top-level archive it came from; a budget spent, a ratio too high or too
 //! many entries stops that archive (what was read before is still scanned), and says which
 //! limit stopped it.
