@@ -411,10 +411,7 @@ impl<'a> Worker<'a> {
             return self.open_archive(origin, kind, Input::Bytes(bytes), nesting);
         }
         let id = content_id(bytes);
-        let image = self.layer.as_ref().map(|layer| ImageProvenance {
-            layer: (**layer).clone(),
-            in_final_image: true,
-        });
+        let image = self.image_here();
         if let Err(limit) = self.within_limits(kind, nesting) {
             match self.shared.copies.known(&id) {
                 Some(content) => self.take_copy(&content, origin, nesting),
@@ -485,11 +482,7 @@ impl<'a> Worker<'a> {
             }
         }
         let mut taken = content.at(place);
-        if let Some(layer) = &self.layer {
-            let image = ImageProvenance {
-                layer: (**layer).clone(),
-                in_final_image: true,
-            };
+        if let Some(image) = self.image_here() {
             for copy in &mut taken.deferred {
                 copy.image = Some(image.clone());
             }
@@ -497,6 +490,15 @@ impl<'a> Worker<'a> {
         self.local.findings.append(&mut taken.findings);
         self.local.stats.skipped.append(&mut taken.skipped);
         self.local.deferred.append(&mut taken.deferred);
+    }
+
+    /// The image layer being read, as a finding in it is placed (a later layer's whiteouts
+    /// decide `in_final_image` once the image is read).
+    fn image_here(&self) -> Option<ImageProvenance> {
+        self.layer.as_ref().map(|layer| ImageProvenance {
+            layer: (**layer).clone(),
+            in_final_image: true,
+        })
     }
 
     /// Whether an archive of `kind` at `nesting` may be opened; the error is the limit that

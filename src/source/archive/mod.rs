@@ -60,9 +60,10 @@ impl Kind {
         Kind::sniff(bytes).or_else(|| {
             // Most scripts end without a zip's end record: that is told without a copy.
             let tail = &bytes[bytes.len().saturating_sub(zip::TAIL as usize)..];
-            let candidate =
-                starts_as_stub(bytes) && memchr::memmem::rfind(tail, b"PK\x05\x06").is_some();
-            (candidate && is_prefixed_zip(&mut io::Cursor::new(bytes))).then_some(Kind::Zip)
+            let prefixed = starts_as_stub(bytes)
+                && memchr::memmem::rfind(tail, b"PK\x05\x06").is_some()
+                && zip::has_prefixed_directory(&mut io::Cursor::new(bytes));
+            prefixed.then_some(Kind::Zip)
         })
     }
 
@@ -270,9 +271,9 @@ impl<R: Read> Read for Metered<'_, R> {
 }
 
 /// Counts the bytes read from a compressed stream's source.
-pub(super) struct Counted<'c, R> {
-    pub(super) inner: R,
-    pub(super) count: &'c Cell<u64>,
+struct Counted<'c, R> {
+    inner: R,
+    count: &'c Cell<u64>,
 }
 
 impl<R: Read> Read for Counted<'_, R> {
@@ -444,19 +445,7 @@ pub(super) fn hand_over(
     budget: &Budget,
     visit: &mut dyn FnMut(Entry<'_>),
 ) -> bool {
-    hand_over_inflated(name, data, budget, None, visit)
-}
-
-/// [`hand_over`] for an entry `data` inflates from `compressed` bytes (as they are counted):
-/// its expansion ratio is held to [`MAX_RATIO`] as a compressed stream's is.
-pub(super) fn hand_over_inflated(
-    name: String,
-    data: &mut dyn Read,
-    budget: &Budget,
-    compressed: Option<&Cell<u64>>,
-    visit: &mut dyn FnMut(Entry<'_>),
-) -> bool {
-    let mut data = Metered::new(data, budget, compressed);
+    let mut data = Metered::new(data, budget, None);
     visit(Entry {
         name,
         data: &mut data,
