@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::query::{self, Reply, Service};
+use super::query::{self, Protocol, Reply, Service};
 use super::sts::Credential;
 
 /// IAM's global endpoint signs for this region.
@@ -105,8 +105,8 @@ impl<'a> Reader<'a> {
             client,
             iam: Service {
                 name: SERVICE,
-                region: REGION,
-                version: VERSION,
+                region: REGION.to_string(),
+                protocol: Protocol::Query { version: VERSION },
                 endpoint: endpoint.to_string(),
             },
             credential,

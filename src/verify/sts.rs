@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::query::{self, Reply, Service};
+use super::query::{self, Protocol, Reply, Service};
 use crate::finding::VerificationStatus;
 
 /// STS's global endpoint signs for this region.
@@ -39,8 +39,8 @@ impl Client {
             query: query::Client::new(timeout, retries, backoff),
             sts: Service {
                 name: SERVICE,
-                region: REGION,
-                version: VERSION,
+                region: REGION.to_string(),
+                protocol: Protocol::Query { version: VERSION },
                 endpoint: endpoint.to_string(),
             },
         }
@@ -56,7 +56,7 @@ impl Client {
 }
 
 /// What STS's reply says of the credential: only a parsed 200 with an identity is `live`.
-fn status_of(reply: Reply) -> VerificationStatus {
+pub(crate) fn status_of(reply: Reply) -> VerificationStatus {
     let unknown = |reason: String| VerificationStatus::Unknown { reason };
     match reply {
         Reply::Ok(body) => {
