@@ -27,89 +27,28 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-work=$(mktemp -d)
-moto_pid=
-standin_pid=
-cleanup() {
-    [[ -n $moto_pid ]] && kill "$moto_pid" 2>/dev/null || true
-    [[ -n $standin_pid ]] && kill "$standin_pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "test_verify_moto.sh: FAIL: $*" >&2; exit 1; }
+# shellcheck source=lib/moto.sh
+source "$root/scripts/lib/moto.sh"
 
-if ! python3 -m venv "$work/venv" ||
-    ! "$work/venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]>=5,<6" "boto3>=1.34,<2"; then
-    echo "test_verify_moto.sh: moto could not be installed from PyPI: the check did not run" >&2
-    exit 3
-fi
-
+moto_install
 (cd "$root" && cargo build --quiet --locked)
 keyhound=$root/target/debug/keyhound
-
-port=$("$work/venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# AWS managed policies (AdministratorAccess, the quarantine policies) are there, as in AWS.
-MOTO_IAM_LOAD_MANAGED_POLICIES=true "$work/venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto_pid=$!
-endpoint=http://127.0.0.1:$port
-"$work/venv/bin/python" - "$endpoint" <<'PY' || fail "moto did not start: $(cat "$work/moto.log")"
-import sys, time, urllib.request
-for _ in range(200):
-    try:
-        urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=1)
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1)
-PY
+moto_start
 
 # Set up with authentication off, then turn it on: from then on moto checks every signature.
-"$work/venv/bin/python" - "$endpoint" "$work" <<'PY'
-import json, re, sys, urllib.request
-import boto3
+"$python" - "$endpoint" "$work" "$root/scripts/lib" <<'PY'
+import json, os, sys
+sys.path.insert(0, sys.argv[3])
+from moto_setup import TRUST_ANYONE, clients, session, user_with_key, write_credentials
 
 endpoint, work = sys.argv[1], sys.argv[2]
-aws = dict(endpoint_url=endpoint, region_name="us-east-1",
-           aws_access_key_id="AKIASETUPSETUPSETUP2", aws_secret_access_key="setup" * 8)
-iam = boto3.client("iam", **aws)
-sts = boto3.client("sts", **aws)
-
-# keyhound reports key IDs of AWS's alphabet (base32 after the prefix) and secrets that mix
-# cases and digits; moto draws from a wider alphabet, so draw until a credential is realistic.
-def realistic(key_id, secret):
-    return (re.fullmatch(r"A[KS]IA[A-Z2-7]{16}", key_id)
-            and re.search(r"[A-Z]", secret) and re.search(r"[a-z]", secret)
-            and re.search(r"[0-9]", secret))
-
-iam.create_user(UserName="deploy")
-while True:
-    key = iam.create_access_key(UserName="deploy")["AccessKey"]
-    if realistic(key["AccessKeyId"], key["SecretAccessKey"]):
-        break
-    iam.delete_access_key(UserName="deploy", AccessKeyId=key["AccessKeyId"])
-
-trust = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
-role = iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
-while True:
-    temp = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="build")["Credentials"]
-    if realistic(temp["AccessKeyId"], temp["SecretAccessKey"]):
-        break
+iam, sts = clients(endpoint, "iam", "sts")
+key = user_with_key(iam, "deploy")
+role = iam.create_role(RoleName="ci", AssumeRolePolicyDocument=TRUST_ANYONE)["Role"]
+temp = session(sts, role["Arn"], "build")
 
 def write(name, key_id, secret, token=None):
-    text = f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
-    if token:
-        text += f"aws_session_token = {token}\n"
-    with open(f"{work}/scan/{name}", "w") as f:
-        f.write(text)
-
-def user_with_key(name):
-    iam.create_user(UserName=name)
-    while True:
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        if realistic(key["AccessKeyId"], key["SecretAccessKey"]):
-            return key
-        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    write_credentials(f"{work}/scan/{name}", key_id, secret, token)
 
 def document(*statements):
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
@@ -120,29 +59,28 @@ def allow(*actions):
 self_view = iam.create_policy(PolicyName="self-view",
                               PolicyDocument=document(allow("iam:Get*", "iam:List*")))["Policy"]["Arn"]
 analyzed = {}
-analyzed["s3-reader"] = user_with_key("s3-reader")
+analyzed["s3-reader"] = user_with_key(iam, "s3-reader")
 iam.put_user_policy(UserName="s3-reader", PolicyName="s3-read",
                     PolicyDocument=document(allow("s3:Get*", "s3:List*")))
 iam.attach_user_policy(UserName="s3-reader", PolicyArn=self_view)
-analyzed["admin"] = user_with_key("admin")
+analyzed["admin"] = user_with_key(iam, "admin")
 iam.attach_user_policy(UserName="admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-analyzed["builder"] = user_with_key("builder")
+analyzed["builder"] = user_with_key(iam, "builder")
 iam.create_group(GroupName="builders")
 iam.add_user_to_group(GroupName="builders", UserName="builder")
 iam.put_group_policy(GroupName="builders", PolicyName="launch",
                      PolicyDocument=document(allow("ec2:RunInstances")))
 iam.attach_group_policy(GroupName="builders", PolicyArn=self_view)
-analyzed["leaked"] = user_with_key("leaked")
+analyzed["leaked"] = user_with_key(iam, "leaked")
 iam.attach_user_policy(UserName="leaked", PolicyArn=self_view)
 iam.attach_user_policy(UserName="leaked",
                        PolicyArn="arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2")
 iam.put_user_policy(UserName="leaked", PolicyName="everything", PolicyDocument=document(allow("*")))
-analyzed["blind"] = user_with_key("blind")
+analyzed["blind"] = user_with_key(iam, "blind")
 iam.put_user_policy(UserName="blind", PolicyName="get", PolicyDocument=document(allow("s3:GetObject")))
 iam.put_role_policy(RoleName="ci", PolicyName="build",
                     PolicyDocument=document(allow("s3:*", "iam:Get*", "iam:List*")))
 
-import os
 os.mkdir(f"{work}/scan")
 os.mkdir(f"{work}/analyze")
 write("live.ini", key["AccessKeyId"], key["SecretAccessKey"])
@@ -155,11 +93,8 @@ for name, created in analyzed.items():
 write("../analyze/session.ini", temp["AccessKeyId"], temp["SecretAccessKey"], temp["SessionToken"])
 json.dump({"user": key["AccessKeyId"], "temporary": temp["AccessKeyId"]},
           open(f"{work}/ids.json", "w"))
-
-urllib.request.urlopen(urllib.request.Request(
-    f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST",
-    headers={"Content-Type": "text/plain"}))
 PY
+moto_auth_on
 
 status=0
 "$keyhound" scan "$work/scan" -f json -o "$work/report.json" --verify --sts-endpoint "$endpoint" \
@@ -168,7 +103,7 @@ status=0
 grep -q "verifying 4 credentials with STS at $endpoint" "$work/stderr.txt" ||
     { cat "$work/stderr.txt"; fail "keyhound did not say what it sends where"; }
 
-"$work/venv/bin/python" - "$work" <<'PY'
+"$python" - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
 report = json.load(open(f"{work}/report.json"))
@@ -200,12 +135,9 @@ PY
 # moto lacks IAM's policy simulator: a stand-in checked against botocore's model of IAM answers
 # SimulatePrincipalPolicy (denying cloudtrail:StopLogging, as a control policy the key cannot read
 # would) and hands every other IAM call to moto.
-standin_port=$("$work/venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$work/venv/bin/python" "$root/scripts/iam_simulator_standin.py" "$standin_port" "$endpoint" \
-    --log "$work/simulated.jsonl" --explicit-deny cloudtrail:StopLogging >"$work/standin.log" 2>&1 &
-standin_pid=$!
-for _ in $(seq 100); do grep -q ready "$work/standin.log" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$work/standin.log" || fail "the simulator stand-in did not start: $(cat "$work/standin.log")"
+standin_port=$(free_port)
+start_standin iam_simulator_standin.py standin.log "$standin_port" "$endpoint" \
+    --log "$work/simulated.jsonl" --explicit-deny cloudtrail:StopLogging
 
 status=0
 AWS_ENDPOINT_URL=$endpoint AWS_ENDPOINT_URL_IAM=http://127.0.0.1:$standin_port \
@@ -215,7 +147,7 @@ AWS_ENDPOINT_URL=$endpoint AWS_ENDPOINT_URL_IAM=http://127.0.0.1:$standin_port \
 grep -q "reading what each live key may do from IAM at http://127.0.0.1:$standin_port" "$work/stderr.txt" ||
     { cat "$work/stderr.txt"; fail "keyhound did not say it reads IAM, and where"; }
 
-"$work/venv/bin/python" - "$work" <<'PY'
+"$python" - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
 report = json.load(open(f"{work}/analyzed.json"))

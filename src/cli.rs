@@ -34,6 +34,10 @@ pub enum Command {
     Audit(AuditArgs),
     /// Merge JSON reports (of an audit's shards, or of any runs) into one report in any format.
     Merge(MergeArgs),
+    /// After a leak: an incident card for each key a JSON report found (whose it is, its status,
+    /// last use and CloudTrail activity) and the plan to contain it, carried out with --apply.
+    /// Runs with your own AWS credentials, loaded as the AWS CLI loads them.
+    Respond(RespondArgs),
     /// Install keyhound as a git pre-commit hook.
     #[command(subcommand)]
     Hook(HookCommand),
@@ -214,6 +218,74 @@ pub struct MergeArgs {
     /// Rules to describe in SARIF output besides the built-in ones (those the merged runs used).
     #[command(flatten)]
     pub rules: RuleArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    /// JSON reports written by keyhound (`scan`, `git`, `audit` or `merge` with `-f json`).
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// Carry the plan out: deactivate each active key of your account (never delete it),
+    /// revoke a temporary key's role sessions, then check the key again.
+    #[arg(long)]
+    pub apply: bool,
+
+    /// With --apply, also attach AWS's quarantine policy (AWSCompromisedKeyQuarantineV3) to
+    /// each key's user.
+    #[arg(long)]
+    pub quarantine: bool,
+
+    /// The AWS profile of your credentials (default: AWS_PROFILE, then the default chain).
+    #[arg(long, value_name = "NAME", help_heading = "AWS")]
+    pub profile: Option<String>,
+
+    /// Regions whose CloudTrail is searched, comma-separated (default: every region enabled
+    /// for the account).
+    #[arg(
+        long,
+        value_name = "REGION,...",
+        value_delimiter = ',',
+        help_heading = "AWS"
+    )]
+    pub regions: Option<Vec<String>>,
+
+    /// How many days of CloudTrail events are searched (CloudTrail keeps 90).
+    #[arg(long, value_name = "N", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=90), help_heading = "AWS")]
+    pub days: u32,
+
+    /// The most pages of 50 events read per region and key; the card says when there were more.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000), help_heading = "AWS")]
+    pub max_pages: u32,
+
+    /// How long, in seconds, a deactivated key is checked again until STS refuses it.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u16).range(0..=900), help_heading = "AWS")]
+    pub settle: u16,
+
+    /// Each request's time limit, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=600), help_heading = "AWS")]
+    pub timeout: u16,
+
+    /// Append every AWS call (action, key ID, account, time, result, request ID) to FILE as
+    /// JSON lines. Never a secret.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub log: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = CardFormat::Text, help_heading = "Output")]
+    pub format: CardFormat,
+
+    /// Write the cards to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+}
+
+/// How `respond` writes its cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CardFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,7 +16,11 @@ use crate::filter::allowlist::Allowlist;
 use crate::audit::{self, AuditOptions, RepoEntry};
 use crate::aws::AccountList;
 use crate::cache::Cache;
-use crate::cli::{AuditArgs, ColorChoice, OutputArgs, ReadArgs, RuleArgs, ScanArgs, VerifyArgs};
+use crate::cli::{
+    AuditArgs, ColorChoice, OutputArgs, ReadArgs, RespondArgs, RuleArgs, ScanArgs, VerifyArgs,
+};
+use crate::respond::calls::Endpoints;
+use crate::respond::RespondOptions;
 use crate::rules::RuleSet;
 use crate::scan::{cache_digest, ReadOptions, ScanOptions};
 use crate::source::files::{PathFilter, WalkOptions};
@@ -365,6 +369,11 @@ pub fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
 /// The endpoint of `service` as the AWS SDKs choose it: `AWS_ENDPOINT_URL_<SERVICE>`, else
 /// `AWS_ENDPOINT_URL`, else `default`.
 fn endpoint_for(service: &str, default: &str) -> String {
+    endpoint_override(service).unwrap_or_else(|| default.to_string())
+}
+
+/// The endpoint the environment names for `service`, if it names one.
+fn endpoint_override(service: &str) -> Option<String> {
     [
         format!("AWS_ENDPOINT_URL_{service}"),
         "AWS_ENDPOINT_URL".to_string(),
@@ -375,7 +384,28 @@ fn endpoint_for(service: &str, default: &str) -> String {
             .ok()
             .filter(|url| !url.trim().is_empty())
     })
-    .unwrap_or_else(|| default.to_string())
+}
+
+/// What `respond`'s flags ask for, with each service's endpoint from `AWS_ENDPOINT_URL_<SERVICE>`
+/// or `AWS_ENDPOINT_URL` (as the AWS SDKs read them), else AWS's own.
+pub fn respond_options(args: &RespondArgs) -> RespondOptions {
+    RespondOptions {
+        profile: args.profile.clone(),
+        endpoints: Endpoints {
+            sts: endpoint_for("STS", crate::verify::DEFAULT_ENDPOINT),
+            iam: endpoint_for("IAM", crate::verify::iam::DEFAULT_ENDPOINT),
+            ec2: endpoint_override("EC2"),
+            cloudtrail: endpoint_override("CLOUDTRAIL"),
+        },
+        regions: args.regions.clone(),
+        days: args.days,
+        max_pages: args.max_pages,
+        apply: args.apply,
+        quarantine: args.quarantine,
+        log: args.log.clone(),
+        timeout: std::time::Duration::from_secs(u64::from(args.timeout)),
+        settle: std::time::Duration::from_secs(u64::from(args.settle)),
+    }
 }
 
 /// The verification options the flags ask for; the accounts never sent are those of

@@ -20,6 +20,7 @@ pub mod hook;
 pub mod matcher;
 pub mod merge;
 pub mod report;
+pub mod respond;
 pub mod rules;
 pub mod scan;
 pub mod source;

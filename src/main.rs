@@ -4,13 +4,13 @@
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 
 use keyhound::audit::{self, AuditProgress};
 use keyhound::cli::{
     AuditArgs, CheckArgs, Cli, Command, GitArgs, HookCommand, HookInstallArgs, ListArgs, MergeArgs,
-    OutputArgs, RulesCommand, ScanArgs,
+    OutputArgs, RespondArgs, RulesCommand, ScanArgs,
 };
 use keyhound::conclude::{self, Presentation, Verdict};
 use keyhound::config;
@@ -19,6 +19,7 @@ use keyhound::hook::{self, Installed};
 use keyhound::matcher::examples::check_examples;
 use keyhound::merge;
 use keyhound::report;
+use keyhound::respond;
 use keyhound::rules::RuleSet;
 use keyhound::scan::scan;
 use keyhound::scan::{scan_changes, scan_history, scan_submodules, Progress, ScanResult};
@@ -53,6 +54,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Git(args) => run_git(args),
         Command::Audit(args) => run_audit(args),
         Command::Merge(args) => run_merge(args),
+        Command::Respond(args) => run_respond(args),
         Command::Hook(HookCommand::Install(args)) => install_hook(args),
         Command::Rules(RulesCommand::List(args)) => list_rules(args),
         Command::Rules(RulesCommand::Check(args)) => check_rules(args),
@@ -270,6 +272,26 @@ fn run_merge(args: MergeArgs) -> Result<u8> {
     Ok(exit_status(verdict, args.exit_code))
 }
 
+fn run_respond(args: RespondArgs) -> Result<u8> {
+    let (keys, reported_at) = respond::leaked::read_reports(&args.reports)?;
+    let options = config::respond_options(&args);
+    let response = respond::respond(&keys, &reported_at, &options)?;
+    match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut out = BufWriter::new(file);
+            report::incident::write(&response, args.format, &mut out).and_then(|()| out.flush())
+        }
+        None => {
+            let mut out = BufWriter::new(io::stdout().lock());
+            report::incident::write(&response, args.format, &mut out).and_then(|()| out.flush())
+        }
+    }
+    .context("cannot write the cards")?;
+    Ok(response.exit_status())
+}
+
 fn install_hook(args: HookInstallArgs) -> Result<u8> {
     match hook::install(&args.repo, args.force)? {
         Installed::Created(path) => eprintln!("installed {}", path.display()),
@@ -377,7 +399,9 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        // The AWS SDK's credential chain warns of what it tried; `respond` says in one line
+        // what came of it, and -v shows the rest.
+        (false, 0) => "warn,aws_config=error,aws_runtime=error,aws_smithy_runtime=error",
         (false, 1) => "info",
         _ => "debug",
     };

@@ -9,13 +9,14 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use common::http::{read_request, Request};
 use common::{keyhound_in, network_calls, run, Fakes, Run};
 use serde_json::Value;
 
@@ -104,49 +105,6 @@ impl Drop for Sts {
         self.state.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(self.address); // wakes the accept loop so it sees `stop`
     }
-}
-
-/// One HTTP request as the stand-in reads it.
-struct Request {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-fn read_request(stream: &TcpStream) -> Option<Request> {
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    if !line.starts_with("POST / ") {
-        return None;
-    }
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line).ok()?;
-        let trimmed = line.trim_end();
-        if trimmed.is_empty() {
-            break;
-        }
-        let (name, value) = trimmed.split_once(':')?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-    }
-    let request = Request {
-        headers,
-        body: Vec::new(),
-    };
-    let length: usize = request.header("content-length")?.parse().ok()?;
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some(Request { body, ..request })
 }
 
 fn serve(mut stream: TcpStream, state: &State, address: SocketAddr) {

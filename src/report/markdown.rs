@@ -300,7 +300,7 @@ const INLINE_SYNTAX: &str = "\\`*_[]<>&~$|";
 /// Plain text for Markdown: control characters shown as escapes (as the text format shows
 /// them), line breaks included, and every character of [`INLINE_SYNTAX`] backslash-escaped, so
 /// nothing in it is read as Markdown, HTML or a table's `|`.
-fn text(raw: &str) -> String {
+pub(super) fn text(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in sanitize(raw).chars() {
         if INLINE_SYNTAX.contains(c) {
@@ -313,7 +313,7 @@ fn text(raw: &str) -> String {
 
 /// A code span for Markdown: control characters shown as escapes, `|` escaped as tables
 /// require even inside code, and fenced by more backticks than the text holds in a row.
-fn code(raw: &str) -> String {
+pub(super) fn code(raw: &str) -> String {
     let inner = sanitize(raw).replace('|', "\\|");
     let fence = "`".repeat(longest_run(&inner, '`') + 1);
     // A code span drops one space at each end when both ends have one, and a backtick at an

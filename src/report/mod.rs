@@ -6,6 +6,7 @@
 mod github;
 mod gitlab;
 mod group;
+pub mod incident;
 pub mod json;
 mod junit;
 mod markdown;

@@ -179,7 +179,7 @@ fn plan(finding: &Finding, all: &[Finding], options: &VerifyOptions) -> Plan {
     }
     let session_token = if key_id.starts_with("ASIA") {
         match session_token_near(finding, all) {
-            Some(token) => Some(token),
+            Some(token) => Some(token.secret.clone()),
             None => return Plan::Skip("a temporary key found without its session token".into()),
         }
     } else {
@@ -207,18 +207,18 @@ fn skip_reason(finding: &Finding, options: &VerifyOptions) -> Option<String> {
         .then(|| format!("account {} is on the skip list", account.id))
 }
 
-/// The session token found in the same input as `finding`, the nearest by line.
-fn session_token_near(finding: &Finding, all: &[Finding]) -> Option<String> {
+/// The finding of the session token found in the same input as `finding`, the nearest by line.
+pub(crate) fn session_token_near<'a>(finding: &Finding, all: &'a [Finding]) -> Option<&'a Finding> {
     all.iter()
         .filter(|other| other.origin == finding.origin && other.rule_id == SESSION_TOKEN_RULE)
         .min_by_key(|other| other.location.line.abs_diff(finding.location.line))
-        .map(|other| other.secret.clone())
 }
 
 /// The built-in rule that finds STS session tokens.
 const SESSION_TOKEN_RULE: &str = "aws-session-token";
 
-fn unix_now() -> i64 {
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

@@ -2,6 +2,7 @@
 //! expected findings of `fixtures/`, fake credentials and inputs with credentials planted at
 //! known byte offsets.
 
+pub mod http;
 pub mod repo;
 
 use std::collections::BTreeSet;
