@@ -10,10 +10,12 @@
 # and keyhound must:
 #   - dry run: exit 1, plan the deactivation and the revocation, change nothing in moto, make
 #     no write call, read all three pages of events through throttling
+#   - --apply by an operator who may only read: exit 2, the refusal on the card, nothing changed
 #   - --apply --quarantine: exit 0, deploy's key Inactive and AWSCompromisedKeyQuarantineV3
 #     attached in moto, the role's older sessions revoked, STS now refusing the key, the other
 #     account's key untouched
-#   - --apply again: exit 0, no write call, nothing changed
+#   - --apply again, in every region EC2 lists: exit 0, no write call, nothing changed
+#   - a region not enabled for the account: one line on the card, the rest goes on
 #   - a report that is not a report, and no operator credentials: exit 2 with one clear line
 #
 # Usage: scripts/test_respond_moto.sh      Needs python3 with venv and pip, and cargo.
@@ -47,6 +49,12 @@ operator = user_with_key(iam, "responder")
 iam.attach_user_policy(UserName="responder",
                        PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
 deploy = user_with_key(iam, "deploy")
+# An operator who may read but not change IAM: their --apply must fail, and say so.
+reader = user_with_key(iam, "reader")
+iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+        "iam:Get*", "iam:List*", "sts:GetCallerIdentity", "sts:GetAccessKeyInfo",
+        "ec2:DescribeRegions", "cloudtrail:LookupEvents"]}]}))
 role = iam.create_role(RoleName="ci", AssumeRolePolicyDocument=TRUST_ANYONE)["Role"]
 temp = session(sts, role["Arn"], "build")
 
@@ -102,6 +110,7 @@ session_events = [event(temp["AccessKeyId"], int(now - 900), "RunInstances",
 json.dump({"us-east-1": deploy_events, "eu-west-1": session_events},
           open(f"{work}/events.json", "w"))
 json.dump({"operator": [operator["AccessKeyId"], operator["SecretAccessKey"]],
+           "reader": [reader["AccessKeyId"], reader["SecretAccessKey"]],
            "deploy": deploy["AccessKeyId"], "session": temp["AccessKeyId"],
            "theirs": other["AccessKeyId"], "canary": canary},
           open(f"{work}/ids.json", "w"))
@@ -111,7 +120,8 @@ moto_auth_on
 operator=$("$python" -c 'import json, sys; print(":".join(json.load(open(sys.argv[1]))["operator"]))' "$work/ids.json")
 standin_port=$(free_port)
 start_standin aws_standin.py standin.log "$standin_port" "$endpoint" --operator "$operator" \
-    --events "$work/events.json" --log "$work/standin.jsonl" --throttle-first 1
+    --events "$work/events.json" --log "$work/standin.jsonl" --throttle-first 1 \
+    --disabled-region ap-east-1
 
 "$keyhound" scan "$work/scan" -f json --show-secrets -o "$work/report.json" 2>/dev/null || true
 
@@ -124,7 +134,7 @@ unset AWS_PROFILE AWS_SESSION_TOKEN
 respond() { # respond NAME STATUS ARGS...: runs respond, expects exit STATUS, keeps its output
     local name=$1 expected=$2 status=0
     shift 2
-    "$keyhound" respond "$work/report.json" --log "$work/calls.jsonl" --regions us-east-1,eu-west-1 \
+    "$keyhound" respond "$work/report.json" --log "$work/calls.jsonl" \
         "$@" >"$work/$name.out" 2>"$work/$name.err" || status=$?
     [[ $status == "$expected" ]] ||
         { cat "$work/$name.out" "$work/$name.err"; fail "respond $* exited with $status, not $expected"; }
@@ -133,14 +143,19 @@ writes() { # the write calls the stand-in forwarded to moto
     grep -o '"forwarded": *"[A-Za-z]*"' "$work/standin.jsonl" | grep -E '"(Update|Attach|Put|Delete|Create)' || true
 }
 
-respond dry 1 -f json
+regions=us-east-1,eu-west-1
+respond dry 1 -f json --regions $regions,ap-east-1
 [[ -z $(writes) ]] || fail "the dry run wrote: $(writes)"
-respond dry-text 1
-respond dry-markdown 1 -f markdown
+respond dry-text 1 --regions $regions
+respond dry-markdown 1 -f markdown --regions $regions
 grep -q '^### `AKIA' "$work/dry-markdown.out" || fail "no card in the Markdown: $(cat "$work/dry-markdown.out")"
 grep -q 'aws iam update-access-key' "$work/dry-text.out" || fail "no command in the text: $(cat "$work/dry-text.out")"
 
-respond apply 0 -f json --apply --quarantine --settle 10
+reader=$("$python" -c 'import json, sys; print(":".join(json.load(open(sys.argv[1]))["reader"]))' "$work/ids.json")
+AWS_ACCESS_KEY_ID=${reader%%:*} AWS_SECRET_ACCESS_KEY=${reader#*:} \
+    respond denied 2 -f json --apply --regions us-east-1
+respond apply 0 -f json --apply --quarantine --settle 10 --regions $regions
+# The regions enabled for the account, as EC2 lists them, this time.
 respond again 0 -f json --apply --quarantine --settle 10
 
 "$python" - "$work" "$endpoint" "$root/scripts/lib" <<'PY'
@@ -154,7 +169,7 @@ def check(condition, what):
     if not condition:
         failures.append(what)
 
-dry, applied, again = cards("dry"), cards("apply"), cards("again")
+dry, denied, applied, again = cards("dry"), cards("denied"), cards("apply"), cards("again")
 deploy, session, theirs, canary = ids["deploy"], ids["session"], ids["theirs"], ids["canary"]
 card = dry[deploy]
 check(card["owned"] is True and card["user"] == "deploy" and card["status_before"] == "Active",
@@ -162,7 +177,10 @@ check(card["owned"] is True and card["user"] == "deploy" and card["status_before
 check([s["action"] for s in card["plan"]] == ["iam:UpdateAccessKey"], f"deploy's plan: {card['plan']}")
 check(card["actions"] == [] and card["status_after"] == "Active", f"the dry run acted: {card}")
 activity = card["activity"]
-check(activity["events"] == 120 and activity["complete"], f"deploy's events: {activity['events']}")
+check(activity["events"] == 120, f"deploy's events: {activity['events']}")
+check(not activity["complete"] and activity["problems"] == [
+      "ap-east-1: the region refused the operator's credentials (is it enabled for the account?)"],
+      f"a region not enabled: {activity['problems']}")
 check([c["event"] for c in activity["changes"]] == ["CreateAccessKey", "PutBucketPolicy"],
       f"changes: {activity['changes']}")
 check(activity["denied"] == 9 and activity["error_codes"] == {"AccessDenied": 9},
@@ -179,6 +197,10 @@ card = dry[canary]
 check(card["verdict"].startswith("never touched") and card["account"] == "052310077262",
       f"the canary's card: {card}")
 
+card = denied[deploy]
+check(card["actions"] == [{"action": "iam:UpdateAccessKey", "result": "refused: AccessDenied (HTTP 403)"}]
+      and card["verdict"] == "containment failed: see the actions" and card["status_after"] == "Active",
+      f"deploy when the operator may not write: {card}")
 card = applied[deploy]
 check(card["status_before"] == "Active" and card["status_after"] == "Inactive"
       and all(a["result"] == "done" for a in card["actions"])
@@ -190,6 +212,8 @@ check(card["status_after"] == "Revoked" and card["actions"] == [{"action": "iam:
 for key, card in again.items():
     check(card["actions"] == [] and card["plan"] == [], f"the second --apply acted on {key}: {card}")
 check(again[deploy]["verdict"] == "contained: Inactive, nothing to change", again[deploy]["verdict"])
+check(len(again[deploy]["activity"]["regions"]) > 2 and "eu-west-1" in again[deploy]["activity"]["regions"],
+      f"the enabled regions: {again[deploy]['activity']['regions']}")
 
 # What moto holds now: deploy's key inactive and quarantined, the role's sessions revoked,
 # the other account's key as it was.
@@ -215,13 +239,15 @@ check({c["action"] for c in calls if c["key_id"] == theirs} == {"sts:GetAccessKe
       f"calls about the other account's key: {[c['action'] for c in calls if c['key_id'] == theirs]}")
 check(ids["operator"][1] not in text, "a secret in the call log")
 writes = [c["action"] for c in calls if c["action"].split(":")[1].startswith(("Update", "Attach", "Put"))]
-check(writes == ["iam:UpdateAccessKey", "iam:AttachUserPolicy", "iam:PutRolePolicy"],
-      f"the writes of all runs: {writes}")
+check(writes == ["iam:UpdateAccessKey", "iam:UpdateAccessKey", "iam:AttachUserPolicy",
+                 "iam:PutRolePolicy"], f"the writes of all runs (the first refused): {writes}")
 # CloudTrail was read page by page, through throttling, within its rate.
 lookups = [json.loads(l) for l in open(f"{work}/standin.jsonl") if '"region"' in l]
 check(any(l["status"] == "throttled" for l in lookups), "no lookup was throttled")
-check(not any(l["status"] == "invalid" for l in lookups),
-      f"invalid lookups: {[l for l in lookups if l['status'] == 'invalid']}")
+# (The read-only operator is not the one the stand-in knows: its lookups are refused as
+# another account's would be.)
+invalid = [l for l in lookups if l["status"] == "invalid" and l["error"] != "UnrecognizedClientException"]
+check(not invalid, f"lookups keyhound shaped wrongly: {invalid}")
 pages = [l for l in lookups if l["region"] == "us-east-1" and l["status"] == "ok" and l["key_id"] == deploy]
 check(len(pages) >= 3 and sum(l["events"] for l in pages[:3]) == 120, f"us-east-1 pages: {pages[:3]}")
 if failures:

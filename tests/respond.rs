@@ -350,3 +350,38 @@ fn a_profile_named_on_the_command_line_gives_the_credentials_as_the_aws_cli_woul
     assert!(!signers.is_empty());
     assert!(signers.iter().all(|s| *s == from_process), "{signers:?}");
 }
+
+#[test]
+fn a_key_found_in_history_carries_the_commit_that_introduced_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = common::repo::Repo::init(dir.path(), "app");
+    let mut fakes = Fakes::new(13);
+    let (key_id, secret) = (fakes.key_id("AKIA"), fakes.secret_key());
+    repo.write("README", "app\n");
+    repo.commit("start");
+    repo.write(
+        "deploy.env",
+        &format!("AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n"),
+    );
+    let introducing = repo.commit("deploy settings");
+    repo.remove("deploy.env");
+    repo.commit("no secrets in the repository");
+    let scan = run(keyhound_in(dir.path()).args(["git", "app", "-f", "json", "-o", "report.json"]));
+    assert_eq!(scan.code, Some(1), "{}", scan.stderr);
+    let sts = Sts::start();
+    let out = respond(dir.path(), &sts.endpoint(), &["report.json", "-f", "json"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let cards: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let card = &cards["keys"][0];
+    assert_eq!(card["key_id"], key_id.as_str());
+    let introduced = &card["evidence"]["introduced"];
+    assert_eq!(introduced["commit"], introducing.as_str(), "{card}");
+    assert_eq!(introduced["author"], "Ada Lovelace <ada@example.org>");
+    assert!(introduced["date"].as_str().unwrap().ends_with('Z'));
+    // The report was redacted: the card says where the key was, never its secret.
+    assert!(!out.stdout_text().contains(&secret));
+    // Text shows the commit too.
+    let text = respond(dir.path(), &sts.endpoint(), &["report.json"]);
+    let line = format!("in commit {}", &introducing[..12]);
+    assert!(text.stdout_text().contains(&line), "{}", text.stdout_text());
+}
