@@ -161,6 +161,12 @@ fn report(dir: &Path) {
     assert_eq!(scan.code, Some(1), "{}", scan.stderr);
 }
 
+/// A report of one key of no account the stand-in knows.
+fn report_of_one_key(dir: &Path, fakes: &mut Fakes) {
+    write_pair(dir, "a.ini", &fakes.key_id("AKIA"), &fakes.secret_key());
+    report(dir);
+}
+
 fn write_pair(dir: &Path, name: &str, key_id: &str, secret: &str) {
     std::fs::create_dir_all(dir.join("keys")).unwrap();
     let text =
@@ -267,13 +273,7 @@ fn a_file_that_is_not_a_report_is_refused_before_any_call() {
 fn without_operator_credentials_or_an_answer_from_sts_it_stops_with_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let mut fakes = Fakes::new(3);
-    write_pair(
-        dir.path(),
-        "a.ini",
-        &fakes.key_id("AKIA"),
-        &fakes.secret_key(),
-    );
-    report(dir.path());
+    report_of_one_key(dir.path(), &mut fakes);
     let sts = Sts::start();
 
     let mut command = respond_command(dir.path(), &sts.endpoint(), &["report.json"]);
@@ -312,13 +312,7 @@ fn without_operator_credentials_or_an_answer_from_sts_it_stops_with_one_clear_li
 fn a_profile_named_on_the_command_line_gives_the_credentials_as_the_aws_cli_would() {
     let dir = tempfile::tempdir().unwrap();
     let mut fakes = Fakes::new(5);
-    write_pair(
-        dir.path(),
-        "a.ini",
-        &fakes.key_id("AKIA"),
-        &fakes.secret_key(),
-    );
-    report(dir.path());
+    report_of_one_key(dir.path(), &mut fakes);
     // The operator's key comes from a credential_process of profile `ops`, not from the
     // environment, which holds another key.
     let from_process = fakes.key_id("AKIA");
