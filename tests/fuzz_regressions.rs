@@ -20,7 +20,12 @@ fn run_saved(target: &str, body: fn(&[u8]), seeds: Vec<Vec<u8>>) {
             inputs.push(std::fs::read(&path).expect("saved input is readable"));
         }
     }
-    assert!(!inputs.is_empty(), "no saved inputs for {target}");
+    if root.is_dir() {
+        assert!(!inputs.is_empty(), "no saved inputs for {target}");
+    } else {
+        // A packaged crate: cargo leaves out `fuzz/`, a package of its own.
+        eprintln!("fuzz/ is not here: only the built-in inputs of {target} run");
+    }
     for (i, data) in inputs.iter().enumerate() {
         let outcome = std::panic::catch_unwind(|| body(data));
         assert!(outcome.is_ok(), "input {i} breaks the {target} target");
