@@ -3,7 +3,9 @@
 # project that lists keyhound in .pre-commit-config.yaml would: pre-commit builds keyhound with
 # cargo from this repository's HEAD, then
 #   - the `keyhound` hook must block a staged secret and pass a clean change;
-#   - the `keyhound-files` hook must find a committed secret with --all-files.
+#   - the `keyhound-files` hook must find a committed secret with --all-files;
+#   - the `keyhound-system` and `keyhound-files-system` hooks do the same with the keyhound on
+#     PATH (this repository's debug build), building nothing.
 # Needs `pre-commit` (pip install pre-commit) and cargo. Exits non-zero on any failure.
 set -euo pipefail
 
@@ -50,4 +52,18 @@ if pre-commit try-repo "$root" keyhound-files --all-files >"$work/files.log" 2>&
 fi
 grep -q "credentials" "$work/files.log" || { cat "$work/files.log"; fail "the report does not name the file"; }
 
-echo "pre-commit hooks: 3 passed, 0 failed"
+# 4. the system hooks use the keyhound on PATH
+(cd "$root" && cargo build --quiet --locked)
+export PATH="$root/target/debug:$PATH"
+printf 'aws_access_key_id = AKIAQYLPMN5HGWTVRDX6\naws_secret_access_key = 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\n' > more.ini
+git add more.ini
+if pre-commit try-repo "$root" keyhound-system >"$work/system.log" 2>&1; then
+    cat "$work/system.log"; fail "keyhound-system did not block a staged secret"
+fi
+grep -q "more.ini" "$work/system.log" || { cat "$work/system.log"; fail "keyhound-system does not name the file"; }
+if pre-commit try-repo "$root" keyhound-files-system --all-files >"$work/files-system.log" 2>&1; then
+    cat "$work/files-system.log"; fail "keyhound-files-system --all-files found nothing"
+fi
+grep -q "credentials" "$work/files-system.log" || { cat "$work/files-system.log"; fail "keyhound-files-system does not name the committed file"; }
+
+echo "pre-commit hooks: 5 passed, 0 failed"
