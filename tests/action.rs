@@ -1292,9 +1292,14 @@ fn action_yml_declares_what_the_scripts_read_and_runs_scripts_that_exist() {
             .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
     });
     let step = &steps[upload];
-    assert_eq!(
-        text(&step["uses"], "uses"),
-        "github/codeql-action/upload-sarif@v3"
+    // Pinned to a commit, never a moving tag.
+    let pinned = text(&step["uses"], "uses")
+        .strip_prefix("github/codeql-action/upload-sarif@")
+        .unwrap()
+        .to_string();
+    assert!(
+        pinned.len() == 40 && pinned.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{pinned}"
     );
     assert_eq!(
         text(&step["if"], "if"),
