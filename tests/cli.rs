@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
+#[cfg(unix)]
 use std::time::Duration;
 
 use predicates::prelude::*;

@@ -10,7 +10,9 @@
 mod common;
 
 use std::collections::BTreeMap;
+#[cfg(unix)]
 use std::path::Path;
+#[cfg(unix)]
 use std::process::Command;
 use std::sync::Mutex;
 

@@ -1249,6 +1249,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)] // symbolic links, FIFOs and the archivers that record them
     fn bsdtar_archives_read_in_every_format() {
         if !have_bsdtar() {
             return;
@@ -1281,6 +1282,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)] // symbolic links, FIFOs and the archivers that record them
     fn directories_links_devices_and_fifos_are_passed_over() {
         let dir = tempfile::tempdir().unwrap();
         write_file(dir.path(), "tree/file.txt", b"content\n");
