@@ -26,6 +26,7 @@ use crate::decode::{self, Encoding, View};
 use crate::lines::{end_of_lines_after, start_of_lines_before};
 use crate::rules::allow::{ContentAllowed, MatchText, RuleAllowlist, TextVerdict};
 use crate::rules::{Confidence, Rule, RuleSet, SecretGroup, MAX_KEYWORD_LEN};
+use crate::source::{LEAD, TAIL};
 
 pub use prefilter::spellings;
 use prefilter::{Prefilter, RuleKeywords};
@@ -33,10 +34,11 @@ use prefilter::{Prefilter, RuleKeywords};
 /// How far (in bytes) a search window or a context region may extend on each side of a keyword
 /// hit or a candidate, whatever its line count says.
 pub const REACH: usize = 4096;
-/// Bytes before an owned position that a chunk must carry for the match there to be found.
-pub const LEAD: usize = 2 * REACH + MAX_KEYWORD_LEN;
-/// Bytes after an owned position that a chunk must carry for the match there to be found.
-pub const TAIL: usize = 3 * REACH + MAX_KEYWORD_LEN;
+// What the matcher may look at around a position must fit in the overlap the reader gives
+// every chunk, or a match on a chunk boundary could be lost: a keyword hit's context reaches
+// back two windows and a keyword, and forward three.
+const _: () = assert!(2 * REACH + MAX_KEYWORD_LEN <= LEAD);
+const _: () = assert!(3 * REACH + MAX_KEYWORD_LEN <= TAIL);
 
 /// A validated match of one rule in a buffer, or, from an explaining matcher, a candidate the
 /// validators rejected.

@@ -2,8 +2,8 @@
 //!
 //! A source never interprets the bytes it reads; it only says where they came from ([`Origin`])
 //! and hands them on in bounded [`Chunk`]s, so memory stays flat however large an input is. The
-//! chunks overlap by the [`LEAD`](crate::matcher::LEAD) and [`TAIL`](crate::matcher::TAIL) the
-//! matcher needs, and each chunk *owns* a disjoint range of the input: a match is reported only
+//! chunks overlap by [`LEAD`] and [`TAIL`] bytes, which bound what a consumer of chunks may look
+//! at around what it finds, and each chunk *owns* a disjoint range of the input: a match is reported only
 //! by the chunk that owns its first byte, so nothing on a boundary is lost or reported twice.
 
 pub mod archive;
@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use reader::{Chunk, ChunkReader, Mode, ReadOutcome, DEFAULT_CHUNK_SIZE};
+pub use reader::{Chunk, ChunkReader, Mode, ReadOutcome, DEFAULT_CHUNK_SIZE, LEAD, TAIL};
 
 /// Where a chunk's bytes came from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

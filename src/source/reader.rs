@@ -7,7 +7,13 @@ use super::archive::Kind;
 use super::utf16::{self, Utf16Reader};
 use crate::decode::Encoding;
 use crate::lines::{ceil_char_boundary, count_chars, count_newlines, floor_char_boundary};
-use crate::matcher::{LEAD, TAIL};
+
+/// Bytes every chunk carries before the range it owns, when the input has them: the context a
+/// match starting in that range may look back on. This is the reader's promise to whatever
+/// consumes chunks; the matcher checks, where it is built, that its reach fits within it.
+pub const LEAD: usize = 8448;
+/// Bytes every chunk carries after the range it owns, when the input has them (see [`LEAD`]).
+pub const TAIL: usize = 12544;
 
 /// Bytes each chunk owns by default; the buffer also holds the [`LEAD`] and [`TAIL`] overlap.
 pub const DEFAULT_CHUNK_SIZE: usize = 1 << 20;

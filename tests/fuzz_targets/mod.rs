@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use keyhound::matcher::{Matcher, RawMatch, LEAD, TAIL};
+use keyhound::matcher::{Matcher, RawMatch};
 use keyhound::rules::RuleSet;
 use keyhound::source::{ChunkReader, Mode};
+use keyhound::source::{LEAD, TAIL};
 
 fn builtin() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();

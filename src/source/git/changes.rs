@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use git2::{Delta, DiffOptions, Oid, Repository};
 
+use super::CommitInfo;
 use super::{rfc3339, GitError, Repo};
-use crate::finding::CommitInfo;
 use crate::source::{Origin, SkipReason};
 
 /// Every line of a file: what a new or binary file adds.

@@ -12,7 +12,7 @@ use std::process::Stdio;
 
 use super::catfile::{self, BlobRef};
 use super::{last_line, rfc3339, GitError, Repo, StderrTail};
-use crate::finding::{CommitInfo, GitProvenance};
+use super::{CommitInfo, GitProvenance};
 
 /// What a history scan covers.
 #[derive(Debug, Clone, Default)]

@@ -11,7 +11,10 @@ pub mod catfile;
 pub mod changes;
 pub mod history;
 pub mod objects;
+mod provenance;
 pub mod salvage;
+
+pub use provenance::{CommitInfo, GitProvenance};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
