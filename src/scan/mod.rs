@@ -624,8 +624,11 @@ impl<'a> Worker<'a> {
             }
         }
         for entry in skipped {
-            let why = entry.why;
-            self.skip(origin.inside(&entry.name), SkipReason::ArchiveEntry { why });
+            let reason = match entry.why.as_str() {
+                archive::ENCRYPTED => SkipReason::Encrypted,
+                _ => SkipReason::ArchiveEntry { why: entry.why },
+            };
+            self.skip(origin.inside(&entry.name), reason);
         }
         match read {
             Ok(()) => {}
@@ -634,6 +637,9 @@ impl<'a> Worker<'a> {
             }
             Err(archive::Stop::Unreadable(error)) => {
                 self.skip(origin.clone(), SkipReason::Unreadable { error })
+            }
+            Err(archive::Stop::Damaged(what)) => {
+                self.skip(origin.clone(), SkipReason::Damaged { what })
             }
         }
     }
@@ -671,9 +677,10 @@ impl<'a> Worker<'a> {
             Err(error) => {
                 // What was read before the error is still reported; the scan is marked incomplete.
                 tracing::debug!(path = %origin, found = self.local.findings.len() - findings_before, "read failed part-way");
-                let reason = match archive::limit_of(&error) {
-                    Some(limit) => SkipReason::ArchiveLimit { limit },
-                    None => files::io_reason(&error),
+                let reason = match (archive::limit_of(&error), archive::damage_of(&error)) {
+                    (Some(limit), _) => SkipReason::ArchiveLimit { limit },
+                    (None, Some(what)) => SkipReason::Damaged { what },
+                    (None, None) => files::io_reason(&error),
                 };
                 self.skip(origin.clone(), reason);
             }
@@ -688,6 +695,9 @@ impl<'a> Worker<'a> {
             }
             // Said once the run's copies are settled: a copy read elsewhere may stand for it.
             _ if is_nesting_limit(&reason) => tracing::debug!("shut {origin}: {reason}"),
+            SkipReason::Damaged { .. } | SkipReason::Encrypted => {
+                tracing::warn!("{origin}: {reason}")
+            }
             _ => tracing::warn!("skipped {origin}: {reason}"),
         }
         self.local.stats.skipped.push((origin, reason));

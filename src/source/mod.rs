@@ -183,6 +183,12 @@ pub enum SkipReason {
     ArchiveLimit { limit: String },
     /// An archive entry not read: encrypted, or compressed by a method keyhound cannot inflate.
     ArchiveEntry { why: String },
+    /// An encrypted archive entry: skipped by design, as binary files are, and counted.
+    Encrypted,
+    /// A damaged archive or compressed stream that was read as far as it goes: it ends early, or
+    /// a checksum over what was read does not match. A note, not a gap: nothing that exists was
+    /// left unread.
+    Damaged { what: String },
     /// An input not read (for the reason `why` says), at a path the configuration accepts as
     /// unread (`[[accept]]`, or a path every rule's allowlist covers): listed, and not counted
     /// against the scan's completeness. `by` names what accepts it.
@@ -191,7 +197,8 @@ pub enum SkipReason {
 
 impl SkipReason {
     /// Whether this skip means the scan did not see input it was asked to see (exit status 2).
-    /// Binary, oversized, special and symlinked files are skipped by design and are not.
+    /// Binary, oversized, special and symlinked files and encrypted entries are skipped by
+    /// design and are not; nor is a damaged input read as far as it goes.
     pub fn makes_scan_incomplete(&self) -> bool {
         matches!(
             self,
@@ -243,6 +250,10 @@ impl SkipReason {
             "archive entry not read" => SkipReason::ArchiveEntry {
                 why: after("archive entry not read: "),
             },
+            "encrypted" => SkipReason::Encrypted,
+            "damaged" => SkipReason::Damaged {
+                what: after(DAMAGED),
+            },
             "accepted" => {
                 let (why, by) = text.rsplit_once(ACCEPTED_BY)?;
                 SkipReason::Accepted {
@@ -266,6 +277,8 @@ impl SkipReason {
             SkipReason::RepositoryFailed { .. } => "repository not audited",
             SkipReason::ArchiveLimit { .. } => "archive limit",
             SkipReason::ArchiveEntry { .. } => "archive entry not read",
+            SkipReason::Encrypted => "encrypted",
+            SkipReason::Damaged { .. } => "damaged",
             SkipReason::Accepted { .. } => "accepted",
         }
     }
@@ -289,10 +302,15 @@ impl fmt::Display for SkipReason {
                 write!(f, "archive not read to its end: it reached {limit}")
             }
             SkipReason::ArchiveEntry { why } => write!(f, "archive entry not read: {why}"),
+            SkipReason::Encrypted => f.write_str("an encrypted archive entry, not read by design"),
+            SkipReason::Damaged { what } => write!(f, "{DAMAGED}{what}"),
             SkipReason::Accepted { why, by } => write!(f, "{why}{ACCEPTED_BY}{by})"),
         }
     }
 }
+
+/// How a damaged input's note begins.
+const DAMAGED: &str = "read as far as it goes, damaged: ";
 
 /// What joins an accepted input's reason to what accepts it.
 const ACCEPTED_BY: &str = " (accepted by ";

@@ -125,13 +125,16 @@ pub enum Stop {
     Limit(String),
     /// The archive is damaged, or uses something this reader does not support.
     Unreadable(String),
+    /// The archive ends early (cut short, or a checksum over what was read does not match):
+    /// everything it holds was read, so nothing is missing from the scan.
+    Damaged(String),
 }
 
 impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Stop::Limit(limit) => write!(f, "stopped at a limit: {limit}"),
-            Stop::Unreadable(why) => f.write_str(why),
+            Stop::Unreadable(why) | Stop::Damaged(why) => f.write_str(why),
         }
     }
 }
@@ -203,6 +206,18 @@ impl fmt::Display for LimitReached {
 }
 
 impl std::error::Error for LimitReached {}
+
+/// The damage an I/O error of a stream reports, when the stream was read as far as it goes:
+/// it ends early (a truncated archive or compressed file), or its checksum, checked once
+/// everything was inflated, does not match. Anything else, such as a corrupt block with more
+/// data after it, left content unread.
+pub fn damage_of(error: &io::Error) -> Option<String> {
+    let checksum = error.kind() == io::ErrorKind::InvalidInput
+        && error
+            .to_string()
+            .contains("does not have a matching checksum");
+    (error.kind() == io::ErrorKind::UnexpectedEof || checksum).then(|| error.to_string())
+}
 
 /// The limit an I/O error reports, if it is one.
 pub fn limit_of(error: &io::Error) -> Option<String> {
@@ -291,7 +306,10 @@ pub struct Entry<'a> {
     pub data: &'a mut dyn Read,
 }
 
-/// An entry that is not read, and why.
+/// Why an encrypted entry is not read: keyhound has no key to it, by design.
+pub const ENCRYPTED: &str = "encrypted";
+
+/// An entry that is not read, and why ([`ENCRYPTED`], or what keyhound cannot inflate).
 pub struct Skipped {
     pub name: String,
     pub why: String,

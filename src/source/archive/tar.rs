@@ -80,11 +80,17 @@ fn damaged(why: impl std::fmt::Display) -> Stop {
     Stop::Unreadable(format!("damaged tar: {why}"))
 }
 
+/// The stop for a tar that ends early: everything it holds was read.
+fn cut_short(why: impl std::fmt::Display) -> Stop {
+    Stop::Damaged(format!("damaged tar: {why}"))
+}
+
 /// The stop an I/O error of the archive's input means: a limit of the archive around it (a
-/// `.tar.gz` inflating too much), or damage.
+/// `.tar.gz` inflating too much), an input that ends early, or damage.
 fn read_failure(error: io::Error) -> Stop {
     match limit_of(&error) {
         Some(limit) => Stop::Limit(limit),
+        None if super::damage_of(&error).is_some() => cut_short(error),
         None => damaged(error),
     }
 }
@@ -316,7 +322,7 @@ impl Header {
         while extended {
             let block = blocks
                 .block()?
-                .ok_or_else(|| damaged("the archive ends inside a sparse file's header"))?;
+                .ok_or_else(|| cut_short("the archive ends inside a sparse file's header"))?;
             map.add_old_gnu_entries(&block[EXTENSION_MAP])?;
             extended = block[EXTENSION_IS_EXTENDED] != 0;
         }
@@ -337,7 +343,7 @@ impl<'r> Blocks<'r> {
         while filled < BLOCK {
             match self.input.read(&mut block[filled..]) {
                 Ok(0) if filled == 0 => return Ok(None),
-                Ok(0) => return Err(damaged("the archive ends inside a header")),
+                Ok(0) => return Err(cut_short("the archive ends inside a header")),
                 Ok(read) => filled += read,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(read_failure(e)),
@@ -868,7 +874,9 @@ mod tests {
     /// The message of a damaged-tar stop; fails on anything else.
     fn damage(result: Result<(), Stop>) -> String {
         match result {
-            Err(Stop::Unreadable(why)) if why.starts_with("damaged tar: ") => why,
+            Err(Stop::Unreadable(why) | Stop::Damaged(why)) if why.starts_with("damaged tar: ") => {
+                why
+            }
             other => panic!("expected damage, got {other:?}"),
         }
     }

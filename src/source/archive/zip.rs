@@ -59,6 +59,11 @@ fn damaged(why: impl std::fmt::Display) -> Stop {
     Stop::Unreadable(format!("damaged zip: {why}"))
 }
 
+/// The stop for a zip that ends early: everything it holds was read.
+fn cut_short(why: impl std::fmt::Display) -> Stop {
+    Stop::Damaged(format!("damaged zip: {why}"))
+}
+
 /// How an entry's data is compressed, of the methods keyhound inflates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Method {
@@ -371,7 +376,7 @@ fn read_addressed<R: Read + Seek + ?Sized>(
         ));
     };
     if header.encrypted() || u16_at(&local, 6) & FLAG_ENCRYPTED != 0 {
-        return Ok(Err("encrypted".into()));
+        return Ok(Err(super::ENCRYPTED.into()));
     }
     let method = match Method::of(header.method) {
         Ok(method) => method,
@@ -420,14 +425,17 @@ pub(super) fn streamed_entries(
     skipped: &mut dyn FnMut(Skipped),
 ) -> Result<(), Stop> {
     let mut input = Lookahead::new(input);
-    let io_damage = |e: io::Error| damaged(e);
+    let io_damage = |e: io::Error| match super::damage_of(&e) {
+        Some(_) => cut_short(e),
+        None => damaged(e),
+    };
     loop {
         let head = input.peek(4).map_err(io_damage)?;
         if head.is_empty() {
-            return Err(damaged("it ends before its central directory"));
+            return Err(cut_short("it ends before its central directory"));
         }
         if head.len() < 4 {
-            return Err(damaged("it ends inside a header"));
+            return Err(cut_short("it ends inside a header"));
         }
         match <&[u8; 4]>::try_from(&head[..4]).expect("four bytes") {
             LOCAL => {}
@@ -441,7 +449,7 @@ pub(super) fn streamed_entries(
         }
         let header = input.peek(LOCAL_SIZE).map_err(io_damage)?;
         if header.len() < LOCAL_SIZE {
-            return Err(damaged("it ends inside a local header"));
+            return Err(cut_short("it ends inside a local header"));
         }
         let (name_len, extra_len) = (
             usize::from(u16_at(header, 26)),
@@ -451,7 +459,7 @@ pub(super) fn streamed_entries(
             .peek(LOCAL_SIZE + name_len + extra_len)
             .map_err(io_damage)?;
         if whole.len() < LOCAL_SIZE + name_len + extra_len {
-            return Err(damaged("it ends inside a local header"));
+            return Err(cut_short("it ends inside a local header"));
         }
         let mut entry = Header {
             name: Header::name_of(&whole[LOCAL_SIZE..LOCAL_SIZE + name_len]),
@@ -479,7 +487,13 @@ fn streamed_entry(
     visit: &mut dyn FnMut(Entry<'_>),
     skipped: &mut dyn FnMut(Skipped),
 ) -> Result<bool, Stop> {
-    let io_damage = |e: io::Error| damaged(format!("entry {}: {e}", shown_name(&header.name)));
+    let io_damage = |e: io::Error| {
+        let why = format!("entry {}: {e}", shown_name(&header.name));
+        match super::damage_of(&e) {
+            Some(_) => cut_short(why),
+            None => damaged(why),
+        }
+    };
     let described = header.flags & FLAG_DESCRIPTOR != 0;
     let is_file = !header.is_dir_name();
     if is_file {
@@ -500,7 +514,7 @@ fn streamed_entry(
             if is_file {
                 let why = match method {
                     Err(why) if !encrypted => why,
-                    _ => "encrypted".to_string(),
+                    _ => super::ENCRYPTED.to_string(),
                 };
                 skipped(Skipped {
                     name: header.name.clone(),
