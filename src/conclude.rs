@@ -6,7 +6,6 @@
 //! run found secrets or could not complete. `merge` calls only [`report`]: the reports it merges
 //! were reviewed by the runs that wrote them.
 
-use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -19,6 +18,7 @@ use crate::config::{self, Settings};
 use crate::filter::baseline::Baseline;
 use crate::filter::{self, allowlist, Suppression};
 use crate::finding::Finding;
+use crate::output_file;
 use crate::report::{self, Format, Report};
 use crate::rules::RuleSet;
 use crate::scan::ScanResult;
@@ -194,18 +194,17 @@ pub fn report(reviewed: &Reviewed, rules: &RuleSet, how: &Presentation<'_>) -> R
         color: config::use_color(how.color, how.output.is_none()),
     };
     match how.output {
-        Some(path) => {
-            let file = create_report_file(path, how.show_secrets)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            let mut out = BufWriter::new(file);
-            report::write(how.format, &report, &mut out).and_then(|()| out.flush())
-        }
+        Some(path) => output_file::write_whole(path, how.show_secrets, |out| {
+            report::write(how.format, &report, out)
+        })
+        .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = BufWriter::new(io::stdout().lock());
-            report::write(how.format, &report, &mut out).and_then(|()| out.flush())
+            report::write(how.format, &report, &mut out)
+                .and_then(|()| out.flush())
+                .context("cannot write the report")?
         }
     }
-    .context("cannot write the report")?;
     if !how.quiet {
         let summary = Report {
             color: false,
@@ -228,20 +227,4 @@ pub fn report(reviewed: &Reviewed, rules: &RuleSet, how: &Presentation<'_>) -> R
     } else {
         Verdict::Clean
     })
-}
-
-/// Creates the report file; owner-only when it will hold unredacted secrets.
-fn create_report_file(path: &Path, holds_secrets: bool) -> io::Result<std::fs::File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if holds_secrets {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        return Ok(file);
-    }
-    let _ = holds_secrets;
-    options.open(path)
 }

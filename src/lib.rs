@@ -19,6 +19,7 @@ pub mod finding;
 pub mod hook;
 pub mod matcher;
 pub mod merge;
+pub mod output_file;
 pub mod report;
 pub mod respond;
 pub mod rules;

@@ -277,12 +277,9 @@ fn run_respond(args: RespondArgs) -> Result<u8> {
     let options = config::respond_options(&args);
     let response = respond::respond(&keys, &reported_at, &options)?;
     match &args.output {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            let mut out = BufWriter::new(file);
-            report::incident::write(&response, args.format, &mut out).and_then(|()| out.flush())
-        }
+        Some(path) => keyhound::output_file::write_whole(path, false, |out| {
+            report::incident::write(&response, args.format, out)
+        }),
         None => {
             let mut out = BufWriter::new(io::stdout().lock());
             report::incident::write(&response, args.format, &mut out).and_then(|()| out.flush())

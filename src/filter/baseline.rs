@@ -155,10 +155,12 @@ impl Baseline {
         };
         let mut text = serde_json::to_string_pretty(&file).expect("a baseline serialises");
         text.push('\n');
-        std::fs::write(path, text).map_err(|source| BaselineError::Write {
-            path: path.to_path_buf(),
-            source,
-        })
+        crate::output_file::write_whole(path, false, |out| out.write_all(text.as_bytes())).map_err(
+            |source| BaselineError::Write {
+                path: path.to_path_buf(),
+                source,
+            },
+        )
     }
 
     /// How many findings the baseline accepts.
