@@ -723,6 +723,7 @@ enum StoredRejection {
     CharClasses { found: u8, min: u8 },
     Entropy { found: u16, min: u16 },
     Placeholder,
+    Path,
     NoContext,
     Allowlisted,
 }
@@ -734,6 +735,7 @@ impl From<Rejection> for StoredRejection {
             Rejection::CharClasses { found, min } => StoredRejection::CharClasses { found, min },
             Rejection::Entropy { found, min } => StoredRejection::Entropy { found, min },
             Rejection::Placeholder => StoredRejection::Placeholder,
+            Rejection::Path => StoredRejection::Path,
             Rejection::NoContext => StoredRejection::NoContext,
             Rejection::Allowlisted => StoredRejection::Allowlisted,
         }
@@ -747,6 +749,7 @@ impl From<StoredRejection> for Rejection {
             StoredRejection::CharClasses { found, min } => Rejection::CharClasses { found, min },
             StoredRejection::Entropy { found, min } => Rejection::Entropy { found, min },
             StoredRejection::Placeholder => Rejection::Placeholder,
+            StoredRejection::Path => Rejection::Path,
             StoredRejection::NoContext => Rejection::NoContext,
             StoredRejection::Allowlisted => Rejection::Allowlisted,
         }

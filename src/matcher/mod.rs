@@ -31,6 +31,11 @@ use crate::source::{LEAD, TAIL};
 pub use prefilter::spellings;
 use prefilter::{Prefilter, RuleKeywords};
 
+/// Counts changes of what the matcher finds in the same input with the same rules. A history
+/// cache keys its results on it (see `scan::cache_digest`): a build that matches differently
+/// must not reuse what an earlier one found.
+pub const REVISION: u32 = 2;
+
 /// How far (in bytes) a search window or a context region may extend on each side of a keyword
 /// hit or a candidate, whatever its line count says.
 pub const REACH: usize = 4096;
@@ -88,6 +93,8 @@ pub enum Rejection {
     Entropy { found: u16, min: u16 },
     /// It holds a long run of repeated or consecutive characters.
     Placeholder,
+    /// It is a slice of a URL or file path (see [`validate::looks_like_path`]).
+    Path,
     /// The rule requires a context and none of its context entries applies.
     NoContext,
     /// An allowlist of the rule allows it by its text (regexes or stop words).
@@ -113,6 +120,7 @@ impl std::fmt::Display for Rejection {
             Rejection::Placeholder => {
                 f.write_str("a placeholder: a long run of repeated or consecutive characters")
             }
+            Rejection::Path => f.write_str("a slice of a URL or file path: words between slashes"),
             Rejection::NoContext => f.write_str(
                 "no required context nearby: none of the rule's context patterns applies",
             ),
@@ -531,6 +539,9 @@ fn validate_candidate(
     }
     if rule.reject_placeholders && validate::looks_like_placeholder(secret) {
         return Err(Rejection::Placeholder);
+    }
+    if rule.reject_placeholders && validate::looks_like_path(secret) {
+        return Err(Rejection::Path);
     }
     let mut confidence = if rule.context_required {
         None

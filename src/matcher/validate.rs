@@ -61,6 +61,26 @@ pub fn looks_like_placeholder(secret: &[u8]) -> bool {
     false
 }
 
+/// Whether `secret` is a slice of a URL or file path rather than random base64: three or more
+/// segments between slashes, every one of letters alone, at least two of them lower-case words
+/// (`com/AmazonECS/latest/developerguide/task`). A random 40-character base64 secret has that
+/// shape about once in a billion.
+pub fn looks_like_path(secret: &[u8]) -> bool {
+    let segments: Vec<&[u8]> = secret
+        .split(|&b| b == b'/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let words = segments
+        .iter()
+        .filter(|s| s.len() >= 3 && s.iter().all(u8::is_ascii_lowercase))
+        .count();
+    segments.len() >= 3
+        && words >= 2
+        && segments
+            .iter()
+            .all(|s| s.len() >= 2 && s.iter().all(u8::is_ascii_alphabetic))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +92,31 @@ mod tests {
         assert!(!at_token_boundary(buf, 1, 6, &set));
         assert!(at_token_boundary(buf, 8, 13, &set));
         assert!(at_token_boundary(b"AKIAQ", 0, 5, &set));
+    }
+
+    #[test]
+    fn slices_of_paths_and_urls_are_not_random() {
+        for path in [
+            &b"com/AmazonECS/latest/developerguide/task"[..],
+            b"amazon/aws/services/lambda/runtime/handl",
+            b"usr/share/doc/awscli/examples/ssm/params",
+        ] {
+            assert_eq!(path.len(), 40, "{}", String::from_utf8_lossy(path));
+            assert!(looks_like_path(path), "{}", String::from_utf8_lossy(path));
+        }
+        for secret in [
+            &b"r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD"[..],
+            b"Kq3v/Xw9Zt2LmN8pR4sYb7HcJ6dF1gA5eUoQiWxT",
+            // Slashes and letters alone, but no lower-case words: random, not a path.
+            b"KqJvXwZtaLmNbpRcsYbdHcJedFfgAheUoQiW/xTz",
+            b"QkZr/MbWqTyPx/LnVcHgFd/JsKaWeRtYuIo/PlMn",
+        ] {
+            assert!(
+                !looks_like_path(secret),
+                "{}",
+                String::from_utf8_lossy(secret)
+            );
+        }
     }
 
     #[test]

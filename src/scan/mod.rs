@@ -744,9 +744,10 @@ pub fn cache_digest(rules: &RuleSet, read: &ReadOptions) -> String {
         archives,
     } = read;
     format!(
-        "{} binary={scan_binary} chunk={chunk_size} explain={explain} decode={decode_depth} \
-         archive-depth={} archive-bytes={}",
+        "{} matcher={} binary={scan_binary} chunk={chunk_size} explain={explain} \
+         decode={decode_depth} archive-depth={} archive-bytes={}",
         rules.digest(),
+        crate::matcher::REVISION,
         archives.max_depth,
         archives.max_bytes
     )
