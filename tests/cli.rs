@@ -2081,3 +2081,46 @@ fn completions_and_the_manual_page_are_generated() {
     assert!(page.contains(".TH keyhound 1"), "{page}");
     assert!(page.contains("audit") && page.contains("merge"), "{page}");
 }
+
+#[test]
+fn marker_words_and_altered_documentation_keys_are_examples_not_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    // A marker word anywhere in a key ID, secret or session token; AWS's documentation key and
+    // secret with their tails changed; a documentation session token (EXAMPLE inside).
+    let token = format!(
+        "AQoDYXdzEJr//////////wEaoAK1wvxJY12r2IrDFT2IvAzTCn3zHoZ7YNtpiQLF0MqZye/qwjzP2iEXAMPLEZYy\
+         C1Ez84ZCPy3d0R1IrNq8/bJuFeZgrDsFD34wZXuATJQmyEnaDhKOYjbW6tKlGeBsLmKqTYzjNHCuInxgUZD9oBTwMn\
+         c8ddBvdzKNsC6Ysw8vuJQaVBBlakxNvUqdbkePAEXAMPLEPvFTDx7d3GhIZGPBo2KwHKvuP3ONDxKTZy3ebLyk6YLJ2A"
+    );
+    let text = format!(
+        "aws_access_key_id = AKIAIOSFODNN7QWRTZUV\n\
+         aws_secret_access_key = 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\n\
+         \n\n\n\n\n\n\
+         AWS_ACCESS_KEY_ID=AKIAFAKEQYLPMN5HKZXS\n\
+         AWS_SECRET_ACCESS_KEY=Kq3vXw9Zt2LmN8SAMPLEb7HcJ6dF1gA5eUoQiWxT\n\
+         AWS_SESSION_TOKEN={token}\n\
+         \n\n\n\n\n\n\
+         access_key = AKIAZT4HB6K7DUMMYZXS\n"
+    );
+    write(dir.path(), "docs/setup.md", text);
+    let run = run(keyhound_in(dir.path()).args(["scan", ".", "-f", "jsonl"]));
+    run.expect_code(0);
+    let findings = run.jsonl();
+    let rules: BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules
+            == BTreeSet::from([
+                "aws-access-key-id",
+                "aws-secret-access-key",
+                "aws-session-token"
+            ]),
+        "{}",
+        run.stdout_text()
+    );
+    for finding in &findings {
+        assert_eq!(finding["confidence"], "example", "{finding}");
+    }
+}
