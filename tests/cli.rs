@@ -2087,11 +2087,9 @@ fn marker_words_and_altered_documentation_keys_are_examples_not_failures() {
     let dir = tempfile::tempdir().unwrap();
     // A marker word anywhere in a key ID, secret or session token; AWS's documentation key and
     // secret with their tails changed; a documentation session token (EXAMPLE inside).
-    let token = format!(
-        "AQoDYXdzEJr//////////wEaoAK1wvxJY12r2IrDFT2IvAzTCn3zHoZ7YNtpiQLF0MqZye/qwjzP2iEXAMPLEZYy\
+    let token = "AQoDYXdzEJr//////////wEaoAK1wvxJY12r2IrDFT2IvAzTCn3zHoZ7YNtpiQLF0MqZye/qwjzP2iEXAMPLEZYy\
          C1Ez84ZCPy3d0R1IrNq8/bJuFeZgrDsFD34wZXuATJQmyEnaDhKOYjbW6tKlGeBsLmKqTYzjNHCuInxgUZD9oBTwMn\
-         c8ddBvdzKNsC6Ysw8vuJQaVBBlakxNvUqdbkePAEXAMPLEPvFTDx7d3GhIZGPBo2KwHKvuP3ONDxKTZy3ebLyk6YLJ2A"
-    );
+         c8ddBvdzKNsC6Ysw8vuJQaVBBlakxNvUqdbkePAEXAMPLEPvFTDx7d3GhIZGPBo2KwHKvuP3ONDxKTZy3ebLyk6YLJ2A";
     let text = format!(
         "aws_access_key_id = AKIAIOSFODNN7QWRTZUV\n\
          aws_secret_access_key = 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\n\
