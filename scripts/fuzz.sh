@@ -3,7 +3,8 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS  how long each target runs (default 600)
-#   TARGET   matcher, rules, settings, diff (default: all four, one after the other)
+#   TARGET   matcher, rules, settings, diff, archive, image, gitleaks, report, aws_reply, cache
+#            (default: all ten, one after the other)
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). It runs on the stable toolchain: cargo-fuzz's
 # sanitizer flags are nightly-only, so the script sets RUSTC_BOOTSTRAP=1 for the fuzz build
@@ -19,7 +20,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-600}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(matcher rules settings diff)
+((${#targets[@]})) || targets=(matcher rules settings diff archive image gitleaks report aws_reply cache)
 
 command -v cargo-fuzz >/dev/null || {
     echo "fuzz.sh: cargo-fuzz is needed: cargo install cargo-fuzz" >&2

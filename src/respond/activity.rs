@@ -250,15 +250,27 @@ fn request_body(key_id: &str, lookup: &Lookup, token: Option<&str>) -> String {
 }
 
 /// One page of events.
-struct Page {
+pub struct Page {
     events: Vec<Event>,
     /// Roles the events' sessions were issued by.
     roles: Vec<String>,
     next_token: Option<String>,
 }
 
+impl Page {
+    /// How many events the page holds.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether the page holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
 /// Reads a LookupEvents reply.
-fn read_page(text: &str) -> Result<Page, String> {
+pub fn read_page(text: &str) -> Result<Page, String> {
     let reply: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let events = match reply.get("Events") {
         Some(Value::Array(events)) => events,

@@ -56,7 +56,7 @@ impl Client {
 }
 
 /// What STS's reply says of the credential: only a parsed 200 with an identity is `live`.
-pub(crate) fn status_of(reply: Reply) -> VerificationStatus {
+pub fn status_of(reply: Reply) -> VerificationStatus {
     let unknown = |reason: String| VerificationStatus::Unknown { reason };
     match reply {
         Reply::Ok(body) => {

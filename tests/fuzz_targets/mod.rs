@@ -173,3 +173,169 @@ pub fn diff(data: &[u8]) {
         previous_end = range.end;
     }
 }
+
+/// Limits small enough that one input never takes long: what a hostile archive may cost is
+/// bounded by them, and the target checks that it is.
+fn fuzz_limits() -> keyhound::source::archive::Limits {
+    keyhound::source::archive::Limits {
+        max_depth: 3,
+        max_bytes: 8 << 20,
+    }
+}
+
+/// Reads every entry of the container or compressed stream `data` is, and of what it holds,
+/// to the nesting limit: every path ends with entries, a skip or a stop, never a panic, and
+/// never more inflated bytes than the budget allows.
+pub fn archive(data: &[u8]) {
+    use keyhound::source::archive::{self, Budget, Input, Kind};
+    use std::io::Read;
+    fn open(kind: Kind, data: &[u8], budget: &Budget, depth: u8) {
+        let mut read_entry = |entry: archive::Entry<'_>| {
+            let mut content = Vec::new();
+            let _ = entry.data.take(16 << 20).read_to_end(&mut content);
+            nested(&content, budget, depth + 1);
+        };
+        if kind.is_container() {
+            let _ = archive::each_entry(
+                kind,
+                Input::Bytes(data),
+                budget,
+                &mut read_entry,
+                &mut |_| {},
+            );
+            // The streaming reader sees the same bytes as a pipe would give them.
+            let mut stream: &[u8] = data;
+            let _ = archive::each_entry(
+                kind,
+                Input::Stream(&mut stream),
+                budget,
+                &mut read_entry,
+                &mut |_| {},
+            );
+        } else {
+            let compressed = std::cell::Cell::new(0);
+            let mut input: &[u8] = data;
+            let mut inflated = Vec::new();
+            let _ = archive::inflate(kind, &mut input, budget, &compressed)
+                .take(16 << 20)
+                .read_to_end(&mut inflated);
+            nested(&inflated, budget, depth + 1);
+        }
+    }
+    fn nested(data: &[u8], budget: &Budget, depth: u8) {
+        if depth > 3 {
+            return;
+        }
+        if let Some(kind) = Kind::sniff_whole(data) {
+            open(kind, data, budget, depth);
+        }
+    }
+    let limits = fuzz_limits();
+    let budget = Budget::new(&limits);
+    // The first byte picks the kind to read the rest as, so every reader sees every input.
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let kinds = [
+        Kind::Zip,
+        Kind::Tar,
+        Kind::Gzip,
+        Kind::Bzip2,
+        Kind::Xz,
+        Kind::Zstd,
+    ];
+    let kind = Kind::sniff_whole(rest).unwrap_or(kinds[usize::from(pick) % kinds.len()]);
+    open(kind, rest, &budget, 0);
+}
+
+/// A container image tarball's metadata (docker-save and OCI manifests, configs, layer
+/// lists, whiteouts) from arbitrary bytes: read or refused, never a panic.
+pub fn image(data: &[u8]) {
+    let path = scratch_dir().join("image.tar");
+    std::fs::write(&path, data).expect("write the image");
+    if let Some(image) = keyhound::source::image::Image::probe(&path) {
+        for entry in ["layer.tar", "blobs/sha256/0", "x/layer.tar", "./layer.tar"] {
+            let _ = image.layer(entry);
+        }
+    }
+    // Whiteouts, from entry names the input makes up.
+    let mut whiteouts = keyhound::source::image::Whiteouts::default();
+    let text = String::from_utf8_lossy(data);
+    let names: Vec<&str> = text.split(['\n', '\0']).take(64).collect();
+    for (layer, name) in names.iter().enumerate() {
+        whiteouts.note(layer % 4, name);
+    }
+    for (layer, name) in names.iter().enumerate() {
+        let _ = whiteouts.deletes(layer % 4, name);
+    }
+}
+
+/// A gitleaks configuration from arbitrary bytes: translated or refused with an error, and
+/// what translates compiles and runs, or is refused, never a panic.
+pub fn gitleaks(data: &[u8]) {
+    // A gitleaks file is told from keyhound's own and translated as it is loaded.
+    let text = String::from_utf8_lossy(data);
+    let mut rules = RuleSet::empty();
+    if rules.add_toml(&text, "gitleaks.toml").is_err() {
+        return;
+    }
+    let matcher = Matcher::with_every_rule(&rules);
+    let mut scratch = matcher.scratch();
+    let mut out = Vec::new();
+    let sample = format!("aws_access_key_id = AKIAQYLPMN5HHHFPZAM2\n{text}\n");
+    matcher.find(&mut scratch, sample.as_bytes(), 0..sample.len(), &mut out);
+}
+
+/// keyhound's own JSON reports and baselines from arbitrary bytes, as `merge`, `respond` and
+/// `--baseline` read them: read or refused, never a panic; a report read back lists its keys.
+pub fn report(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(report) = keyhound::report::json::read(&text) {
+        let _ = keyhound::respond::leaked::keys(&report.findings);
+    }
+    let baseline = scratch_dir().join("report-baseline.json");
+    std::fs::write(&baseline, data).expect("write the baseline");
+    let _ = keyhound::filter::baseline::Baseline::load(&baseline);
+}
+
+/// Replies of STS, IAM and CloudTrail from arbitrary bytes, as keyhound reads them: an STS
+/// identity only from a well-formed reply, a CloudTrail page, an IAM policy document and its
+/// evaluation; never a panic.
+pub fn aws_reply(data: &[u8]) {
+    use keyhound::finding::VerificationStatus;
+    use keyhound::verify::{policy, query::Reply, sts};
+    let text = String::from_utf8_lossy(data).into_owned();
+    if let VerificationStatus::Live { arn, account, .. } = sts::status_of(Reply::Ok(text.clone())) {
+        assert!(
+            !arn.is_empty() && !account.is_empty(),
+            "a live identity without a name"
+        );
+    }
+    let _ = sts::status_of(Reply::Refused {
+        code: text.clone(),
+        status: 403,
+    });
+    let _ = keyhound::respond::activity::read_page(&text);
+    if let Ok(document) = policy::decode_document(&text) {
+        let policies = [document];
+        for spec in policy::high_impact_actions() {
+            let _ = policy::evaluate(&policies, &spec.name, true);
+        }
+        let _ = policy::is_administrator(&policies);
+    }
+}
+
+/// A cache file from arbitrary bytes (a damaged or hostile SQLite database): opened and read,
+/// or refused with an error, never a panic.
+pub fn cache(data: &[u8]) {
+    let path = scratch_dir().join("cache.sqlite");
+    let _ = std::fs::remove_file(&path);
+    std::fs::write(&path, data).expect("write the cache");
+    if let Ok(cache) = keyhound::cache::Cache::open(&path, "fuzz") {
+        if let Ok(known) = cache.known() {
+            let blobs: Vec<_> = known.keys().copied().take(64).collect();
+            let _ = cache.findings(&blobs);
+        }
+        let _ = cache.known_others();
+    }
+}
