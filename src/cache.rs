@@ -724,6 +724,7 @@ enum StoredRejection {
     Entropy { found: u16, min: u16 },
     Placeholder,
     Path,
+    Der,
     NoContext,
     Allowlisted,
 }
@@ -736,6 +737,7 @@ impl From<Rejection> for StoredRejection {
             Rejection::Entropy { found, min } => StoredRejection::Entropy { found, min },
             Rejection::Placeholder => StoredRejection::Placeholder,
             Rejection::Path => StoredRejection::Path,
+            Rejection::Der => StoredRejection::Der,
             Rejection::NoContext => StoredRejection::NoContext,
             Rejection::Allowlisted => StoredRejection::Allowlisted,
         }
@@ -750,6 +752,7 @@ impl From<StoredRejection> for Rejection {
             StoredRejection::Entropy { found, min } => Rejection::Entropy { found, min },
             StoredRejection::Placeholder => Rejection::Placeholder,
             StoredRejection::Path => Rejection::Path,
+            StoredRejection::Der => Rejection::Der,
             StoredRejection::NoContext => Rejection::NoContext,
             StoredRejection::Allowlisted => Rejection::Allowlisted,
         }

@@ -25,7 +25,7 @@ use regex::bytes::CaptureLocations;
 use crate::decode::{self, Encoding, View};
 use crate::lines::{end_of_lines_after, start_of_lines_before};
 use crate::rules::allow::{ContentAllowed, MatchText, RuleAllowlist, TextVerdict};
-use crate::rules::{Confidence, Rule, RuleSet, SecretGroup, MAX_KEYWORD_LEN};
+use crate::rules::{Confidence, Rule, RuleSet, SecretGroup, BUILTIN, MAX_KEYWORD_LEN};
 use crate::source::{LEAD, TAIL};
 
 pub use prefilter::spellings;
@@ -34,7 +34,7 @@ use prefilter::{Prefilter, RuleKeywords};
 /// Counts changes of what the matcher finds in the same input with the same rules. A history
 /// cache keys its results on it (see `scan::cache_digest`): a build that matches differently
 /// must not reuse what an earlier one found.
-pub const REVISION: u32 = 2;
+pub const REVISION: u32 = 3;
 
 /// How far (in bytes) a search window or a context region may extend on each side of a keyword
 /// hit or a candidate, whatever its line count says.
@@ -95,6 +95,9 @@ pub enum Rejection {
     Placeholder,
     /// It is a slice of a URL or file path (see [`validate::looks_like_path`]).
     Path,
+    /// It is base64 of a DER structure, a certificate or a key (see
+    /// [`validate::looks_like_der`]).
+    Der,
     /// The rule requires a context and none of its context entries applies.
     NoContext,
     /// An allowlist of the rule allows it by its text (regexes or stop words).
@@ -121,6 +124,7 @@ impl std::fmt::Display for Rejection {
                 f.write_str("a placeholder: a long run of repeated or consecutive characters")
             }
             Rejection::Path => f.write_str("a slice of a URL or file path: words between slashes"),
+            Rejection::Der => f.write_str("a certificate or key in base64 (DER, `MII…`)"),
             Rejection::NoContext => f.write_str(
                 "no required context nearby: none of the rule's context patterns applies",
             ),
@@ -542,6 +546,11 @@ fn validate_candidate(
     }
     if rule.reject_placeholders && validate::looks_like_path(secret) {
         return Err(Rejection::Path);
+    }
+    // keyhound's own rules look for AWS credentials, never for certificates; a rule of yours
+    // may want a key in base64, so it is left to judge.
+    if rule.origin.starts_with(BUILTIN) && validate::looks_like_der(secret) {
+        return Err(Rejection::Der);
     }
     let mut confidence = if rule.context_required {
         None

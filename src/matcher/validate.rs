@@ -81,6 +81,14 @@ pub fn looks_like_path(secret: &[u8]) -> bool {
             .all(|s| s.len() >= 2 && s.iter().all(u8::is_ascii_alphabetic))
 }
 
+/// Whether a long base64 `secret` is a DER structure, such as an X.509 certificate or a key:
+/// base64 of a DER SEQUENCE with a two-byte length starts `MII`. No session token does (theirs
+/// start with their own version bytes: `IQoJ`, `FwoG`, `AQoD`), and only values of 100
+/// characters or more are judged: a 40-character secret starts `MII` once in 262,144.
+pub fn looks_like_der(secret: &[u8]) -> bool {
+    secret.len() >= 100 && secret.starts_with(b"MII")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +125,23 @@ mod tests {
                 String::from_utf8_lossy(secret)
             );
         }
+    }
+
+    #[test]
+    fn base64_certificates_are_not_tokens() {
+        let certificate = format!(
+            "MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBa{}",
+            "A".repeat(80)
+        );
+        assert!(looks_like_der(certificate.as_bytes()));
+        let token = format!(
+            "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDm{}",
+            "q".repeat(80)
+        );
+        assert!(!looks_like_der(token.as_bytes()));
+        assert!(!looks_like_der(
+            b"MIIr4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNk"
+        ));
     }
 
     #[test]

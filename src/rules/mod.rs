@@ -24,6 +24,9 @@ pub use spec::{ContextSpec, Imported, PairSpec, RuleFile, RuleSpec};
 pub const BUILTIN_RULE_FILES: &[(&str, &str)] =
     &[("builtin:aws.toml", include_str!("../../rules/aws.toml"))];
 
+/// How the origin of a built-in rule begins.
+pub const BUILTIN: &str = "builtin:";
+
 /// Longest keyword a rule may give; it bounds how far the matcher looks around a hit.
 pub const MAX_KEYWORD_LEN: usize = 256;
 
@@ -692,7 +695,7 @@ impl RuleSet {
         }
         let source_digest: [u8; 32] = hasher.finalize().into();
         self.notes.extend(imported.notes);
-        let builtin = |rule: &Rule| rule.origin.starts_with("builtin:");
+        let builtin = |rule: &Rule| rule.origin.starts_with(BUILTIN);
         if !imported.keep_builtin && self.rules.iter().any(|r| builtin(r) && r.enabled) {
             for rule in self.rules.iter_mut().filter(|r| builtin(r)) {
                 rule.enabled = false;
