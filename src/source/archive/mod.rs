@@ -377,6 +377,21 @@ pub fn each_entry(
 /// slower again: buffers that large are mapped and unmapped for every file.)
 pub(super) const COMPRESSED_BUFFER: usize = 64 << 10;
 
+/// The most memory an xz stream may ask its decoder for. The largest dictionary `xz -9e` uses
+/// is 64 MiB; a header that asks for more (up to 4 GiB) is hostile, and refused rather than
+/// allocated. Only `.xz` streams are read, not the legacy `.lzma` format, whose header names a
+/// dictionary with no limit checked.
+const XZ_MEMORY_LIMIT: u64 = 128 << 20;
+
+/// A reader that fails at once: a decoder that could not be set up.
+struct Refused(io::Error);
+
+impl Read for Refused {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::new(self.0.kind(), self.0.to_string()))
+    }
+}
+
 /// The inflated content of the compressed stream `input`, metered against `budget`.
 pub fn inflate<'a>(
     kind: Kind,
@@ -394,7 +409,13 @@ pub fn inflate<'a>(
     let inflating: Box<dyn Read + 'a> = match kind {
         Kind::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(source)),
         Kind::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(source)),
-        Kind::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(source)),
+        Kind::Xz => match liblzma::stream::Stream::new_stream_decoder(
+            XZ_MEMORY_LIMIT,
+            liblzma::stream::CONCATENATED,
+        ) {
+            Ok(stream) => Box::new(liblzma::bufread::XzDecoder::new_stream(source, stream)),
+            Err(error) => Box::new(Refused(io::Error::other(error))),
+        },
         Kind::Zstd => Box::new(ZstdFrames::new(source)),
         Kind::Zip | Kind::Tar => Box::new(source),
     };
