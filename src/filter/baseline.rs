@@ -69,11 +69,16 @@ impl Baseline {
             path: path.to_path_buf(),
             source,
         })?;
+        Baseline::parse(&text, path)
+    }
+
+    /// Reads a baseline from its text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Baseline, BaselineError> {
         let invalid = |message: String| BaselineError::Invalid {
             path: path.to_path_buf(),
             message,
         };
-        let file: File = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        let file: File = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if file.version != VERSION {
             return Err(invalid(format!(
                 "version {} (this keyhound reads version {VERSION})",

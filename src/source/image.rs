@@ -38,7 +38,11 @@ impl Image {
     /// Reads the image metadata of the tar at `path`, if it is an image tarball: one pass over
     /// the tar's headers that reads only its small JSON documents. None for any other file.
     pub fn probe(path: &Path) -> Option<Image> {
-        let mut file = std::fs::File::open(path).ok()?;
+        Image::read(std::fs::File::open(path).ok()?)
+    }
+
+    /// [`Image::probe`] of a tarball already open, from its start.
+    pub fn read(mut file: impl Read + Seek) -> Option<Image> {
         let mut head = [0u8; 512];
         file.read_exact(&mut head).ok()?;
         if &head[257..262] != b"ustar" {
