@@ -725,6 +725,7 @@ enum StoredRejection {
     Placeholder,
     Path,
     Der,
+    Code,
     NoContext,
     Allowlisted,
 }
@@ -738,6 +739,7 @@ impl From<Rejection> for StoredRejection {
             Rejection::Placeholder => StoredRejection::Placeholder,
             Rejection::Path => StoredRejection::Path,
             Rejection::Der => StoredRejection::Der,
+            Rejection::Code => StoredRejection::Code,
             Rejection::NoContext => StoredRejection::NoContext,
             Rejection::Allowlisted => StoredRejection::Allowlisted,
         }
@@ -753,6 +755,7 @@ impl From<StoredRejection> for Rejection {
             StoredRejection::Placeholder => Rejection::Placeholder,
             StoredRejection::Path => Rejection::Path,
             StoredRejection::Der => Rejection::Der,
+            StoredRejection::Code => Rejection::Code,
             StoredRejection::NoContext => Rejection::NoContext,
             StoredRejection::Allowlisted => Rejection::Allowlisted,
         }

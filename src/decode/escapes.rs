@@ -126,6 +126,37 @@ pub fn html(text: &[u8], i: usize, out: &mut Vec<u8>) -> Decoded {
     ok.then_some((semi + 2, Encoding::Html))
 }
 
+/// Calls `hit(start, end)` for each run of character references in `text` that spells one of
+/// `keywords` (`&#x41;&#x4B;&#x49;&#x41;`, `&#65;&#75;&#73;&#65;`): a key ID written wholly
+/// in references has no plain keyword for the prefilter to find, so its spelling has to be
+/// looked for to decode it.
+pub fn for_each_html_spelling(
+    text: &[u8],
+    keywords: &[Vec<u8>],
+    mut hit: impl FnMut(usize, usize),
+) {
+    static REFERENCE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"&#"));
+    let Some(longest) = keywords.iter().map(Vec::len).max() else {
+        return;
+    };
+    // Allocated only once a reference is found.
+    let mut spelled = Vec::new();
+    for start in REFERENCE.find_iter(text) {
+        spelled.clear();
+        let mut at = start;
+        while spelled.len() < longest && text[at..].starts_with(b"&#") {
+            match html(text, at, &mut spelled) {
+                Some((consumed, _)) => at += consumed,
+                None => break,
+            }
+        }
+        if keywords.iter().any(|k| spelled.starts_with(k)) {
+            hit(start, at);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +197,24 @@ mod tests {
         assert_eq!(one(html, "&nbsp;"), None);
         assert_eq!(one(html, "& b;"), None);
         assert_eq!(one(html, "&#xD800;"), None);
+    }
+
+    #[test]
+    fn keywords_spelled_in_references_are_found() {
+        let keywords = [b"AKIA".to_vec(), b"ASIA".to_vec()];
+        let spots = |text: &str| {
+            let mut found = Vec::new();
+            for_each_html_spelling(text.as_bytes(), &keywords, |s, e| found.push((s, e)));
+            found
+        };
+        let hex = "id: &#x41;&#x4B;&#x49;&#x41;&#x51;";
+        assert_eq!(spots(hex), [(4, 28)]);
+        assert_eq!(spots("&#65;&#83;&#73;&#65;"), [(0, 20)]);
+        assert_eq!(spots("&#X41;&#x4b;&#0073;&#x041;"), [(0, 26)]);
+        // Other references, a keyword cut short, a broken reference: nothing.
+        assert!(
+            spots("&#39;quoted&#39; &amp; &#x41;&#x4B;&#x49; &#x41;&#x4B;&#x49&#x41;").is_empty()
+        );
+        assert!(spots("AKIA in plain text").is_empty());
     }
 }

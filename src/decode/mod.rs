@@ -19,6 +19,7 @@ mod base64;
 
 pub use base64::{encode as base64_encode, spellings_of as base64_spellings};
 mod escapes;
+pub use escapes::for_each_html_spelling;
 mod split;
 
 use std::ops::Range;

@@ -108,9 +108,10 @@ impl Matcher<'_> {
     }
 }
 
-/// The lines around `range` in `text` that a decoded run's matches may need: [`TRIGGER_LINES`]
-/// each way, at most [`REACH`] bytes.
-fn lines_around(text: &[u8], range: Range<usize>) -> Range<usize> {
+/// The lines around `range` in `text`, [`TRIGGER_LINES`] each way and at most [`REACH`] bytes:
+/// the context a decoded run's matches may need, and the region decoded around a keyword
+/// spelled in character references.
+pub(super) fn lines_around(text: &[u8], range: Range<usize>) -> Range<usize> {
     let lo = start_of_lines_before(
         text,
         range.start,

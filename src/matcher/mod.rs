@@ -34,7 +34,7 @@ use prefilter::{Prefilter, RuleKeywords};
 /// Counts changes of what the matcher finds in the same input with the same rules. A history
 /// cache keys its results on it (see `scan::cache_digest`): a build that matches differently
 /// must not reuse what an earlier one found.
-pub const REVISION: u32 = 3;
+pub const REVISION: u32 = 4;
 
 /// How far (in bytes) a search window or a context region may extend on each side of a keyword
 /// hit or a candidate, whatever its line count says.
@@ -98,6 +98,9 @@ pub enum Rejection {
     /// It is base64 of a DER structure, a certificate or a key (see
     /// [`validate::looks_like_der`]).
     Der,
+    /// It reads as identifier words: a symbol name or path of generated documentation (see
+    /// [`validate::looks_like_code`]).
+    Code,
     /// The rule requires a context and none of its context entries applies.
     NoContext,
     /// An allowlist of the rule allows it by its text (regexes or stop words).
@@ -125,6 +128,7 @@ impl std::fmt::Display for Rejection {
             }
             Rejection::Path => f.write_str("a slice of a URL or file path: words between slashes"),
             Rejection::Der => f.write_str("a certificate or key in base64 (DER, `MII…`)"),
+            Rejection::Code => f.write_str("identifier words: a symbol name or path, not random"),
             Rejection::NoContext => f.write_str(
                 "no required context nearby: none of the rule's context patterns applies",
             ),
@@ -149,6 +153,9 @@ pub struct Matcher<'r> {
     explain: bool,
     /// How many layers of encoding to decode around keyword hits (0: none).
     decode_depth: u8,
+    /// The enabled rules' `encoded_keywords`, looked for spelled in HTML character references
+    /// when decoding (their base64 spellings are in the prefilter).
+    encoded_keywords: Vec<Vec<u8>>,
 }
 
 /// Per-thread reusable state for [`Matcher::find`].
@@ -191,6 +198,7 @@ impl<'r> Matcher<'r> {
         let enabled: Vec<u32> = (0..rules.all().len() as u32)
             .filter(|&i| wanted(rules.get(i as usize)))
             .collect();
+        let encoded_keywords = Self::encoded_keywords(rules, &enabled);
         let prefilter = Self::prefilter(rules, &enabled, DEFAULT_DECODE_DEPTH > 0);
         let everywhere = enabled
             .iter()
@@ -210,7 +218,20 @@ impl<'r> Matcher<'r> {
             allowlists,
             explain: false,
             decode_depth: DEFAULT_DECODE_DEPTH,
+            encoded_keywords,
         }
+    }
+
+    /// The `encoded_keywords` of the `enabled` rules, each once.
+    fn encoded_keywords(rules: &RuleSet, enabled: &[u32]) -> Vec<Vec<u8>> {
+        let mut keywords: Vec<Vec<u8>> = enabled
+            .iter()
+            .flat_map(|&i| &rules.get(i as usize).encoded_keywords)
+            .map(|k| k.as_bytes().to_vec())
+            .collect();
+        keywords.sort();
+        keywords.dedup();
+        keywords
     }
 
     /// The keyword automaton of the `enabled` rules; with `decoding`, it also looks for the
@@ -220,10 +241,8 @@ impl<'r> Matcher<'r> {
     fn prefilter(rules: &RuleSet, enabled: &[u32], decoding: bool) -> Prefilter {
         let mut triggers: Vec<String> = Vec::new();
         if decoding {
-            for &i in enabled {
-                for literal in &rules.get(i as usize).encoded_keywords {
-                    triggers.extend(decode::base64_spellings(literal.as_bytes()));
-                }
+            for literal in Self::encoded_keywords(rules, enabled) {
+                triggers.extend(decode::base64_spellings(&literal));
             }
             triggers.sort();
             triggers.dedup();
@@ -342,6 +361,11 @@ impl<'r> Matcher<'r> {
                 }
             }
         });
+        if let Some(regions) = regions {
+            decode::for_each_html_spelling(buf, &self.encoded_keywords, |start, end| {
+                regions.push(decoded::lines_around(buf, start..end));
+            });
+        }
         if !self.everywhere.is_empty() && !owned.is_empty() {
             // From the start of the owned range's line, so a match that begins before it is
             // found whole (and left to the chunk that owns it) rather than cut.
@@ -551,6 +575,10 @@ fn validate_candidate(
     // may want a key in base64, so it is left to judge.
     if rule.origin.starts_with(BUILTIN) && validate::looks_like_der(secret) {
         return Err(Rejection::Der);
+    }
+    // AWS keys are random base64; a rule of yours may look for words.
+    if rule.origin.starts_with(BUILTIN) && validate::looks_like_code(secret) {
+        return Err(Rejection::Code);
     }
     let mut confidence = if rule.context_required {
         None

@@ -38,8 +38,19 @@ pub fn char_classes(secret: &[u8]) -> u8 {
 /// 16-character base32 tail a run of 6 has odds of about 1 in 3 million.
 const MAX_RUN: usize = 5;
 
-/// Whether `secret` holds a run of more than [`MAX_RUN`] repeated or consecutive characters.
+/// How many `X`s (or `x`s) at the end mark a masked value, `AKIAQYLPMN5HHHFPXXXX`: a random key
+/// ID ends so about once in a million, a random secret once in eight million.
+const MASK_RUN: usize = 4;
+
+/// Whether `secret` holds a run of more than [`MAX_RUN`] repeated or consecutive characters,
+/// or ends masked by [`MASK_RUN`] `X`s.
 pub fn looks_like_placeholder(secret: &[u8]) -> bool {
+    let masked = |x: u8| {
+        secret.len() > MASK_RUN && secret[secret.len() - MASK_RUN..].iter().all(|&b| b == x)
+    };
+    if masked(b'X') || masked(b'x') {
+        return true;
+    }
     let (mut repeated, mut ascending, mut descending) = (1, 1, 1);
     for pair in secret.windows(2) {
         let (a, b) = (pair[0], pair[1]);
@@ -87,6 +98,69 @@ pub fn looks_like_path(secret: &[u8]) -> bool {
 /// characters or more are judged: a 40-character secret starts `MII` once in 262,144.
 pub fn looks_like_der(secret: &[u8]) -> bool {
     secret.len() >= 100 && secret.starts_with(b"MII")
+}
+
+/// How much more likely each letter trigram is in identifier words than in random letters, in
+/// tenths of a nat: index `((a * 26) + b) * 26 + c`, with `a` = 26 for the start of a word.
+/// Made by `scripts/identifier_trigrams.py` from English prose and code (its docstring says
+/// which); a trigram it never saw after its first two letters scores 0.
+static TRIGRAMS: &[u8; 27 * 26 * 26] = include_bytes!("trigrams.bin");
+
+/// The start-of-word code of [`TRIGRAMS`].
+const WORD_START: usize = 26;
+
+/// Evidence of identifier words, in tenths of a nat per character, at or above which a
+/// candidate is judged code. Random base64 of 40 characters scores above 0.3 nats a character
+/// about once in a million; symbol names such as Swift's mangled
+/// `15AWSSDKSwiftCore9AWSClientC11accessKeyId` score 0.45 and more. Longer candidates
+/// (session tokens) average out, so random ones stay further below.
+const CODE_EVIDENCE_PER_BYTE: i32 = 4;
+
+/// Whether `secret` reads as identifier words rather than random base64: symbol names, mangled
+/// names and paths in generated documentation and search indexes (Sphinx's `searchindex.js`,
+/// Jazzy's `search.json`), `s:15AWSSDKSwiftCore9AWSClientC11accessKeyId…` or
+/// `V4Signer/credentials/secretAccessKeyProvider`.
+///
+/// Each word (three or more lower-case letters, with the capital before them) is scored by
+/// how much likelier its letter trigrams are in words than in random letters; the words that
+/// score above nothing add up, and a candidate whose words carry enough evidence for its
+/// length is code. A key's random base64 forms short words of unlikely letters.
+pub fn looks_like_code(secret: &[u8]) -> bool {
+    let mut evidence = 0i32;
+    let mut i = 0;
+    while i < secret.len() {
+        if !secret[i].is_ascii_lowercase() {
+            i += 1;
+            continue;
+        }
+        let run = i;
+        while i < secret.len() && secret[i].is_ascii_lowercase() {
+            i += 1;
+        }
+        if i - run < 3 {
+            continue;
+        }
+        let start = if run > 0 && secret[run - 1].is_ascii_uppercase() {
+            run - 1
+        } else {
+            run
+        };
+        evidence += word_evidence(&secret[start..i]).max(0);
+    }
+    evidence >= CODE_EVIDENCE_PER_BYTE * secret.len() as i32
+}
+
+/// The sum of [`TRIGRAMS`] over `word`'s trigrams, its first letters after a word start.
+fn word_evidence(word: &[u8]) -> i32 {
+    let code = |b: u8| usize::from(b.to_ascii_lowercase() - b'a');
+    let mut previous = (WORD_START, code(word[0]));
+    let mut sum = 0;
+    for &b in &word[1..] {
+        let c = code(b);
+        sum += i32::from(TRIGRAMS[(previous.0 * 26 + previous.1) * 26 + c] as i8);
+        previous = (previous.1, c);
+    }
+    sum
 }
 
 #[cfg(test)]
@@ -145,6 +219,48 @@ mod tests {
     }
 
     #[test]
+    fn symbol_names_and_paths_of_generated_docs_are_code() {
+        for symbol in [
+            &b"15AWSSDKSwiftCore9AWSClientC11accessKeyId"[..],
+            b"9AWSClientC11accessKeyId012secretAccessE0",
+            b"V4Signer/credentials/secretAccessKeySSvp",
+            b"AssumeRoleWithWebIdentityCredentialFetch",
+            b"s3Transfer/S3Client/putObjectWithRequest",
+            b"15AWSSDKSwiftCore9AWSClientC11accessKeyId012secretAccessE012sessionToken6region10partition7service8signingName10serviceProtocol",
+            b"8SotoCore9AWSClientC18credentialProvider7options14httpClientAcAA012CredentialProviderFactoryV",
+        ] {
+            assert!(looks_like_code(symbol), "{}", String::from_utf8_lossy(symbol));
+        }
+    }
+
+    #[test]
+    fn random_base64_is_not_code() {
+        // A fixed-seed generator of base64 text: random secrets and session tokens are judged
+        // code about once in a million at most, so none of these may be.
+        const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            BASE64[(state >> 58) as usize]
+        };
+        for len in [40, 100, 400] {
+            for _ in 0..20_000 {
+                let candidate: Vec<u8> = (0..len).map(|_| next()).collect();
+                assert!(
+                    !looks_like_code(&candidate),
+                    "{}",
+                    String::from_utf8_lossy(&candidate)
+                );
+            }
+        }
+        assert!(!looks_like_code(
+            b"r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD"
+        ));
+    }
+
+    #[test]
     fn runs_mark_placeholders() {
         for placeholder in [
             &b"AKIAABCDEFGHIJKLMNOP"[..],
@@ -152,6 +268,9 @@ mod tests {
             b"AKIA234567QYLPMN5HHH",
             b"AKIAZYXWVUTQYLPMN5HH",
             b"r4ij3uscWHtkZTNzyh0IWx9p5s93q9f000000000",
+            // Masked: the last characters replaced.
+            b"AKIAQYLPMN5HHHFPXXXX",
+            b"r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmxxxx",
         ] {
             assert!(
                 looks_like_placeholder(placeholder),
@@ -162,6 +281,8 @@ mod tests {
         for key in [
             &b"AKIAQYLPMN5HHHFPZAM2"[..],
             b"r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD",
+            // Three Xs end a random key ID once in 32,768 draws.
+            b"AKIAQYLPMN5HHHFPZXXX",
         ] {
             assert!(!looks_like_placeholder(key));
         }
