@@ -556,3 +556,110 @@ fn a_baseline_written_by_an_audit_accepts_its_findings_and_names_their_repositor
     );
     audit(&["--baseline", "baseline.json"]).expect_code(0);
 }
+
+/// A cache-writing history audit of `repo` started and killed with `SIGKILL` after `delay`;
+/// whether it was still running when killed.
+#[cfg(unix)]
+fn kill_cached_audit(repo: &Repo, cache: &Path, delay: std::time::Duration) -> bool {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("keyhound"))
+        .args(["git", "--no-progress", "-f", "json", "--cache"])
+        .arg(cache)
+        .current_dir(&repo.path)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("keyhound starts");
+    std::thread::sleep(delay);
+    let running = child.try_wait().expect("the audit's status").is_none();
+    child.kill().expect("SIGKILL the audit");
+    child.wait().expect("the killed audit is reaped");
+    running
+}
+
+/// A cache file and the files SQLite keeps beside it (its write-ahead log and index).
+fn cache_files(cache: &Path) -> [std::path::PathBuf; 3] {
+    let beside = |suffix: &str| {
+        let mut name = cache.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    [cache.to_path_buf(), beside("-wal"), beside("-shm")]
+}
+
+#[cfg(unix)]
+#[test]
+fn an_audit_killed_at_any_moment_leaves_a_cache_the_next_run_can_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repo::init(dir.path(), "repo");
+    // Enough blobs that recording them takes a while, so kills land inside the writes too.
+    let keys: Vec<Creds> = (0..12).map(|i| Creds::new(700 + i)).collect();
+    for (i, creds) in keys.iter().enumerate().take(6) {
+        repo.write(&format!("old/{i}/.env"), &creds.dotenv());
+    }
+    for i in 0..600 {
+        repo.write(
+            &format!("src/a/m{i}.py"),
+            &format!("VALUE_{i} = {}\n", i * 7),
+        );
+    }
+    repo.commit("first");
+    let base = dir.path().join("base.cache");
+    git_cached(&repo, &base, &[]).expect_code(1);
+    for (i, creds) in keys.iter().enumerate().skip(6) {
+        repo.write(&format!("new/{i}/credentials"), &creds.ini());
+    }
+    for i in 0..600 {
+        repo.write(
+            &format!("src/b/m{i}.py"),
+            &format!("OTHER_{i} = {}\n", i * 11),
+        );
+    }
+    repo.commit("second");
+
+    let fresh = keyhound(&repo.path, &["git", "--no-progress", "-f", "json"]);
+    fresh.expect_code(1);
+    let fresh = without_cache(fresh.json());
+    // How long a cached audit from an empty cache takes here: the kills are spread over it.
+    let timing = dir.path().join("timing.cache");
+    let started = std::time::Instant::now();
+    git_cached(&repo, &timing, &[]).expect_code(1);
+    let whole = started.elapsed();
+
+    let cache = dir.path().join("audit.cache");
+    let mut killed_running = 0;
+    const KILLS: u32 = 24;
+    for k in 0..KILLS {
+        for file in cache_files(&cache) {
+            let _ = std::fs::remove_file(file);
+        }
+        // Every other run starts from the cache of the first commit, so the killed run adds
+        // to entries already there; the others start with no cache at all.
+        if k % 2 == 1 {
+            for (from, to) in cache_files(&base).iter().zip(cache_files(&cache)) {
+                if from.exists() {
+                    std::fs::copy(from, to).unwrap();
+                }
+            }
+        }
+        let delay = whole * k / (KILLS - 4);
+        if kill_cached_audit(&repo, &cache, delay) {
+            killed_running += 1;
+        }
+        let next = git_cached(&repo, &cache, &[]);
+        next.expect_code(1);
+        assert_eq!(
+            without_cache(next.json()),
+            fresh,
+            "the run after a kill at {delay:?} reports otherwise than a fresh one"
+        );
+    }
+    assert!(
+        killed_running >= KILLS / 2,
+        "only {killed_running} of {KILLS} kills found the audit still running"
+    );
+}
