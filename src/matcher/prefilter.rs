@@ -5,7 +5,7 @@
 //! the automaton small enough for the SIMD literal search, which is several times faster, and
 //! they cover the snake_case, SCREAMING_CASE and camelCase names that keys appear under.
 
-use aho_corasick::{AhoCorasick, Input, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
 /// Finds keyword hits and says which rules each hit concerns.
 ///
@@ -178,9 +178,14 @@ impl Searcher {
                 }
             }
         }
+        // A DFA, whatever the number of keywords: with hundreds of them (gitleaks' rules) the
+        // builder would pick a contiguous NFA, whose search of keyword-dense text ran at 157
+        // MB/s on the planted corpus against the DFA's 522 MB/s. A DFA of that size takes about
+        // a megabyte and a millisecond to build.
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .ascii_case_insensitive(any_case)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .expect("keyword automaton within size limits");
         Searcher {
