@@ -6,6 +6,10 @@
 #               ../shared/bench/plant.py if it does not exist
 #   RUNS        timed runs of each command (default 5)
 #   THREADS     environment variable: threads for both tools (default: nproc)
+#   GITLEAKS    environment variable: a gitleaks binary (default: `gitleaks` on PATH). When
+#               there is one, two more rows compare keyhound and gitleaks with gitleaks' own
+#               default configuration (GITLEAKS_CONFIG, default
+#               ../shared/compat/gitleaks-default.toml): `keyhound --rules` against `gitleaks dir`.
 #
 # rg is the floor: it looks for one or two literals and does nothing else, while keyhound runs
 # its prefilter, rule regexes, validators and report. Both read every file (rg with -uuu, which
@@ -49,6 +53,13 @@ files=$(find "$corpus" -type f | wc -l)
 
 # Names and command lines of the measured commands, in the order they alternate.
 names=(keyhound "keyhound depth 0" "keyhound no archives" "rg AKIA" "rg AKIA|ASIA")
+gitleaks=${GITLEAKS:-$(command -v gitleaks || true)}
+gitleaks_config=${GITLEAKS_CONFIG:-$root/../shared/compat/gitleaks-default.toml}
+if [[ -n $gitleaks && -f $gitleaks_config ]]; then
+    names+=("keyhound gl rules" gitleaks)
+else
+    echo "no gitleaks binary or configuration: the gitleaks rows are left out" >&2
+fi
 run_cmd() {
     case $1 in
     0) "$keyhound" scan "$corpus" -q -f json -o /dev/null -j "$threads" ;;
@@ -56,6 +67,9 @@ run_cmd() {
     2) "$keyhound" scan "$corpus" -q -f json -o /dev/null -j "$threads" --max-archive-depth 0 ;;
     3) rg -c AKIA --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
     4) rg -c 'AKIA|ASIA' --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
+    5) "$keyhound" scan "$corpus" -q -f json -o /dev/null -j "$threads" --rules "$gitleaks_config" ;;
+    6) GOMAXPROCS=$threads "$gitleaks" dir "$corpus" -c "$gitleaks_config" --no-banner \
+        --log-level error -f json -r /dev/null --exit-code 0 ;;
     esac
 }
 
@@ -123,6 +137,13 @@ for i in "${!names[@]}"; do
     fi
     printf '%-18s %10.3f %10s %16s\n' "${names[i]}" "$m" "$mbps" "$ratio"
 done
+if ((${#names[@]} > 5)); then
+    # shellcheck disable=SC2086
+    gl_ratio=$(awk -v gl="$(median ${times[6]})" -v kh="$(median ${times[5]})" 'BEGIN { printf "%.2f", gl / kh }')
+    echo
+    echo "with gitleaks' rules ($gitleaks_config):"
+    echo "  keyhound --rules is $gl_ratio times as fast as $("$gitleaks" version 2>/dev/null | sed 's/^/gitleaks /')"
+fi
 echo
 echo "keyhound/this: keyhound's throughput over that command's (its median time / keyhound's);"
 echo "1.00 means as fast as that command, 0.25 a quarter of its speed. 'keyhound depth 0' is"

@@ -8,6 +8,10 @@
 #   log -p        git log -p --all  (what scanners that read line diffs pay; skip with LOG_P=0)
 #   cache cold    keyhound git REPO --cache FILE on a new cache file (with CACHE=1)
 #   cache warm    the same again, the cache holding every blob: a re-audit with nothing new
+#   keyhound gl   keyhound git REPO --rules GITLEAKS_CONFIG  } with a gitleaks binary (GITLEAKS,
+#   gitleaks      gitleaks git REPO -c GITLEAKS_CONFIG       } default `gitleaks` on PATH) and
+#                 its default configuration (GITLEAKS_CONFIG, default
+#                 ../shared/compat/gitleaks-default.toml)
 #
 # Usage: scripts/bench_git.sh REPO [RUNS]     (RUNS defaults to 5)
 # Prints the median wall-clock seconds and peak RSS of each command, and keyhound's time as a
@@ -29,6 +33,13 @@ declare -A times rss
 commands=(keyhound "keyhound -j1" cat-file)
 [[ $log_p == 1 ]] && commands+=("log -p")
 [[ $cache == 1 ]] && commands+=("cache cold" "cache warm")
+gitleaks=${GITLEAKS:-$(command -v gitleaks || true)}
+gitleaks_config=${GITLEAKS_CONFIG:-$root/../shared/compat/gitleaks-default.toml}
+if [[ -n $gitleaks && -f $gitleaks_config ]]; then
+    commands+=("keyhound gl" gitleaks)
+else
+    echo "no gitleaks binary or configuration: the gitleaks rows are left out" >&2
+fi
 cache_file=$(mktemp -d)/bench.cache
 
 run() { # name -> appends "seconds kb" to the arrays
@@ -41,6 +52,8 @@ run() { # name -> appends "seconds kb" to the arrays
         "cache cold")
             rm -f "$cache_file" "$cache_file-wal" "$cache_file-shm"
             out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -q --no-progress --cache "$cache_file" -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
+        "keyhound gl") out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -q --no-progress --rules "$gitleaks_config" -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
+        gitleaks) out=$( { /usr/bin/time -f '%e %M' "$gitleaks" git "$repo" -c "$gitleaks_config" --no-banner --log-level error -f json -r /dev/null --exit-code 0; } 2>&1 >/dev/null | tail -1) || true ;;
         "cache warm") out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -q --no-progress --cache "$cache_file" -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
     esac
     times[$name]+="${out% *} "
@@ -72,6 +85,9 @@ if [[ $cache == 1 ]]; then
     awk -v k="${med[cache cold]}" -v c="${med[cat-file]}" 'BEGIN {printf "cache cold / cat-file:   %.2f x\n", k / c}'
     awk -v k="${med[cache warm]}" -v c="${med[cat-file]}" 'BEGIN {printf "cache warm / cat-file:   %.2f x\n", k / c}'
     awk -v w="${med[cache warm]}" -v k="${med[keyhound]}" 'BEGIN {printf "cache warm / keyhound:   %.2f x\n", w / k}'
+fi
+if [[ -n ${med[gitleaks]:-} ]]; then
+    awk -v g="${med[gitleaks]}" -v k="${med[keyhound gl]}" 'BEGIN {printf "gitleaks / keyhound, gitleaks rules: %.2f x\n", g / k}'
 fi
 rm -rf "$(dirname "$cache_file")"
 exit 0
