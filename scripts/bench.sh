@@ -57,6 +57,10 @@ gitleaks=${GITLEAKS:-$(command -v gitleaks || true)}
 gitleaks_config=${GITLEAKS_CONFIG:-$root/../shared/compat/gitleaks-default.toml}
 if [[ -n $gitleaks && -f $gitleaks_config ]]; then
     names+=("keyhound gl rules" gitleaks)
+    # gitleaks replaces its report file rather than writing into it: given /dev/null, it
+    # would put a regular file in the device's place.
+    gitleaks_report=$(mktemp -d)/gitleaks.json
+    trap 'rm -rf "$(dirname "$gitleaks_report")"' EXIT
 else
     echo "no gitleaks binary or configuration: the gitleaks rows are left out" >&2
 fi
@@ -69,7 +73,7 @@ run_cmd() {
     4) rg -c 'AKIA|ASIA' --no-ignore -uuu -j "$threads" "$corpus" >/dev/null ;;
     5) "$keyhound" scan "$corpus" -q -f json -o /dev/null -j "$threads" --rules "$gitleaks_config" ;;
     6) GOMAXPROCS=$threads "$gitleaks" dir "$corpus" -c "$gitleaks_config" --no-banner \
-        --log-level error -f json -r /dev/null --exit-code 0 ;;
+        --log-level error -f json -r "$gitleaks_report" --exit-code 0 ;;
     esac
 }
 

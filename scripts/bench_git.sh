@@ -37,6 +37,9 @@ gitleaks=${GITLEAKS:-$(command -v gitleaks || true)}
 gitleaks_config=${GITLEAKS_CONFIG:-$root/../shared/compat/gitleaks-default.toml}
 if [[ -n $gitleaks && -f $gitleaks_config ]]; then
     commands+=("keyhound gl" gitleaks)
+    # gitleaks replaces its report file rather than writing into it: never give it /dev/null.
+    gitleaks_report=$(mktemp -d)/gitleaks.json
+    trap 'rm -rf "$(dirname "$gitleaks_report")"' EXIT
 else
     echo "no gitleaks binary or configuration: the gitleaks rows are left out" >&2
 fi
@@ -53,7 +56,7 @@ run() { # name -> appends "seconds kb" to the arrays
             rm -f "$cache_file" "$cache_file-wal" "$cache_file-shm"
             out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -q --no-progress --cache "$cache_file" -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
         "keyhound gl") out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -q --no-progress --rules "$gitleaks_config" -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
-        gitleaks) out=$( { /usr/bin/time -f '%e %M' "$gitleaks" git "$repo" -c "$gitleaks_config" --no-banner --log-level error -f json -r /dev/null --exit-code 0; } 2>&1 >/dev/null | tail -1) || true ;;
+        gitleaks) out=$( { /usr/bin/time -f '%e %M' "$gitleaks" git "$repo" -c "$gitleaks_config" --no-banner --log-level error -f json -r "$gitleaks_report" --exit-code 0; } 2>&1 >/dev/null | tail -1) || true ;;
         "cache warm") out=$( { /usr/bin/time -f '%e %M' "$keyhound" git "$repo" -q --no-progress --cache "$cache_file" -f json -o /dev/null; } 2>&1 >/dev/null | tail -1) || true ;;
     esac
     times[$name]+="${out% *} "
