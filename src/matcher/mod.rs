@@ -34,7 +34,7 @@ use prefilter::{Prefilter, RuleKeywords};
 /// Counts changes of what the matcher finds in the same input with the same rules. A history
 /// cache keys its results on it (see `scan::cache_digest`): a build that matches differently
 /// must not reuse what an earlier one found.
-pub const REVISION: u32 = 4;
+pub const REVISION: u32 = 5;
 
 /// How far (in bytes) a search window or a context region may extend on each side of a keyword
 /// hit or a candidate, whatever its line count says.
@@ -545,7 +545,9 @@ fn validate_candidate(
 ) -> Result<Confidence, Rejection> {
     let secret = &buf[start..end];
     if let Some(boundary) = &rule.boundary {
-        if !validate::at_token_boundary(buf, start, end, boundary) {
+        if !validate::at_token_boundary(buf, start, end, boundary)
+            || validate::starts_inside_percent_escape(buf, start)
+        {
             return Err(Rejection::Boundary);
         }
     }
@@ -710,6 +712,18 @@ mod tests {
     fn random_forty_without_aws_context_is_not_a_secret() {
         assert!(
             matches("SIGNING_SECRET = \"r4ij3uscWHtkZTNzyh0IWx9p5s93q9fQ4mzmNkWD\"").is_empty()
+        );
+    }
+
+    #[test]
+    fn a_slice_of_a_percent_encoded_token_is_not_a_secret() {
+        // An SQS receipt handle in a signed query string: the 40 characters after `%2B`
+        // are a slice of it, not a secret, whatever key ID signs the request.
+        let text = "Action=DeleteMessage&ReceiptHandle=MbZj%2BQm9kX2vT7Lp4Rz8Yw1Nc6Hd3Jf5Gs0BaEuVtIo%2BHd2Lq7Vx9Nm4Wp9Kc3Bs6Jy1Tf8Gr5Ea0Zu5OiPkWq3\nSbkJ0=&AWSAccessKeyId=AKIAQYLPMN5HHHFPZAM2&Signature=abc";
+        let found = matches(text);
+        assert!(
+            found.iter().all(|(rule, _, _)| rule == "aws-access-key-id"),
+            "{found:?}"
         );
     }
 

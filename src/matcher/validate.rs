@@ -12,6 +12,18 @@ pub fn at_token_boundary(buf: &[u8], start: usize, end: usize, boundary: &ByteSe
     before_ok && after_ok
 }
 
+/// Whether the candidate at `start` begins inside a percent escape, `%2B` cut after its `%`:
+/// then it is a slice of a percent-encoded token (a presigned URL's signature or token, an
+/// SQS receipt handle), and what the token holds is found in its decoding.
+#[inline]
+pub fn starts_inside_percent_escape(buf: &[u8], start: usize) -> bool {
+    start > 0
+        && buf[start - 1] == b'%'
+        && buf
+            .get(start..start + 2)
+            .is_some_and(|digits| digits.iter().all(u8::is_ascii_hexdigit))
+}
+
 /// Shannon entropy of the secret in bits per byte.
 #[inline]
 pub fn entropy(secret: &[u8]) -> f32 {
@@ -174,6 +186,16 @@ mod tests {
         assert!(!at_token_boundary(buf, 1, 6, &set));
         assert!(at_token_boundary(buf, 8, 13, &set));
         assert!(at_token_boundary(b"AKIAQ", 0, 5, &set));
+    }
+
+    #[test]
+    fn a_candidate_cut_from_a_percent_escape_is_inside_it() {
+        let buf = b"Token=MbZj%2BQm9kX2vT7Lp4Rz8Yw1Nc6Hd3Jf5Gs0BaEuVtIo%2F9C6";
+        assert!(starts_inside_percent_escape(buf, 11));
+        assert!(!starts_inside_percent_escape(buf, 6));
+        assert!(!starts_inside_percent_escape(b"100% Qm9", 5));
+        assert!(!starts_inside_percent_escape(b"%zz", 1));
+        assert!(!starts_inside_percent_escape(b"%2", 1));
     }
 
     #[test]
