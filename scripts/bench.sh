@@ -53,17 +53,9 @@ files=$(find "$corpus" -type f | wc -l)
 
 # Names and command lines of the measured commands, in the order they alternate.
 names=(keyhound "keyhound depth 0" "keyhound no archives" "rg AKIA" "rg AKIA|ASIA")
-gitleaks=${GITLEAKS:-$(command -v gitleaks || true)}
-gitleaks_config=${GITLEAKS_CONFIG:-$root/../shared/compat/gitleaks-default.toml}
-if [[ -n $gitleaks && -f $gitleaks_config ]]; then
-    names+=("keyhound gl rules" gitleaks)
-    # gitleaks replaces its report file rather than writing into it: given /dev/null, it
-    # would put a regular file in the device's place.
-    gitleaks_report=$(mktemp -d)/gitleaks.json
-    trap 'rm -rf "$(dirname "$gitleaks_report")"' EXIT
-else
-    echo "no gitleaks binary or configuration: the gitleaks rows are left out" >&2
-fi
+# shellcheck source=scripts/lib/gitleaks.sh
+source "$root/scripts/lib/gitleaks.sh"
+gitleaks_find "$root" && names+=("keyhound gl rules" gitleaks)
 run_cmd() {
     case $1 in
     0) "$keyhound" scan "$corpus" -q -f json -o /dev/null -j "$threads" ;;

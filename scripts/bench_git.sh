@@ -33,16 +33,9 @@ declare -A times rss
 commands=(keyhound "keyhound -j1" cat-file)
 [[ $log_p == 1 ]] && commands+=("log -p")
 [[ $cache == 1 ]] && commands+=("cache cold" "cache warm")
-gitleaks=${GITLEAKS:-$(command -v gitleaks || true)}
-gitleaks_config=${GITLEAKS_CONFIG:-$root/../shared/compat/gitleaks-default.toml}
-if [[ -n $gitleaks && -f $gitleaks_config ]]; then
-    commands+=("keyhound gl" gitleaks)
-    # gitleaks replaces its report file rather than writing into it: never give it /dev/null.
-    gitleaks_report=$(mktemp -d)/gitleaks.json
-    trap 'rm -rf "$(dirname "$gitleaks_report")"' EXIT
-else
-    echo "no gitleaks binary or configuration: the gitleaks rows are left out" >&2
-fi
+# shellcheck source=scripts/lib/gitleaks.sh
+source "$root/scripts/lib/gitleaks.sh"
+gitleaks_find "$root" && commands+=("keyhound gl" gitleaks)
 cache_file=$(mktemp -d)/bench.cache
 
 run() { # name -> appends "seconds kb" to the arrays

@@ -199,7 +199,8 @@ impl<'r> Matcher<'r> {
             .filter(|&i| wanted(rules.get(i as usize)))
             .collect();
         let encoded_keywords = Self::encoded_keywords(rules, &enabled);
-        let prefilter = Self::prefilter(rules, &enabled, DEFAULT_DECODE_DEPTH > 0);
+        let prefilter =
+            Self::prefilter(rules, &enabled, &encoded_keywords, DEFAULT_DECODE_DEPTH > 0);
         let everywhere = enabled
             .iter()
             .copied()
@@ -238,11 +239,16 @@ impl<'r> Matcher<'r> {
     /// base64 spellings of their `encoded_keywords`, whose hits open regions to decode. (Those
     /// are few on purpose: past 32 literals the SIMD search switches to a variant that takes
     /// about three times as long.)
-    fn prefilter(rules: &RuleSet, enabled: &[u32], decoding: bool) -> Prefilter {
+    fn prefilter(
+        rules: &RuleSet,
+        enabled: &[u32],
+        encoded_keywords: &[Vec<u8>],
+        decoding: bool,
+    ) -> Prefilter {
         let mut triggers: Vec<String> = Vec::new();
         if decoding {
-            for literal in Self::encoded_keywords(rules, enabled) {
-                triggers.extend(decode::base64_spellings(&literal));
+            for literal in encoded_keywords {
+                triggers.extend(decode::base64_spellings(literal));
             }
             triggers.sort();
             triggers.dedup();
@@ -267,7 +273,8 @@ impl<'r> Matcher<'r> {
     /// Sets how many layers of encoding the matcher decodes around keyword hits (0: none).
     pub fn decoding(mut self, depth: u8) -> Self {
         if (depth > 0) != (self.decode_depth > 0) {
-            self.prefilter = Self::prefilter(self.rules, &self.enabled, depth > 0);
+            self.prefilter =
+                Self::prefilter(self.rules, &self.enabled, &self.encoded_keywords, depth > 0);
         }
         self.decode_depth = depth;
         self

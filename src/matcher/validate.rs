@@ -122,8 +122,8 @@ static TRIGRAMS: &[u8; 27 * 26 * 26] = include_bytes!("trigrams.bin");
 const WORD_START: usize = 26;
 
 /// Evidence of identifier words, in tenths of a nat per character, at or above which a
-/// candidate is judged code. Random base64 of 40 characters scores above 0.3 nats a character
-/// about once in a million; symbol names such as Swift's mangled
+/// candidate is judged code. Of 50 million random base64 candidates of 40 characters none
+/// scored that much (about one in a million scores 0.3); symbol names such as Swift's mangled
 /// `15AWSSDKSwiftCore9AWSClientC11accessKeyId` score 0.45 and more. Longer candidates
 /// (session tokens) average out, so random ones stay further below.
 const CODE_EVIDENCE_PER_BYTE: i32 = 4;
