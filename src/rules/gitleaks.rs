@@ -23,6 +23,7 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 
 use super::allow::{RegexTarget, RuleAllowlist};
+use super::span;
 use super::spec::Imported;
 use super::{compile_regex, Confidence, RuleError, RuleSpec, SecretGroup, Severity};
 
@@ -33,8 +34,9 @@ const MAX_EXTEND_DEPTH: u8 = 2;
 /// title, and the gitleaks version it needs).
 const DESCRIPTIVE_KEYS: [&str; 4] = ["title", "description", "minVersion", "minversion"];
 
-/// Lines around a keyword that a rule whose regex can match a line break searches: enough for
-/// any match the search reach allows (the reach, not this, bounds the bytes searched).
+/// Lines around a keyword that a rule whose regex can match a line break searches, when its
+/// matches need not hold the keyword or can hold any number of line breaks: enough for any
+/// match the search reach allows (the reach, not this, bounds the bytes searched).
 const SPANNING_WINDOW_LINES: u32 = 64;
 
 /// What an imported rule tells a reader to do: gitleaks rules carry no remediation.
@@ -188,6 +190,7 @@ pub fn translate(text: &str, origin: &str, dir: Option<&Path>) -> Result<Transla
             // Not a loss, only a cost: said with -v, not on every run.
             tracing::info!("{origin}: rule `{id}`: {why}, so its regex runs over all input");
         }
+        let window_lines = window_lines(&pattern, &keywords);
         out.rules.push(RuleSpec {
             name: id.clone(),
             description: rule
@@ -201,11 +204,7 @@ pub fn translate(text: &str, origin: &str, dir: Option<&Path>) -> Result<Transla
             keywords: if searchable { keywords } else { Vec::new() },
             exact_keywords: Vec::new(),
             encoded_keywords: Vec::new(),
-            window_lines: if can_match_line_break(&pattern) {
-                SPANNING_WINDOW_LINES
-            } else {
-                0
-            },
+            window_lines,
             pattern,
             boundary: None,
             // gitleaks drops a secret whose entropy is at or below the rule's; keyhound drops
@@ -519,27 +518,19 @@ fn opens_repetition(text: &[char]) -> bool {
     }
 }
 
-/// Whether a pattern can match a line break (so its matches may span lines).
-fn can_match_line_break(pattern: &str) -> bool {
-    use regex_syntax::hir::{Class, Hir, HirKind};
-    fn walk(hir: &Hir) -> bool {
-        match hir.kind() {
-            HirKind::Literal(literal) => literal.0.contains(&b'\n'),
-            HirKind::Class(Class::Bytes(class)) => class
-                .ranges()
-                .iter()
-                .any(|r| (r.start()..=r.end()).contains(&b'\n')),
-            HirKind::Class(Class::Unicode(class)) => class
-                .ranges()
-                .iter()
-                .any(|r| (r.start()..=r.end()).contains(&'\n')),
-            HirKind::Capture(capture) => walk(&capture.sub),
-            HirKind::Repetition(repetition) => walk(&repetition.sub),
-            HirKind::Concat(parts) | HirKind::Alternation(parts) => parts.iter().any(walk),
-            HirKind::Empty | HirKind::Look(_) => false,
-        }
+/// Lines around a keyword hit that a rule's regex searches: none when the regex cannot match
+/// a line break; when every match holds one of the rule's `keywords`, as many as a match can
+/// hold line breaks (a generic `key = value` rule's `\s{0,3}` makes three); else
+/// [`SPANNING_WINDOW_LINES`].
+fn window_lines(pattern: &str, keywords: &[String]) -> u32 {
+    let Some(hir) = super::parse_pattern(pattern) else {
+        return SPANNING_WINDOW_LINES;
+    };
+    match span::max_line_breaks(&hir) {
+        Some(0) => 0,
+        Some(breaks) if span::holds_a_keyword(&hir, keywords) => breaks.min(SPANNING_WINDOW_LINES),
+        _ => SPANNING_WINDOW_LINES,
     }
-    super::parse_pattern(pattern).is_none_or(|hir| walk(&hir))
 }
 
 /// A TOML number as a float (gitleaks files write `entropy = 3` as often as `3.5`).
@@ -854,6 +845,11 @@ mod tests {
         assert_eq!(spec.window_lines, 0);
         let (spec, _) = one(&rule("regex = '''(?s)a.b'''"));
         assert_eq!(spec.window_lines, SPANNING_WINDOW_LINES);
+        // Every match holds the keyword and at most four line breaks: four lines each way.
+        let (spec, _) = one(&rule(
+            "keywords = [\"key\"]\nregex = '''key[\\s=]{1,4}([a-z]+)'''",
+        ));
+        assert_eq!(spec.window_lines, 4);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod allow;
 mod gitleaks;
+mod span;
 mod spec;
 
 use std::fmt;
