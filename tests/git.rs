@@ -1618,3 +1618,90 @@ fn a_truncated_pack_is_read_up_to_the_cut_and_the_objects_past_it_are_named() {
         run.stderr
     );
 }
+
+/// A file edited over many commits, repacked so that git stores most versions as deltas of
+/// others: the audit matches a delta only around its changes, yet every version that holds
+/// the key is reported, and the one that added it is named.
+#[test]
+fn a_key_in_the_unchanged_part_of_delta_stored_versions_is_found_in_every_version() {
+    let tmp = sandbox();
+    let repo = Repo::init(tmp.path(), "repo");
+    let creds = Creds::new(41);
+    let filler = |version: usize| -> Vec<String> {
+        (0..400)
+            .map(|n| {
+                if n % 37 == version % 37 {
+                    format!("setting_{n} = {version}  # tuned\n")
+                } else {
+                    format!("setting_{n} = {n}\n")
+                }
+            })
+            .collect()
+    };
+    let file = |version: usize, with_key: bool| {
+        let mut lines = filler(version);
+        if with_key {
+            lines.insert(200, creds.dotenv());
+        }
+        lines.concat()
+    };
+    repo.write("app/settings.env", &file(0, false));
+    repo.commit("settings");
+    repo.write("app/settings.env", &file(1, true));
+    let added = repo.commit_as(&BOB, "tune settings");
+    let mut holding = vec![added.clone()];
+    for version in 2..10 {
+        repo.write("app/settings.env", &file(version, true));
+        holding.push(repo.commit(&format!("tune settings {version}")));
+    }
+    repo.write("app/settings.env", &file(10, false));
+    repo.commit("drop the key");
+    repo.git(&[
+        "repack",
+        "-q",
+        "-a",
+        "-d",
+        "-f",
+        "--depth=50",
+        "--window=50",
+    ]);
+    let blobs: Vec<String> = holding
+        .iter()
+        .map(|c| repo.rev(&format!("{c}:app/settings.env")))
+        .collect();
+    let pack = repo.git(&["rev-parse", "--git-path", "objects/pack"]);
+    let index = std::fs::read_dir(repo.path.join(&pack))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "idx"))
+        .unwrap();
+    let listing = repo.git(&["verify-pack", "-v", index.to_str().unwrap()]);
+    let stored_as_deltas = blobs
+        .iter()
+        .filter(|b| {
+            listing
+                .lines()
+                .any(|l| l.starts_with(b.as_str()) && l.split_whitespace().count() >= 7)
+        })
+        .count();
+    assert!(stored_as_deltas >= 7, "{listing}");
+
+    let run = keyhound_git(&repo.path, &[]);
+    run.expect_code(1);
+    let (_, secret) = assert_reported(&run, &creds);
+    assert_eq!(secret["git"]["commit"]["id"], added.as_str(), "{secret}");
+    assert_eq!(secret["git"]["commit"]["author_name"], BOB.name);
+    assert_eq!(secret["occurrences"], 9, "{secret}");
+    assert_eq!(secret["git"]["in_head"], false, "{secret}");
+    let mut reported: Vec<String> = secret["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["git"]["blob"].as_str().unwrap().to_string())
+        .collect();
+    reported.sort();
+    reported.dedup();
+    let mut expected = blobs.clone();
+    expected.sort();
+    assert_eq!(reported, expected, "{secret}");
+}

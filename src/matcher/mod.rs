@@ -23,7 +23,7 @@ use std::ops::Range;
 use regex::bytes::CaptureLocations;
 
 use crate::decode::{self, Encoding, View};
-use crate::lines::{end_of_lines_after, start_of_lines_before};
+use crate::lines::{count_newlines, end_of_lines_after, start_of_lines_before};
 use crate::rules::allow::{ContentAllowed, MatchText, RuleAllowlist, TextVerdict};
 use crate::rules::{Confidence, Rule, RuleSet, SecretGroup, BUILTIN, MAX_KEYWORD_LEN};
 use crate::source::{LEAD, TAIL};
@@ -333,42 +333,10 @@ impl<'r> Matcher<'r> {
             scratch.layers.resize_with(depth + 1, Layer::default);
         }
         let first = out.len();
-        let rules = self.rules;
-        let Scratch {
-            windows,
-            active,
-            captures,
-            layers,
-            ..
-        } = scratch;
-        let mut regions = decode.then(|| &mut layers[depth].regions);
-        self.prefilter.for_each_hit(buf, |start, end, owners| {
-            for &r in owners {
-                let lines = if r == DECODE_TRIGGER {
-                    TRIGGER_LINES
-                } else {
-                    rules.get(r as usize).window_lines
-                };
-                let lo = start_of_lines_before(buf, start, lines, start.saturating_sub(REACH));
-                let hi = end_of_lines_after(buf, end, lines, buf.len().min(end + REACH)).max(end);
-                if let Some(regions) = regions.as_deref_mut() {
-                    regions.push(lo..hi);
-                }
-                if r == DECODE_TRIGGER {
-                    continue;
-                }
-                let list = &mut windows[r as usize];
-                match list.last_mut() {
-                    Some(last) if lo <= last.end => last.end = last.end.max(hi),
-                    Some(_) => list.push(lo..hi),
-                    None => {
-                        active.push(r);
-                        list.push(lo..hi);
-                    }
-                }
-            }
-        });
-        if let Some(regions) = regions {
+        let mut hits = Hits::new(self.rules, scratch, buf, decode.then_some(depth));
+        self.prefilter
+            .for_each_hit(buf, |start, end, owners| hits.take(start, end, owners));
+        if let Some(regions) = hits.regions {
             decode::for_each_html_spelling(buf, &self.encoded_keywords, |start, end| {
                 regions.push(decoded::lines_around(buf, start..end));
             });
@@ -379,12 +347,97 @@ impl<'r> Matcher<'r> {
             let lo = start_of_lines_before(buf, owned.start, 0, owned.start.saturating_sub(REACH));
             let hi = buf.len().min(owned.end + REACH);
             for &r in &self.everywhere {
-                windows[r as usize].push(lo..hi);
-                active.push(r);
+                scratch.windows[r as usize].push(lo..hi);
+                scratch.active.push(r);
             }
         }
+        self.search_windows(scratch, buf, &owned, out);
+        if decode {
+            self.find_decoded(scratch, buf, &owned, out, first, depth);
+        }
+    }
+
+    /// Appends to `out` the matches in `buf` that its `changed` ranges (in order, not
+    /// overlapping) can decide: the keyword search covers only the lines around the changes
+    /// that [`Around`] says matter, and each hit's window is then searched as in
+    /// [`Matcher::find`]. Every match whose deciding bytes include a changed byte is among them
+    /// (and some others may be).
+    pub fn find_around(
+        &self,
+        around: &Around,
+        scratch: &mut Scratch,
+        buf: &[u8],
+        changed: &[Range<usize>],
+        out: &mut Vec<RawMatch>,
+    ) {
+        debug_assert!(scratch.active.is_empty());
+        let decode = self.decode_depth > 0;
+        if decode && scratch.layers.is_empty() {
+            scratch.layers.resize_with(1, Layer::default);
+        }
+        let first = out.len();
+        let near = lines_around_all(buf, changed, around.near_lines);
+        let far = match &around.far {
+            Some(_) => lines_around_all(buf, changed, around.far_lines),
+            None => Vec::new(),
+        };
+        let mut hits = Hits::new(self.rules, scratch, buf, decode.then_some(0));
+        for region in &near {
+            let at = region.start;
+            around
+                .near
+                .for_each_hit(&buf[region.clone()], |start, end, owners| {
+                    hits.take(at + start, at + end, owners)
+                });
+            if let Some(regions) = hits.regions.as_deref_mut() {
+                let text = &buf[region.clone()];
+                decode::for_each_html_spelling(text, &self.encoded_keywords, |start, end| {
+                    regions.push(decoded::lines_around(buf, at + start..at + end));
+                });
+            }
+        }
+        if let Some(prefilter) = &around.far {
+            for region in &far {
+                let at = region.start;
+                prefilter.for_each_hit(&buf[region.clone()], |start, end, owners| {
+                    hits.take(at + start, at + end, owners)
+                });
+            }
+        }
+        for &r in &self.everywhere {
+            let regions = if around.is_far(self.rules.get(r as usize)) {
+                &far
+            } else {
+                &near
+            };
+            if !regions.is_empty() {
+                scratch.windows[r as usize].extend(regions.iter().cloned());
+                scratch.active.push(r);
+            }
+        }
+        let owned = 0..buf.len();
+        self.search_windows(scratch, buf, &owned, out);
+        if decode {
+            self.find_decoded(scratch, buf, &owned, out, first, 0);
+        }
+    }
+
+    /// Runs each active rule's regex over its windows.
+    fn search_windows(
+        &self,
+        scratch: &mut Scratch,
+        buf: &[u8],
+        owned: &Range<usize>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let Scratch {
+            windows,
+            active,
+            captures,
+            ..
+        } = scratch;
         for &r in active.iter() {
-            let rule = rules.get(r as usize);
+            let rule = self.rules.get(r as usize);
             let locs = captures[r as usize].get_or_insert_with(|| rule.regex.capture_locations());
             let search = Search {
                 rule,
@@ -393,12 +446,39 @@ impl<'r> Matcher<'r> {
                 explain: self.explain,
             };
             for window in windows[r as usize].drain(..) {
-                search.window(locs, buf, window, &owned, out);
+                search.window(locs, buf, window, owned, out);
             }
         }
         active.clear();
-        if decode {
-            self.find_decoded(scratch, buf, &owned, out, first, depth);
+    }
+
+    /// The keyword searches for [`Matcher::find_around`], and how far around a change each
+    /// must look.
+    pub fn around(&self) -> Around {
+        let is_far = |rule: &Rule| rule.window_lines > NEAR_WINDOW_LINES;
+        let (far, near): (Vec<u32>, Vec<u32>) = self
+            .enabled
+            .iter()
+            .partition(|&&i| is_far(self.rules.get(i as usize)));
+        let decoding = self.decode_depth > 0;
+        let reach = |rules: &[u32], least_window: u32| {
+            let rules = || rules.iter().map(|&i| self.rules.get(i as usize));
+            let window = rules().map(|r| r.window_lines).fold(least_window, u32::max);
+            let contexts = || {
+                self.enabled
+                    .iter()
+                    .flat_map(|&i| &self.rules.get(i as usize).contexts)
+            };
+            let before = contexts().map(|c| c.lines_before).max().unwrap_or(0);
+            let after = contexts().map(|c| c.lines_after).max().unwrap_or(0);
+            2 * window + before + after + 1
+        };
+        let triggers = if decoding { TRIGGER_LINES } else { 0 };
+        Around {
+            near: Self::prefilter(self.rules, &near, &self.encoded_keywords, decoding),
+            near_lines: reach(&near, triggers),
+            far_lines: reach(&far, triggers),
+            far: (!far.is_empty()).then(|| Self::prefilter(self.rules, &far, &[], false)),
         }
     }
 
@@ -406,6 +486,119 @@ impl<'r> Matcher<'r> {
     pub fn enabled(&self) -> &[u32] {
         &self.enabled
     }
+}
+
+/// What a rule's window may span and still count as near a change: rules whose regex reaches
+/// further from its keyword (a private key's dozens of lines) are searched for around changes
+/// on their own, so that they do not widen the search for all the others.
+const NEAR_WINDOW_LINES: u32 = 9;
+
+/// The keyword searches of a matcher split by how far its rules reach from a keyword, for
+/// [`Matcher::find_around`]: each finds its rules' keywords within its own number of lines of
+/// a change, as many as can hold everything that decides a match with a changed byte among its
+/// deciding bytes (a keyword's window both ways, the lines a context looks at beyond it, and
+/// one more).
+pub struct Around {
+    near: Prefilter,
+    near_lines: u32,
+    /// The rules whose windows span more than [`NEAR_WINDOW_LINES`], if any.
+    far: Option<Prefilter>,
+    far_lines: u32,
+}
+
+impl Around {
+    fn is_far(&self, rule: &Rule) -> bool {
+        self.far.is_some() && rule.window_lines > NEAR_WINDOW_LINES
+    }
+}
+
+/// The hits of a keyword search turned into each rule's windows (merged as they come, in
+/// order) and, when decoding, into regions to decode.
+struct Hits<'s> {
+    rules: &'s RuleSet,
+    buf: &'s [u8],
+    windows: &'s mut [Vec<Range<usize>>],
+    active: &'s mut Vec<u32>,
+    regions: Option<&'s mut Vec<Range<usize>>>,
+}
+
+impl<'s> Hits<'s> {
+    fn new(
+        rules: &'s RuleSet,
+        scratch: &'s mut Scratch,
+        buf: &'s [u8],
+        decode_depth: Option<usize>,
+    ) -> Self {
+        let Scratch {
+            windows,
+            active,
+            layers,
+            ..
+        } = scratch;
+        Hits {
+            rules,
+            buf,
+            windows,
+            active,
+            regions: decode_depth.map(|depth| &mut layers[depth].regions),
+        }
+    }
+
+    /// A keyword of `owners` at `start..end`.
+    #[inline]
+    fn take(&mut self, start: usize, end: usize, owners: &[u32]) {
+        let buf = self.buf;
+        for &r in owners {
+            let lines = if r == DECODE_TRIGGER {
+                TRIGGER_LINES
+            } else {
+                self.rules.get(r as usize).window_lines
+            };
+            let lo = start_of_lines_before(buf, start, lines, start.saturating_sub(REACH));
+            let hi = end_of_lines_after(buf, end, lines, buf.len().min(end + REACH)).max(end);
+            if let Some(regions) = self.regions.as_deref_mut() {
+                regions.push(lo..hi);
+            }
+            if r == DECODE_TRIGGER {
+                continue;
+            }
+            let list = &mut self.windows[r as usize];
+            match list.last_mut() {
+                Some(last) if lo <= last.end => last.end = last.end.max(hi),
+                Some(_) => list.push(lo..hi),
+                None => {
+                    self.active.push(r);
+                    list.push(lo..hi);
+                }
+            }
+        }
+    }
+}
+
+/// The lines within `lines` of each of `changed` (in order), merged where they overlap.
+/// Linear in the bytes covered, however many changes there are: a change inside the region
+/// being built moves its end on by the lines between, counted once.
+fn lines_around_all(buf: &[u8], changed: &[Range<usize>], lines: u32) -> Vec<Range<usize>> {
+    let mut regions: Vec<Range<usize>> = Vec::new();
+    let mut changes = changed.iter().peekable();
+    while let Some(first) = changes.next() {
+        let floor = regions.last().map_or(0, |last| last.end);
+        let lo = start_of_lines_before(buf, first.start.max(floor), lines, floor);
+        let mut end = first.end;
+        let mut hi = end_of_lines_after(buf, end, lines, buf.len()).max(end);
+        while let Some(next) = changes.next_if(|next| next.start <= hi) {
+            if next.end > end {
+                let between = count_newlines(&buf[end..next.end]) as u32;
+                hi = end_of_lines_after(buf, hi, between, buf.len()).max(next.end);
+                end = next.end;
+            }
+        }
+        match regions.last_mut() {
+            Some(last) if lo <= last.end => last.end = hi,
+            _ => regions.push(lo..hi),
+        }
+    }
+    regions
 }
 
 /// Sorts `regions` and merges the ones that overlap or touch.
@@ -876,6 +1069,112 @@ mod tests {
                 (&format!("AKIA{token}")[..40], Some(Rejection::Boundary)),
             ]
         );
+    }
+
+    /// Random lines of text with fake credentials for both rule sets below, and now and then
+    /// a base64-encoded key line.
+    fn credential_text(seed: u64, lines: usize) -> String {
+        let mut x = seed;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let word = |n: usize, next: &mut dyn FnMut() -> u64| -> String {
+            (0..n)
+                .map(|_| CHARS[(next() % CHARS.len() as u64) as usize] as char)
+                .collect()
+        };
+        let mut text = String::new();
+        for _ in 0..lines {
+            let line = match next() % 9 {
+                0 => format!(
+                    "aws_access_key_id = AKIA{}",
+                    word(16, &mut next).to_uppercase()
+                ),
+                1 => format!(
+                    "aws_secret_access_key = {}/{}+q",
+                    word(20, &mut next),
+                    word(17, &mut next)
+                ),
+                2 => format!("api_key = \"{}\"", word(32, &mut next)),
+                3 => format!("token:\n  {}", word(30, &mut next)),
+                4 => "-----BEGIN PRIVATE KEY-----".to_string(),
+                5 => "-----END PRIVATE KEY-----".to_string(),
+                6 => {
+                    let id = format!("AKIA{}", word(16, &mut next).to_uppercase());
+                    crate::decode::base64_encode(format!("aws_access_key_id={id}").as_bytes())
+                }
+                _ => format!("let {} = {};", word(6, &mut next), word(12, &mut next)),
+            };
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn matches_a_change_decides_are_found_around_it() {
+        let gitleaks = r#"
+[[rules]]
+id = "generic"
+regex = '''(?i)[\w.-]{0,20}?(?:api_key|token)[\s'"]{0,3}[:=][\s'"]{0,3}([\w]{20,})'''
+keywords = ["api_key", "token"]
+[[rules]]
+id = "pem"
+regex = '''-----BEGIN PRIVATE KEY-----[\s\S]{10,}?-----END PRIVATE KEY-----'''
+keywords = ["-----begin"]
+"#;
+        let mut imported = RuleSet::empty();
+        imported.add_toml(gitleaks, "test.toml").unwrap();
+        let builtin = RuleSet::builtin().unwrap();
+        for rules in [&builtin, &imported] {
+            let matcher = Matcher::new(rules);
+            let around = matcher.around();
+            let mut scratch = matcher.scratch();
+            let mut touched = 0;
+            for seed in 1..40u64 {
+                let text = credential_text(seed * 7919, 800);
+                let buf = text.as_bytes();
+                let mut all = Vec::new();
+                matcher.find(&mut scratch, buf, 0..buf.len(), &mut all);
+                assert!(!all.is_empty());
+                // Changes of random lengths at random places, in order.
+                let mut changed = Vec::new();
+                let mut at = (seed as usize * 37) % 200;
+                while at < buf.len() {
+                    let len = 1 + (at * 31 + seed as usize) % 40;
+                    changed.push(at..(at + len).min(buf.len()));
+                    at += len + 2500 + (at * 17) % 3000;
+                }
+                let mut near = Vec::new();
+                matcher.find_around(&around, &mut scratch, buf, &changed, &mut near);
+                for m in &all {
+                    if !changed
+                        .iter()
+                        .any(|c| c.start < m.secret.end && m.secret.start < c.end)
+                    {
+                        continue;
+                    }
+                    touched += 1;
+                    assert!(
+                        near.contains(m),
+                        "seed {seed}: {:?} of rule {} at {:?} is not found around {changed:?}",
+                        &text[m.secret.clone()],
+                        rules.get(m.rule as usize).id,
+                        m.secret
+                    );
+                }
+                // Far from every change, nothing is matched.
+                assert!(
+                    near.len() < all.len(),
+                    "seed {seed}: everything was matched"
+                );
+            }
+            assert!(touched > 20, "changes touched {touched} matches");
+        }
     }
 
     #[test]

@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 mod copies;
+mod deltas;
 mod recall;
 
 use crate::cache::Cache;
 use crate::filter::{self, Suppressed};
 use crate::finding::ImageProvenance;
 use crate::finding::{fingerprint, locate, Finding, GitProvenance};
-use crate::matcher::{Matcher, RawMatch, Scratch};
+use crate::matcher::{Around, Matcher, RawMatch, Scratch};
 use crate::rules::RuleSet;
 use crate::source::archive::{self, Budget, Input, Kind};
 use crate::source::files::{self, Entry, WalkError, WalkOptions};
@@ -34,6 +35,7 @@ use crate::source::{
     Chunk, ChunkReader, Mode, Origin, ReadOutcome, SkipReason, Stats, DEFAULT_CHUNK_SIZE,
 };
 use copies::{content_id, Claim, Content, Copies, Deferred};
+use deltas::BlobScan;
 use recall::{Recall, Seen};
 
 /// What to scan in the file system.
@@ -846,6 +848,8 @@ pub fn scan_history(
         tracing::info!("{}", recall.describe());
     }
     let seen: Seen = Mutex::new(Vec::new());
+    let scans: Mutex<Vec<BlobScan>> = Mutex::new(Vec::new());
+    let around = matcher.around();
     // Reads the database in process; returns the ids of objects nobody could read.
     let read_in_process = |database: &objects::Database,
                            reachable: Option<&HashSet<gix_hash::ObjectId>>|
@@ -863,13 +867,26 @@ pub fn scan_history(
             wanted: filtered.then_some(&wanted as &objects::Wanted<'_>),
             threads: workers,
             max_object_size: objects::MAX_OBJECT_SIZE,
+            changes: true,
         };
         let sink = || HistorySink {
             worker: Worker::new(&matcher, read, shared),
             progress,
             seen: recall.as_ref().map(|_| (Vec::new(), &seen)),
+            scans: (Vec::new(), &scans),
+            around: &around,
         };
         let leftovers = objects::read_blobs(database, reading, sink, &progress.objects);
+        let whole = scan_whole_after_probes(&scans, &collected);
+        if !whole.is_empty() {
+            tracing::info!(
+                "{} blobs whose changes were matched are scanned whole",
+                whole.len()
+            );
+            read_listed(repo, &whole, &Mutex::new(Vec::new()), |blobs| {
+                read_through_git(repo, blobs, &matcher, read, shared, workers, progress)
+            })?;
+        }
         for (pack, why) in &leftovers.stopped {
             tracing::info!(
                 "{}: reading stopped ({why}); git reads the rest",
@@ -1018,6 +1035,25 @@ pub fn scan_submodules(
     Ok(())
 }
 
+/// The blobs that a probe of their changes cannot vouch for (see [`deltas::to_scan_whole`]),
+/// by id, to be scanned whole; the others count as scanned.
+fn scan_whole_after_probes(
+    scans: &Mutex<Vec<BlobScan>>,
+    collected: &Mutex<ScanResult>,
+) -> Vec<String> {
+    let scans = std::mem::take(&mut *scans.lock().unwrap_or_else(|e| e.into_inner()));
+    let whole = deltas::to_scan_whole(&scans);
+    let vouched = scans
+        .iter()
+        .filter(|s| s.base.is_some() && whole.binary_search(&s.id).is_err());
+    let mut collected = collected.lock().unwrap_or_else(|e| e.into_inner());
+    for scan in vouched {
+        collected.stats.files_scanned += 1;
+        collected.stats.bytes_scanned += scan.size;
+    }
+    whole.iter().map(|id| id.to_string()).collect()
+}
+
 /// Asks git which of `ids` are blobs, has `read` scan those, and notes them as `seen`;
 /// returns what `read` could not read and the objects git could not read at all.
 fn read_listed(
@@ -1043,6 +1079,10 @@ struct HistorySink<'a> {
     progress: &'a Progress,
     /// With a cache: the blobs this thread scanned, handed to the shared list when it is done.
     seen: Option<(Vec<(gix_hash::ObjectId, u64)>, &'a Seen)>,
+    /// How each blob this thread read was scanned (see [`deltas`]), handed over likewise.
+    scans: (Vec<BlobScan>, &'a Mutex<Vec<BlobScan>>),
+    /// The keyword searches that probe a delta blob's changes.
+    around: &'a Around,
 }
 
 impl HistorySink<'_> {
@@ -1060,13 +1100,41 @@ impl Drop for HistorySink<'_> {
             let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
             shared.append(seen);
         }
+        let (scans, shared) = &mut self.scans;
+        shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .append(scans);
     }
 }
 
 impl objects::BlobSink for HistorySink<'_> {
-    fn blob(&mut self, id: &gix_hash::oid, content: &[u8]) {
-        self.worker
-            .scan_bytes(&blob_origin(id.to_string()), content);
+    fn blob(&mut self, id: &gix_hash::oid, content: &[u8], changes: Option<objects::Changes<'_>>) {
+        let probed = changes.and_then(|changes| {
+            let found = self
+                .worker
+                .probe_changes(self.around, content, changes.changed)?;
+            Some(BlobScan {
+                id: id.to_owned(),
+                size: content.len() as u64,
+                base: Some(changes.base.to_owned()),
+                text: true,
+                found,
+            })
+        });
+        let scan = probed.unwrap_or_else(|| {
+            let before = self.worker.local.findings.len();
+            self.worker
+                .scan_bytes(&blob_origin(id.to_string()), content);
+            BlobScan {
+                id: id.to_owned(),
+                size: content.len() as u64,
+                base: None,
+                text: self.worker.read_as_text(content),
+                found: self.worker.local.findings.len() > before,
+            }
+        });
+        self.scans.0.push(scan);
         self.saw(id, content.len() as u64);
     }
 

@@ -20,7 +20,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use reader::{Chunk, ChunkReader, Mode, ReadOutcome, DEFAULT_CHUNK_SIZE, LEAD, TAIL};
+pub use reader::{
+    is_plain_text, Chunk, ChunkReader, Mode, ReadOutcome, DEFAULT_CHUNK_SIZE, LEAD, TAIL,
+};
 
 /// Where a chunk's bytes came from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

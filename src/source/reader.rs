@@ -172,9 +172,7 @@ impl ChunkReader {
         if input.len() >= self.chunk_size + LEAD + TAIL {
             return self.read(input, mode, on_chunk);
         }
-        let probe = &input[..input.len().min(BINARY_PROBE)];
-        let has_nul = memchr::memchr(0, probe).is_some();
-        if has_nul || probe.starts_with(&[0xFF, 0xFE]) || probe.starts_with(&[0xFE, 0xFF]) {
+        if may_be_binary_or_utf16(input) {
             return self.read(input, mode, on_chunk);
         }
         if !input.is_empty() {
@@ -242,6 +240,21 @@ impl ChunkReader {
             first = false;
         }
     }
+}
+
+/// Whether a read matches `input` as the bytes it holds, where they lie: it is not an archive
+/// (when those are looked for) and its first bytes hold no NUL or byte order mark, which make
+/// it a binary file, or UTF-16 text that is transcoded before it is matched.
+pub fn is_plain_text(input: &[u8], mode: Mode) -> bool {
+    !(may_be_binary_or_utf16(input) || mode.archives && Kind::sniff_whole(input).is_some())
+}
+
+/// Whether the first bytes of `input` hold a NUL or start with a UTF-16 byte order mark.
+fn may_be_binary_or_utf16(input: &[u8]) -> bool {
+    let probe = &input[..input.len().min(BINARY_PROBE)];
+    memchr::memchr(0, probe).is_some()
+        || probe.starts_with(&[0xFF, 0xFE])
+        || probe.starts_with(&[0xFE, 0xFF])
 }
 
 /// A reader whose first error ends it, kept to be returned once what came before it is used.

@@ -9,6 +9,7 @@
 
 pub mod catfile;
 pub mod changes;
+mod delta;
 pub mod history;
 pub mod objects;
 mod provenance;

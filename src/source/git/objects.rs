@@ -14,12 +14,14 @@
 
 use std::collections::HashSet;
 use std::io::{self, BufReader, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use gix_hash::{oid, ObjectId};
 
+use super::delta;
 use super::Repo;
 
 /// The largest single allocation a pack traversal may make: an object (or delta result) larger
@@ -235,8 +237,9 @@ fn object_dirs(own: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Receives the blobs a thread reads, on that thread.
 pub trait BlobSink: Send {
-    /// A blob whose whole content is in memory.
-    fn blob(&mut self, id: &oid, content: &[u8]);
+    /// A blob whose whole content is in memory; with [`Reading::changes`], and when it is
+    /// stored as a delta, what the delta says of how it differs from its base.
+    fn blob(&mut self, id: &oid, content: &[u8], changes: Option<Changes<'_>>);
     /// A blob read as it is inflated (a loose object); `size` is what its header says.
     fn streamed_blob(&mut self, id: &oid, size: u64, content: &mut dyn Read);
     /// A blob, or an object that may be one, that could not be read, and why.
@@ -253,6 +256,16 @@ pub struct Leftovers {
     pub stopped: Vec<(PathBuf, String)>,
 }
 
+/// How a blob stored as a delta differs from the blob the delta was made against.
+#[derive(Clone, Copy)]
+pub struct Changes<'a> {
+    /// The delta's base.
+    pub base: &'a oid,
+    /// The ranges of the blob that the base does not hold as they are (see
+    /// [`delta::changed_ranges`]): in order, not overlapping.
+    pub changed: &'a [Range<usize>],
+}
+
 /// Says whether a blob is to be handed over.
 pub type Wanted<'a> = dyn Fn(&oid) -> bool + Sync + 'a;
 
@@ -265,6 +278,8 @@ pub struct Reading<'a> {
     pub threads: usize,
     /// The largest object a pack traversal holds in memory ([`MAX_OBJECT_SIZE`]).
     pub max_object_size: usize,
+    /// Work out, for each blob stored as a delta, what its delta changes ([`Changes`]).
+    pub changes: bool,
 }
 
 /// Reads every blob of `database` once, handing each to a sink made by `make_sink` (one per
@@ -280,6 +295,7 @@ pub fn read_blobs<S: BlobSink>(
         wanted,
         threads,
         max_object_size,
+        changes,
     } = reading;
     let pool = SinkPool {
         make: &make_sink,
@@ -293,6 +309,12 @@ pub fn read_blobs<S: BlobSink>(
             all: &reached_all,
         };
         let mut lender = SinkLender::new(&pool);
+        let offsets = if changes {
+            DeltaBases::of(&pack.index)
+        } else {
+            DeltaBases::default()
+        };
+        let mut deltas = DeltaReader::new(&offsets, max_object_size);
         let interrupt = AtomicBool::new(false);
         let processor = move |kind: gix_object::Kind,
                               content: &[u8],
@@ -308,7 +330,12 @@ pub fn read_blobs<S: BlobSink>(
             {
                 return Ok(());
             }
-            lender.sink().blob(&entry.oid, content);
+            let changes = if changes {
+                deltas.changes(&pack.data, entry.pack_offset, content.len())
+            } else {
+                None
+            };
+            lender.sink().blob(&entry.oid, content, changes);
             Ok(())
         };
         let outcome = pack.index.traverse_with_index(
@@ -437,6 +464,86 @@ fn read_header(input: &mut impl Read) -> io::Result<(gix_object::Kind, u64)> {
     Ok((kind, size))
 }
 
+/// The objects of a pack by where they start in it, to name the base of an offset delta.
+#[derive(Default)]
+struct DeltaBases(Vec<(u64, ObjectId)>);
+
+impl DeltaBases {
+    fn of(index: &gix_pack::index::File) -> DeltaBases {
+        let mut offsets: Vec<(u64, ObjectId)> =
+            index.iter().map(|e| (e.pack_offset, e.oid)).collect();
+        offsets.sort_unstable_by_key(|(offset, _)| *offset);
+        DeltaBases(offsets)
+    }
+
+    fn at(&self, offset: u64) -> Option<&ObjectId> {
+        let i = self.0.binary_search_by_key(&offset, |(o, _)| *o).ok()?;
+        Some(&self.0[i].1)
+    }
+}
+
+/// Reads the deltas of a pack's blobs again, on one traversal thread, to say what each
+/// changes (the traversal applies them but does not show them). Cloning (once per traversal
+/// thread) gives a reader with buffers of its own.
+struct DeltaReader<'a> {
+    bases: &'a DeltaBases,
+    max_size: usize,
+    inflate: gix_zlib::Inflate,
+    delta: Vec<u8>,
+    changed: Vec<Range<usize>>,
+    base: ObjectId,
+}
+
+impl<'a> DeltaReader<'a> {
+    fn new(bases: &'a DeltaBases, max_size: usize) -> Self {
+        DeltaReader {
+            bases,
+            max_size,
+            inflate: gix_zlib::Inflate::default(),
+            delta: Vec::new(),
+            changed: Vec::new(),
+            base: ObjectId::null(gix_hash::Kind::Sha1),
+        }
+    }
+
+    /// What the delta stored at `offset` changes of its base, if the entry there is a delta
+    /// this reader can read and it builds `size` bytes; None leaves the blob to be read whole.
+    fn changes(
+        &mut self,
+        data: &gix_pack::data::File,
+        offset: u64,
+        size: usize,
+    ) -> Option<Changes<'_>> {
+        let entry = data.entry(offset).ok()?;
+        self.base = match entry.header {
+            gix_pack::data::entry::Header::OfsDelta { base_distance } => *self
+                .bases
+                .at(entry.checked_base_pack_offset(base_distance)?)?,
+            gix_pack::data::entry::Header::RefDelta { base_id } => base_id,
+            _ => return None,
+        };
+        let length = usize::try_from(entry.decompressed_size).ok()?;
+        if length > self.max_size {
+            return None;
+        }
+        self.delta.resize(length, 0);
+        data.decompress_entry(&entry, &mut self.inflate, &mut self.delta)
+            .ok()?;
+        self.changed.clear();
+        let built = delta::changed_ranges(&self.delta, &mut self.changed).ok()?;
+        (built == size).then_some(Changes {
+            base: &self.base,
+            changed: &self.changed,
+        })
+    }
+}
+
+impl Clone for DeltaReader<'_> {
+    fn clone(&self) -> Self {
+        DeltaReader::new(self.bases, self.max_size)
+    }
+}
+
 /// Sinks waiting for a thread: a traversal's threads end with its pack, their sinks do not.
 struct SinkPool<'f, S> {
     make: &'f (dyn Fn() -> S + Sync),
@@ -529,22 +636,37 @@ mod tests {
     /// A blob as a sink was given it.
     type Blob = (ObjectId, Vec<u8>);
 
-    /// Every blob a sink was given, in the order given, shared by all the threads' sinks.
+    /// A blob stored as a delta: its id, its base's, and what the delta changes.
+    type Delta = (ObjectId, ObjectId, Vec<Range<usize>>);
+
+    /// Every blob a sink was given, in the order given, shared by all the threads' sinks, and
+    /// what was said of the changes of those stored as deltas.
     #[derive(Clone, Default)]
-    struct Collect(std::sync::Arc<Mutex<Vec<Blob>>>);
+    struct Collect(
+        std::sync::Arc<Mutex<Vec<Blob>>>,
+        std::sync::Arc<Mutex<Vec<Delta>>>,
+    );
 
     impl BlobSink for Collect {
-        fn blob(&mut self, id: &oid, content: &[u8]) {
+        fn blob(&mut self, id: &oid, content: &[u8], changes: Option<Changes<'_>>) {
             self.0
                 .lock()
                 .unwrap()
                 .push((id.to_owned(), content.to_vec()));
+            if let Some(changes) = changes {
+                let entry = (
+                    id.to_owned(),
+                    changes.base.to_owned(),
+                    changes.changed.to_vec(),
+                );
+                self.1.lock().unwrap().push(entry);
+            }
         }
         fn streamed_blob(&mut self, id: &oid, size: u64, content: &mut dyn Read) {
             let mut bytes = Vec::new();
             content.read_to_end(&mut bytes).unwrap();
             assert_eq!(bytes.len() as u64, size);
-            self.blob(id, &bytes);
+            self.blob(id, &bytes, None);
         }
         fn unreadable(&mut self, id: &oid, why: String) {
             panic!("{id} unreadable: {why}");
@@ -578,6 +700,59 @@ mod tests {
             wanted: None,
             threads,
             max_object_size: MAX_OBJECT_SIZE,
+            changes: false,
+        }
+    }
+
+    #[test]
+    fn what_a_delta_leaves_unchanged_is_in_its_base_as_it_is() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        git(dir, &["init", "-q"]);
+        let mut lines: Vec<String> = (0..400)
+            .map(|n| format!("line {n} of the file\n"))
+            .collect();
+        for round in 0..6 {
+            // an edit, an insertion and a deletion at places that move from round to round
+            lines[round * 50 + 7] = format!("edited in round {round}\n");
+            lines.insert(round * 60 + 3, format!("inserted in round {round}\n"));
+            lines.remove(round * 40 + 20);
+            std::fs::write(dir.join("f.txt"), lines.concat()).unwrap();
+            git(dir, &["add", "-A"]);
+            git(dir, &["commit", "-qm", &format!("round {round}")]);
+        }
+        git(dir, &["repack", "-q", "-a", "-d", "-f", "--depth=10"]);
+        let repo = Repo::open(dir).unwrap();
+        let database = Database::open(&repo).unwrap();
+        let collect = Collect::default();
+        let reading = Reading {
+            changes: true,
+            ..everything(2)
+        };
+        read_blobs(&database, reading, || collect.clone(), &AtomicU64::new(0));
+        let blobs: std::collections::HashMap<ObjectId, Vec<u8>> =
+            collect.0.lock().unwrap().iter().cloned().collect();
+        let deltas = collect.1.lock().unwrap().clone();
+        assert!(
+            deltas.len() >= 4,
+            "git stores most versions as deltas: {deltas:?}"
+        );
+        for (id, base, changed) in deltas {
+            let (blob, base) = (&blobs[&id], &blobs[&base]);
+            assert!(!changed.is_empty() && changed.len() < 40, "{changed:?}");
+            let mut at = 0;
+            for range in changed
+                .iter()
+                .chain(std::iter::once(&(blob.len()..blob.len())))
+            {
+                let unchanged = &blob[at..range.start];
+                assert!(
+                    memchr::memmem::find(base, unchanged).is_some(),
+                    "bytes {at}..{} of {id} are not in its base",
+                    range.start
+                );
+                at = range.end;
+            }
         }
     }
 
@@ -714,7 +889,7 @@ mod tests {
         #[derive(Clone, Default)]
         struct Named(std::sync::Arc<Mutex<Vec<String>>>);
         impl BlobSink for Named {
-            fn blob(&mut self, id: &oid, _: &[u8]) {
+            fn blob(&mut self, id: &oid, _: &[u8], _: Option<Changes<'_>>) {
                 self.0.lock().unwrap().push(format!("read {id}"));
             }
             fn streamed_blob(&mut self, id: &oid, _: u64, _: &mut dyn Read) {
