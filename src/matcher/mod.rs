@@ -452,6 +452,15 @@ impl<'r> Matcher<'r> {
         active.clear();
     }
 
+    /// Whether matching costs little next to reading the input: the keyword search is one
+    /// pass of the SIMD literal searcher and no rule's regex runs over all input (the built-in
+    /// rules). Probing only the changes of a history's deltas ([`Matcher::find_around`]) then
+    /// costs more than it saves: with the built-in rules a `git/git` audit took 2.64 s
+    /// probing against 1.80 s matching every blob whole.
+    pub fn is_cheap(&self) -> bool {
+        self.everywhere.is_empty() && self.prefilter.is_literal_search()
+    }
+
     /// The keyword searches for [`Matcher::find_around`], and how far around a change each
     /// must look.
     pub fn around(&self) -> Around {

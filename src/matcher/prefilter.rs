@@ -38,6 +38,9 @@ struct Searcher {
 /// where one search is cheaper than one each.
 const FINGERPRINT: usize = 4;
 
+/// The most literals the SIMD search of the keyword automaton takes (its wide variant's limit).
+const SIMD_LITERALS: usize = 64;
+
 /// A keyword searched for apart from the automaton (see [`FINGERPRINT`]).
 struct ShortKeyword {
     finder: memchr::memmem::Finder<'static>,
@@ -120,6 +123,12 @@ impl Prefilter {
             spelled: Searcher::new(spelled, false),
             folded: (!folded.is_empty()).then(|| Searcher::new(folded, true)),
         }
+    }
+
+    /// Whether the search is one pass of the SIMD literal searcher (a few dozen keywords at
+    /// most, none folded), which runs near memory speed.
+    pub fn is_literal_search(&self) -> bool {
+        self.folded.is_none() && self.spelled.automaton.patterns_len() <= SIMD_LITERALS
     }
 
     /// Calls `hit(start, end, rules)` for each position where a keyword starts, in order of

@@ -849,7 +849,7 @@ pub fn scan_history(
     }
     let seen: Seen = Mutex::new(Vec::new());
     let scans: Mutex<Vec<BlobScan>> = Mutex::new(Vec::new());
-    let around = matcher.around();
+    let around = (!matcher.is_cheap()).then(|| matcher.around());
     // Reads the database in process; returns the ids of objects nobody could read.
     let read_in_process = |database: &objects::Database,
                            reachable: Option<&HashSet<gix_hash::ObjectId>>|
@@ -867,14 +867,14 @@ pub fn scan_history(
             wanted: filtered.then_some(&wanted as &objects::Wanted<'_>),
             threads: workers,
             max_object_size: objects::MAX_OBJECT_SIZE,
-            changes: true,
+            changes: around.is_some(),
         };
         let sink = || HistorySink {
             worker: Worker::new(&matcher, read, shared),
             progress,
             seen: recall.as_ref().map(|_| (Vec::new(), &seen)),
             scans: (Vec::new(), &scans),
-            around: &around,
+            around: around.as_ref(),
         };
         let leftovers = objects::read_blobs(database, reading, sink, &progress.objects);
         let whole = scan_whole_after_probes(&scans, &collected);
@@ -1081,8 +1081,9 @@ struct HistorySink<'a> {
     seen: Option<(Vec<(gix_hash::ObjectId, u64)>, &'a Seen)>,
     /// How each blob this thread read was scanned (see [`deltas`]), handed over likewise.
     scans: (Vec<BlobScan>, &'a Mutex<Vec<BlobScan>>),
-    /// The keyword searches that probe a delta blob's changes.
-    around: &'a Around,
+    /// The keyword searches that probe a delta blob's changes, when the matcher is costly
+    /// enough for probing to pay (see [`Matcher::is_cheap`]).
+    around: Option<&'a Around>,
 }
 
 impl HistorySink<'_> {
@@ -1110,10 +1111,10 @@ impl Drop for HistorySink<'_> {
 
 impl objects::BlobSink for HistorySink<'_> {
     fn blob(&mut self, id: &gix_hash::oid, content: &[u8], changes: Option<objects::Changes<'_>>) {
-        let probed = changes.and_then(|changes| {
+        let probed = changes.zip(self.around).and_then(|(changes, around)| {
             let found = self
                 .worker
-                .probe_changes(self.around, content, changes.changed)?;
+                .probe_changes(around, content, changes.changed)?;
             Some(BlobScan {
                 id: id.to_owned(),
                 size: content.len() as u64,
@@ -1130,11 +1131,14 @@ impl objects::BlobSink for HistorySink<'_> {
                 id: id.to_owned(),
                 size: content.len() as u64,
                 base: None,
-                text: self.worker.read_as_text(content),
+                text: self.around.is_some() && self.worker.read_as_text(content),
                 found: self.worker.local.findings.len() > before,
             }
         });
-        self.scans.0.push(scan);
+        // Without probes nothing asks how a blob was scanned.
+        if self.around.is_some() {
+            self.scans.0.push(scan);
+        }
         self.saw(id, content.len() as u64);
     }
 
