@@ -72,6 +72,7 @@ fn run(cli: Cli) -> Result<u8> {
 }
 
 fn run_scan(args: ScanArgs) -> Result<u8> {
+    check_outputs(&args.output)?;
     // The config file is looked for beside what is scanned: in the first directory given.
     let root = args
         .paths
@@ -87,6 +88,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
 }
 
 fn run_git(args: GitArgs) -> Result<u8> {
+    check_outputs(&args.output)?;
     let repo = Repo::open(&args.repo)?;
     // Git paths are relative to the repository's root, where its config file lives too.
     let root = repo
@@ -234,6 +236,7 @@ fn audit_line(progress: &AuditProgress, secs: f64) -> String {
 }
 
 fn run_audit(args: AuditArgs) -> Result<u8> {
+    check_outputs(&args.output)?;
     let entries = config::audit_entries(&args)?;
     // The config file is looked for where the list is, unless --config names one.
     let root = args
@@ -255,11 +258,13 @@ fn run_audit(args: AuditArgs) -> Result<u8> {
 }
 
 fn run_merge(args: MergeArgs) -> Result<u8> {
+    conclude::check_outputs(args.output.as_deref(), &args.report_targets)?;
     let reviewed = merge::merge(&args.reports)?;
     let rules = config::load_settings(&args.rules, Path::new("."))?.rules;
     let how = Presentation {
         format: args.format,
         output: args.output.as_deref(),
+        reports: &args.report_targets,
         color: args.color,
         // A merged report shows the secrets as the merged reports did.
         show_secrets: false,
@@ -273,18 +278,18 @@ fn run_merge(args: MergeArgs) -> Result<u8> {
 }
 
 fn run_respond(args: RespondArgs) -> Result<u8> {
+    conclude::check_outputs(args.output.as_deref(), &args.report_targets)?;
     let (keys, reported_at) = respond::leaked::read_reports(&args.reports)?;
     let options = config::respond_options(&args);
     let response = respond::respond(&keys, &reported_at, &options)?;
-    match &args.output {
-        Some(path) => keyhound::output_file::write_whole(path, false, |out| {
-            report::incident::write(&response, args.format, out)
-        }),
-        None => {
-            let mut out = BufWriter::new(io::stdout().lock());
-            report::incident::write(&response, args.format, &mut out).and_then(|()| out.flush())
-        }
-    }
+    // No card holds a secret.
+    conclude::write_reports(
+        args.format,
+        args.output.as_deref(),
+        &args.report_targets,
+        false,
+        |format, _, out| report::incident::write(&response, format, out),
+    )
     .context("cannot write the cards")?;
     Ok(response.exit_status())
 }
@@ -296,6 +301,12 @@ fn install_hook(args: HookInstallArgs) -> Result<u8> {
         Installed::Unchanged(path) => eprintln!("{} is already keyhound's hook", path.display()),
     }
     Ok(0)
+}
+
+/// Checks the report files of `output` before the run does any work (see
+/// [`conclude::check_outputs`]).
+fn check_outputs(output: &OutputArgs) -> Result<()> {
+    conclude::check_outputs(output.output.as_deref(), &output.report_targets)
 }
 
 /// Reviews and reports `result`, and maps its verdict to an exit status.

@@ -24,7 +24,7 @@ const ROWS_SHOWN: usize = 50;
 const SHORT_COMMIT: usize = 12;
 
 /// What to do about a secret of a rule that has no remediation text of its own.
-const DEFAULT_REMEDIATION: &str =
+pub(super) const DEFAULT_REMEDIATION: &str =
     "Rotate the credential, then remove it from the code and from its history.";
 
 /// Writes the report.
@@ -60,7 +60,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The heading's verdict, worded as the text summary words it.
-fn verdict(report: &Report<'_>, failing: usize, incomplete: bool) -> String {
+pub(super) fn verdict(report: &Report<'_>, failing: usize, incomplete: bool) -> String {
     let accepted = report
         .groups
         .iter()

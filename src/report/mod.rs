@@ -6,6 +6,7 @@
 mod github;
 mod gitlab;
 mod group;
+mod html;
 pub mod incident;
 pub mod json;
 mod junit;
@@ -47,6 +48,10 @@ pub enum Format {
     /// GitHub-flavoured Markdown for a CI job summary: the verdict, a table of the secrets,
     /// what could not be read, and what to do.
     Markdown,
+    /// One self-contained HTML page for people: counts, charts (when secrets were introduced,
+    /// per repository, by rule), and every secret in a table to sort, filter and expand. It
+    /// loads nothing from the network.
+    Html,
 }
 
 /// Everything a reporter may draw on.
@@ -62,6 +67,8 @@ pub struct Report<'a> {
     pub show_secrets: bool,
     /// Colour the text format (only the text format uses it).
     pub color: bool,
+    /// When the report was written, in seconds since the Unix epoch (see [`written_now`]).
+    pub written_at: i64,
 }
 
 impl<'a> Report<'a> {
@@ -82,8 +89,22 @@ impl<'a> Report<'a> {
             rules,
             show_secrets,
             color: false,
+            written_at: 0,
         }
     }
+}
+
+/// The time a report is written at: now, or `SOURCE_DATE_EPOCH` when it is set, so that a
+/// build or a test can make a report's bytes reproducible.
+pub fn written_now() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|seconds| seconds.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs() as i64)
+        })
 }
 
 /// Writes `report` in `format` to `out`.
@@ -97,5 +118,6 @@ pub fn write(format: Format, report: &Report<'_>, out: &mut dyn Write) -> io::Re
         Format::Gitlab => gitlab::write(report, out),
         Format::Junit => junit::write(report, out),
         Format::Markdown => markdown::write(report, out),
+        Format::Html => html::write(report, out),
     }
 }

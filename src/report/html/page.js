@@ -1,0 +1,223 @@
+// keyhound's report page: sorts, filters, pages and expands the findings table. The rows are
+// all in the HTML; this script only shows, hides and reorders them, and never adds markup made
+// from the report's text.
+(function () {
+  'use strict';
+  var doc = document;
+  var root = doc.documentElement;
+  var body = doc.getElementById('rows');
+  if (!body) {
+    root.classList.add('paged');
+    return;
+  }
+  var severityRank = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
+  var confidenceRank = { high: 3, medium: 2, low: 1, example: 0 };
+  var rows = [];
+  for (var tr = body.firstElementChild; tr; ) {
+    var detail = tr.nextElementSibling;
+    rows.push({ main: tr, detail: detail, index: rows.length, text: null, key: null });
+    tr = detail ? detail.nextElementSibling : null;
+  }
+  var state = { query: '', filters: {}, column: -1, direction: 1, page: 0, size: 100 };
+  var byId = function (id) { return doc.getElementById(id); };
+  var headers = doc.querySelectorAll('#table thead th');
+  var status = byId('status');
+
+  // The rule and verification filters offer the values the rows hold.
+  [['f-r', 'r'], ['f-v', 'v']].forEach(function (pair) {
+    var select = byId(pair[0]);
+    var seen = {};
+    var values = [];
+    rows.forEach(function (row) {
+      var value = row.main.getAttribute('data-' + pair[1]);
+      if (value && !seen[value]) {
+        seen[value] = true;
+        values.push(value);
+      }
+    });
+    values.sort().forEach(function (value) {
+      var option = doc.createElement('option');
+      option.textContent = value;
+      select.appendChild(option);
+    });
+  });
+
+  function sortKey(row, column) {
+    var main = row.main;
+    switch (column) {
+      case 0: return severityRank[main.getAttribute('data-s')] || 0;
+      case 1: return confidenceRank[main.getAttribute('data-c')] || 0;
+      case 2: return main.getAttribute('data-r');
+      case 5:
+        var time = main.getAttribute('data-t');
+        return time ? Number(time) : -Infinity;
+      case 6: return main.getAttribute('data-v');
+      default: return main.cells[column].textContent;
+    }
+  }
+
+  function matches(row) {
+    for (var attribute in state.filters) {
+      var wanted = state.filters[attribute];
+      if (wanted && row.main.getAttribute('data-' + attribute) !== wanted) {
+        return false;
+      }
+    }
+    if (state.query) {
+      if (row.text === null) {
+        row.text = (row.main.textContent + ' ' + row.detail.textContent).toLowerCase();
+      }
+      if (row.text.indexOf(state.query) < 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  function number(n) {
+    return n.toLocaleString('en');
+  }
+
+  function update() {
+    var shown = rows.filter(matches);
+    if (state.column >= 0) {
+      var column = state.column;
+      var direction = state.direction;
+      shown.forEach(function (row) { row.key = sortKey(row, column); });
+      shown.sort(function (a, b) {
+        if (a.key < b.key) return -direction;
+        if (a.key > b.key) return direction;
+        return a.index - b.index;
+      });
+    }
+    var size = state.size || Math.max(shown.length, 1);
+    var pages = Math.max(1, Math.ceil(shown.length / size));
+    state.page = Math.min(state.page, pages - 1);
+    var first = state.page * size;
+    var last = Math.min(shown.length, first + size);
+    // Reordered away from the document, so the browser lays the table out once.
+    var table = body.parentNode;
+    table.removeChild(body);
+    var isShown = {};
+    shown.forEach(function (row) { isShown[row.index] = true; });
+    var order = shown.concat(rows.filter(function (row) { return !isShown[row.index]; }));
+    order.forEach(function (row, position) {
+      var visible = position >= first && position < last;
+      row.main.hidden = !visible;
+      row.detail.hidden = !visible;
+      if (visible && row.main.tabIndex !== 0) {
+        row.main.tabIndex = 0;
+        row.main.setAttribute('aria-expanded', row.main.classList.contains('open'));
+      }
+      body.appendChild(row.main);
+      body.appendChild(row.detail);
+    });
+    table.appendChild(body);
+    status.textContent = shown.length
+      ? 'Showing ' + number(first + 1) + '–' + number(last) + ' of ' + number(shown.length) +
+        (shown.length < rows.length ? ' matching secrets (' + number(rows.length) + ' in all)' : ' secrets')
+      : 'No secret matches (' + number(rows.length) + ' in all).';
+    byId('page').textContent = 'Page ' + (state.page + 1) + ' of ' + pages;
+    byId('prev').disabled = state.page === 0;
+    byId('next').disabled = state.page >= pages - 1;
+  }
+
+  function setOpen(row, open) {
+    row.main.classList.toggle('open', open);
+    row.detail.classList.toggle('open', open);
+    row.main.setAttribute('aria-expanded', open);
+    row.detail.querySelector('details').open = open;
+  }
+
+  var rowIndex = new Map(rows.map(function (row) { return [row.main, row]; }));
+  body.addEventListener('click', function (event) {
+    if (event.target.closest('a') || String(window.getSelection())) return;
+    var main = event.target.closest('tr.f');
+    var row = main && rowIndex.get(main);
+    if (row) setOpen(row, !main.classList.contains('open'));
+  });
+  body.addEventListener('keydown', function (event) {
+    if (event.key !== 'Enter' && event.key !== ' ') return;
+    var row = rowIndex.get(event.target);
+    if (row) {
+      event.preventDefault();
+      setOpen(row, !row.main.classList.contains('open'));
+    }
+  });
+
+  Array.prototype.forEach.call(headers, function (header) {
+    header.tabIndex = 0;
+    var sortBy = function () {
+      var column = Number(header.getAttribute('data-col'));
+      // Severity, confidence and dates read best largest first.
+      var firstDirection = column === 0 || column === 1 || column === 5 ? -1 : 1;
+      state.direction = state.column === column ? -state.direction : firstDirection;
+      state.column = column;
+      Array.prototype.forEach.call(headers, function (other) { other.removeAttribute('aria-sort'); });
+      header.setAttribute('aria-sort', state.direction > 0 ? 'ascending' : 'descending');
+      state.page = 0;
+      update();
+    };
+    header.addEventListener('click', sortBy);
+    header.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        sortBy();
+      }
+    });
+  });
+
+  var pending = 0;
+  byId('q').addEventListener('input', function (event) {
+    clearTimeout(pending);
+    pending = setTimeout(function () {
+      state.query = event.target.value.trim().toLowerCase();
+      state.page = 0;
+      update();
+    }, rows.length > 2000 ? 150 : 0);
+  });
+  Array.prototype.forEach.call(doc.querySelectorAll('#controls select'), function (select) {
+    select.addEventListener('change', function () {
+      state.filters[select.getAttribute('data-attr')] = select.value;
+      state.page = 0;
+      update();
+    });
+  });
+  byId('controls').addEventListener('submit', function (event) { event.preventDefault(); });
+  byId('prev').addEventListener('click', function () { state.page -= 1; update(); });
+  byId('next').addEventListener('click', function () { state.page += 1; update(); });
+  byId('size').addEventListener('change', function (event) {
+    state.size = Number(event.target.value);
+    state.page = 0;
+    update();
+  });
+  byId('expand').addEventListener('click', function () {
+    rows.forEach(function (row) { if (!row.main.hidden) setOpen(row, true); });
+  });
+  byId('collapse').addEventListener('click', function () {
+    rows.forEach(function (row) { setOpen(row, false); });
+  });
+
+  // A printout holds every matching secret, expanded.
+  var beforePrint = null;
+  window.addEventListener('beforeprint', function () {
+    beforePrint = { size: state.size, page: state.page, open: rows.map(function (r) { return r.main.classList.contains('open'); }) };
+    state.size = 0;
+    update();
+    rows.forEach(function (row) { if (!row.main.hidden) setOpen(row, true); });
+  });
+  window.addEventListener('afterprint', function () {
+    if (!beforePrint) return;
+    var saved = beforePrint;
+    rows.forEach(function (row, i) { setOpen(row, saved.open[i]); });
+    state.size = saved.size;
+    state.page = saved.page;
+    beforePrint = null;
+    update();
+  });
+
+  byId('controls').hidden = false;
+  byId('pager').hidden = false;
+  update();
+  root.classList.add('paged');
+})();
