@@ -169,7 +169,8 @@ fn open_figure(out: &mut String, title: &str, height: u32) -> fmt::Result {
     writeln!(
         out,
         "<figure class=chart><figcaption>{}</figcaption>\n\
-         <svg viewBox=\"0 0 {WIDTH} {height}\" role=img aria-label=\"{}\">",
+         <svg viewBox=\"0 0 {WIDTH} {height}\" width={WIDTH} height={height} role=img \
+         aria-label=\"{}\">",
         Text(title),
         Text(title)
     )
@@ -196,12 +197,12 @@ fn plot_y(value: u64, top: u64) -> f64 {
     f64::from(PLOT_HEIGHT) - f64::from(PLOT_HEIGHT - 8) * value as f64 / top.max(1) as f64
 }
 
-/// The end of a value axis that shows `max`: a round number divisible by 4, so its four
-/// gridlines fall on whole numbers.
+/// The end of a value axis that shows `max`: four times a round step (1, 2, 3 or 5 times a
+/// power of ten), so its four gridlines fall on whole, readable numbers.
 fn axis_top(max: u64) -> u64 {
     let mut step = 1;
     loop {
-        for factor in [1, 2, 5] {
+        for factor in [1, 2, 3, 5] {
             if step * factor * 4 >= max {
                 return step * factor * 4;
             }
@@ -221,7 +222,8 @@ mod tests {
         assert_eq!(axis_top(5), 8);
         assert_eq!(axis_top(17), 20);
         assert_eq!(axis_top(41), 80);
-        assert_eq!(axis_top(10_000), 20_000);
+        assert_eq!(axis_top(110), 120);
+        assert_eq!(axis_top(10_000), 12_000);
     }
 
     #[test]
