@@ -90,7 +90,10 @@ fn the_page_of_a_history_lists_every_finding_of_its_json_report_escaped_and_reda
     assert_eq!(rows(&page), findings.len(), "{page}");
     for finding in &findings {
         let id = finding["secret_id"].as_str().unwrap();
-        assert!(page.contains(&format!("(id <code>{id}</code>)")), "{id}");
+        assert!(
+            page.contains(&format!("<dt>Secret ID</dt><dd>{id}</dd>")),
+            "{id}"
+        );
     }
     for creds in &planted.keys {
         assert!(!page.contains(&creds.secret));

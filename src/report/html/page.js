@@ -1,6 +1,8 @@
 // keyhound's report page: sorts, filters, pages and expands the findings table. The rows are
 // all in the HTML; this script only shows, hides and reorders them, and never adds markup made
-// from the report's text.
+// from the report's text. With tens of thousands of rows, a change touches only the rows of the
+// page shown before and after it: the style sheet hides every row without the class `on`, and
+// the rows of a page are moved, in order, to the end of the table.
 (function () {
   'use strict';
   var doc = document;
@@ -15,13 +17,28 @@
   var rows = [];
   for (var tr = body.firstElementChild; tr; ) {
     var detail = tr.nextElementSibling;
-    rows.push({ main: tr, detail: detail, index: rows.length, text: null, key: null });
+    rows.push({ main: tr, detail: detail, index: rows.length, text: null, key: null, rule: null });
     tr = detail ? detail.nextElementSibling : null;
   }
   var state = { query: '', filters: {}, column: -1, direction: 1, page: 0, size: 100 };
+  // The rows that match, in the order shown; the rows of the page on show.
+  var shown = rows;
+  var onPage = [];
   var byId = function (id) { return doc.getElementById(id); };
   var headers = doc.querySelectorAll('#table thead th');
   var status = byId('status');
+
+  // What a row holds for a filter: its rule is its third cell; attributes left out have their
+  // usual value (see rows.rs).
+  function valueOf(row, attribute) {
+    if (attribute === 'r') {
+      if (row.rule === null) row.rule = row.main.cells[2].textContent;
+      return row.rule;
+    }
+    var value = row.main.getAttribute('data-' + attribute);
+    if (value === null) return attribute === 'x' ? '1' : '';
+    return value;
+  }
 
   // The rule and verification filters offer the values the rows hold.
   [['f-r', 'r'], ['f-v', 'v']].forEach(function (pair) {
@@ -29,7 +46,7 @@
     var seen = {};
     var values = [];
     rows.forEach(function (row) {
-      var value = row.main.getAttribute('data-' + pair[1]);
+      var value = valueOf(row, pair[1]);
       if (value && !seen[value]) {
         seen[value] = true;
         values.push(value);
@@ -47,11 +64,9 @@
     switch (column) {
       case 0: return severityRank[main.getAttribute('data-s')] || 0;
       case 1: return confidenceRank[main.getAttribute('data-c')] || 0;
-      case 2: return main.getAttribute('data-r');
       case 5:
         var time = main.getAttribute('data-t');
         return time ? Number(time) : -Infinity;
-      case 6: return main.getAttribute('data-v');
       default: return main.cells[column].textContent;
     }
   }
@@ -59,7 +74,7 @@
   function matches(row) {
     for (var attribute in state.filters) {
       var wanted = state.filters[attribute];
-      if (wanted && row.main.getAttribute('data-' + attribute) !== wanted) {
+      if (wanted && valueOf(row, attribute) !== wanted) {
         return false;
       }
     }
@@ -78,8 +93,9 @@
     return n.toLocaleString('en');
   }
 
-  function update() {
-    var shown = rows.filter(matches);
+  // Filters and sorts the rows again, then shows the first page.
+  function refilter() {
+    shown = rows.filter(matches);
     if (state.column >= 0) {
       var column = state.column;
       var direction = state.direction;
@@ -90,29 +106,34 @@
         return a.index - b.index;
       });
     }
+    state.page = 0;
+    render();
+  }
+
+  // Shows the page `state.page` of the rows that match.
+  function render() {
     var size = state.size || Math.max(shown.length, 1);
     var pages = Math.max(1, Math.ceil(shown.length / size));
-    state.page = Math.min(state.page, pages - 1);
+    state.page = Math.max(0, Math.min(state.page, pages - 1));
     var first = state.page * size;
     var last = Math.min(shown.length, first + size);
-    // Reordered away from the document, so the browser lays the table out once.
-    var table = body.parentNode;
-    table.removeChild(body);
-    var isShown = {};
-    shown.forEach(function (row) { isShown[row.index] = true; });
-    var order = shown.concat(rows.filter(function (row) { return !isShown[row.index]; }));
-    order.forEach(function (row, position) {
-      var visible = position >= first && position < last;
-      row.main.hidden = !visible;
-      row.detail.hidden = !visible;
-      if (visible && row.main.tabIndex !== 0) {
+    onPage.forEach(function (row) {
+      row.main.classList.remove('on');
+      row.detail.classList.remove('on');
+    });
+    onPage = shown.slice(first, last);
+    var page = doc.createDocumentFragment();
+    onPage.forEach(function (row) {
+      row.main.classList.add('on');
+      row.detail.classList.add('on');
+      if (row.main.tabIndex !== 0) {
         row.main.tabIndex = 0;
         row.main.setAttribute('aria-expanded', row.main.classList.contains('open'));
       }
-      body.appendChild(row.main);
-      body.appendChild(row.detail);
+      page.appendChild(row.main);
+      page.appendChild(row.detail);
     });
-    table.appendChild(body);
+    body.appendChild(page);
     status.textContent = shown.length
       ? 'Showing ' + number(first + 1) + '–' + number(last) + ' of ' + number(shown.length) +
         (shown.length < rows.length ? ' matching secrets (' + number(rows.length) + ' in all)' : ' secrets')
@@ -155,8 +176,7 @@
       state.column = column;
       Array.prototype.forEach.call(headers, function (other) { other.removeAttribute('aria-sort'); });
       header.setAttribute('aria-sort', state.direction > 0 ? 'ascending' : 'descending');
-      state.page = 0;
-      update();
+      refilter();
     };
     header.addEventListener('click', sortBy);
     header.addEventListener('keydown', function (event) {
@@ -172,52 +192,55 @@
     clearTimeout(pending);
     pending = setTimeout(function () {
       state.query = event.target.value.trim().toLowerCase();
-      state.page = 0;
-      update();
+      refilter();
     }, rows.length > 2000 ? 150 : 0);
   });
   Array.prototype.forEach.call(doc.querySelectorAll('#controls select'), function (select) {
     select.addEventListener('change', function () {
       state.filters[select.getAttribute('data-attr')] = select.value;
-      state.page = 0;
-      update();
+      refilter();
     });
   });
   byId('controls').addEventListener('submit', function (event) { event.preventDefault(); });
-  byId('prev').addEventListener('click', function () { state.page -= 1; update(); });
-  byId('next').addEventListener('click', function () { state.page += 1; update(); });
+  byId('prev').addEventListener('click', function () { state.page -= 1; render(); });
+  byId('next').addEventListener('click', function () { state.page += 1; render(); });
   byId('size').addEventListener('change', function (event) {
     state.size = Number(event.target.value);
     state.page = 0;
-    update();
+    render();
   });
   byId('expand').addEventListener('click', function () {
-    rows.forEach(function (row) { if (!row.main.hidden) setOpen(row, true); });
+    onPage.forEach(function (row) { setOpen(row, true); });
   });
   byId('collapse').addEventListener('click', function () {
-    rows.forEach(function (row) { setOpen(row, false); });
+    rows.forEach(function (row) {
+      if (row.main.classList.contains('open')) setOpen(row, false);
+    });
   });
 
   // A printout holds every matching secret, expanded.
   var beforePrint = null;
   window.addEventListener('beforeprint', function () {
-    beforePrint = { size: state.size, page: state.page, open: rows.map(function (r) { return r.main.classList.contains('open'); }) };
+    beforePrint = {
+      size: state.size,
+      page: state.page,
+      closed: shown.filter(function (row) { return !row.main.classList.contains('open'); })
+    };
     state.size = 0;
-    update();
-    rows.forEach(function (row) { if (!row.main.hidden) setOpen(row, true); });
+    render();
+    beforePrint.closed.forEach(function (row) { setOpen(row, true); });
   });
   window.addEventListener('afterprint', function () {
     if (!beforePrint) return;
-    var saved = beforePrint;
-    rows.forEach(function (row, i) { setOpen(row, saved.open[i]); });
-    state.size = saved.size;
-    state.page = saved.page;
+    beforePrint.closed.forEach(function (row) { setOpen(row, false); });
+    state.size = beforePrint.size;
+    state.page = beforePrint.page;
     beforePrint = null;
-    update();
+    render();
   });
 
   byId('controls').hidden = false;
   byId('pager').hidden = false;
-  update();
+  render();
   root.classList.add('paged');
 })();

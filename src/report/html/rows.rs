@@ -175,21 +175,23 @@ fn write_rows(
         Some(false) => "history",
         None => "",
     };
+    // Attributes are left out when usual: not verified, failing the scan, no commit.
+    write!(out, "<tr class=f data-s={}", finding.severity)?;
+    if !place.is_empty() {
+        write!(out, " data-h={place}")?;
+    }
+    if let Some(status) = verified {
+        write!(out, " data-v={status}")?;
+    }
+    if !group.fails_scan() {
+        out.push_str(" data-x=0");
+    }
+    if let Some(commit) = introduced {
+        write!(out, " data-t={}", commit.time)?;
+    }
     write!(
         out,
-        "<tr class=f data-s={} data-c={} data-r=\"{}\" data-v={} data-h={place} data-x={} \
-         data-t={}>",
-        finding.severity,
-        finding.confidence,
-        Text(&finding.rule_id),
-        verified.unwrap_or("none"),
-        u8::from(group.fails_scan()),
-        introduced.map_or(String::new(), |c| c.time.to_string()),
-    )?;
-    write!(
-        out,
-        "<td><span class=\"sev {0}\">{0}</span></td><td>{1}</td><td><code>{2}</code></td>\
-         <td><code>{3}</code></td><td><code>{4}:{5}</code>",
+        "><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}:{}",
         finding.severity,
         finding.confidence,
         Text(&finding.rule_id),
@@ -198,81 +200,59 @@ fn write_rows(
         finding.location.line,
     )?;
     if !group.others().is_empty() {
-        write!(
-            out,
-            " <span class=more>+{} more</span>",
-            group.others().len()
-        )?;
+        write!(out, " <small>+{} more</small>", group.others().len())?;
     }
     if place == "history" {
-        out.push_str(" <span class=tag>only in history</span>");
+        out.push_str(" <small>only in history</small>");
     }
     if !finding.fails_scan() {
-        out.push_str(" <span class=tag>not counted</span>");
+        out.push_str(" <small>not counted</small>");
     }
     out.push_str("</td><td>");
     if let Some(commit) = introduced {
         write!(
             out,
-            "{} {} <code>{}</code>",
+            "{} {} {}",
             Text(day(&commit.date)),
             Text(&commit.author_name),
             Text(short(&commit.id))
         )?;
     }
-    out.push_str("</td><td>");
-    if let Some(status) = verified {
-        write!(out, "<span class=\"v {status}\">{status}</span>")?;
-    }
-    writeln!(out, "</td></tr>")?;
+    writeln!(out, "</td><td>{}</td></tr>", verified.unwrap_or(""))?;
     write!(
         out,
         "<tr class=d><td colspan={}><details><summary>{}</summary><dl>",
         COLUMNS.len(),
         crate::report::text::plural(group.occurrences.len(), "place")
     )?;
-    write_facts(group, report, out)?;
+    write_facts(group, out)?;
     write!(
         out,
-        "<dt>What to do</dt><dd><a href=\"#fix-{}\">{}</a></dd></dl><ol class=places>",
+        "<dt>What to do</dt><dd><a href=#fix-{}>the rule's remediation</a></dd></dl><ol>",
         remedies.anchor(&finding.rule_id),
-        Text(&finding.rule_name)
     )?;
     for place in &group.occurrences {
-        write_place(place, report.show_secrets, out)?;
+        write_place(place, finding.confidence, report.show_secrets, out)?;
     }
     writeln!(out, "</ol></details></td></tr>")
 }
 
-/// What is known of the secret itself, as a description list's entries.
-fn write_facts(group: &Group<'_>, report: &Report<'_>, out: &mut String) -> fmt::Result {
+/// What is known of the secret itself, as a description list's entries (what its row shows
+/// is not said again).
+fn write_facts(group: &Group<'_>, out: &mut String) -> fmt::Result {
     let finding = group.primary();
-    write!(
-        out,
-        "<dt>Rule</dt><dd>{} (<code>{}</code>)",
-        Text(&finding.rule_name),
-        Text(&finding.rule_id)
-    )?;
+    write!(out, "<dt>Rule</dt><dd>{}", Text(&finding.rule_name))?;
     if let Some(kind) = &finding.kind {
         write!(out, ", {}", Text(kind))?;
     }
+    // The id that stands for the secret in every report, to find it in the others.
     write!(
         out,
-        "</dd><dt>Secret</dt><dd><code>{}</code>{} (id <code>{}</code>)</dd>",
-        Text(&finding.shown_secret(report.show_secrets)),
-        if finding.is_redacted(report.show_secrets) {
-            ", redacted"
-        } else {
-            ""
-        },
+        "</dd><dt>Secret ID</dt><dd>{}</dd>",
         Text(&finding.secret_id())
     )?;
     if let Some(pair) = &finding.pair {
-        write!(
-            out,
-            "<dt>Key ID</dt><dd><code>{}</code></dd>",
-            Text(&pair.key_id)
-        )?;
+        write!(out, "<dt>Key ID</dt><dd>{}</dd>", Text(&pair.key_id))?;
     }
     if let Some(account) = &finding.aws_account {
         write!(
@@ -291,14 +271,26 @@ fn write_facts(group: &Group<'_>, report: &Report<'_>, out: &mut String) -> fmt:
     let repositories = group.repositories();
     if !repositories.is_empty() {
         write!(out, "<dt>Repositories</dt><dd>")?;
-        for (i, repo) in repositories.iter().enumerate() {
-            let comma = if i > 0 { ", " } else { "" };
-            write!(out, "{comma}<code>{}</code>", Text(repo))?;
-        }
+        write_list(out, ", ", repositories.iter().copied())?;
         out.push_str("</dd>");
     }
     if let Some(verification) = &finding.verification {
         write_verification(verification, out)?;
+    }
+    Ok(())
+}
+
+/// `items`, escaped, separated by `separator`.
+fn write_list<'a>(
+    out: &mut String,
+    separator: &str,
+    items: impl Iterator<Item = &'a str>,
+) -> fmt::Result {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        write!(out, "{}", Text(item))?;
     }
     Ok(())
 }
@@ -356,10 +348,7 @@ fn write_verification(verification: &Verification, out: &mut String) -> fmt::Res
     ] {
         if !items.is_empty() {
             write!(out, "<p>{label}: ")?;
-            for (i, item) in items.iter().enumerate() {
-                let comma = if i > 0 { "; " } else { "" };
-                write!(out, "{comma}{}", Text(item))?;
-            }
+            write_list(out, "; ", items.iter().map(String::as_str))?;
             out.push_str("</p>");
         }
     }
@@ -368,27 +357,33 @@ fn write_verification(verification: &Verification, out: &mut String) -> fmt::Res
 }
 
 /// One place of the secret: where, the line around it, how it was encoded, and its git or
-/// image provenance.
-fn write_place(place: &Finding, show_secrets: bool, out: &mut String) -> fmt::Result {
+/// image provenance. Its confidence is said when it differs from the secret's (`confidence`).
+fn write_place(
+    place: &Finding,
+    confidence: crate::rules::Confidence,
+    show_secrets: bool,
+    out: &mut String,
+) -> fmt::Result {
     let location = &place.location;
     write!(
         out,
-        "<li><code>{}:{}:{}</code> {} confidence",
+        "<li>{}:{}:{}",
         Text(&place.origin.to_string()),
         location.line,
         location.column,
-        place.confidence
     )?;
+    if place.confidence != confidence {
+        write!(out, ", {} confidence", place.confidence)?;
+    }
     if let Some(state) = place.baseline {
-        let state = match state {
-            crate::finding::BaselineState::New => "new since the baseline",
-            crate::finding::BaselineState::Unchanged => "in the baseline",
-        };
-        write!(out, ", {state}")?;
+        out.push_str(match state {
+            crate::finding::BaselineState::New => ", new since the baseline",
+            crate::finding::BaselineState::Unchanged => ", in the baseline",
+        });
     }
     write!(
         out,
-        "<pre class=snip>{}</pre>",
+        "<pre>{}</pre>",
         Text(&place.shown_snippet(show_secrets))
     )?;
     if !place.decoded.is_empty() {
@@ -398,18 +393,20 @@ fn write_place(place: &Finding, show_secrets: bool, out: &mut String) -> fmt::Re
     if let Some(git) = &place.git {
         out.push_str("<p>");
         match &git.commit {
-            Some(commit) => write!(
-                out,
-                "Added in <code title=\"{}\">{}</code> by <span title=\"{}\">{}</span> on {} \
-                 (as <code>{}</code>)",
-                Text(&commit.id),
-                Text(short(&commit.id)),
-                Text(&commit.author_email),
-                Text(&commit.author_name),
-                Text(&commit.date),
-                Text(&commit.path)
-            )?,
-            None => write!(out, "Blob <code>{}</code>", Text(short(&git.blob)))?,
+            Some(commit) => {
+                write!(
+                    out,
+                    "Added in {} by {} &lt;{}&gt; on {}",
+                    Text(short(&commit.id)),
+                    Text(&commit.author_name),
+                    Text(&commit.author_email),
+                    Text(&commit.date),
+                )?;
+                if commit.path != place.origin.display_path() {
+                    write!(out, " as {}", Text(&commit.path))?;
+                }
+            }
+            None => write!(out, "Blob {}", Text(short(&git.blob)))?,
         }
         if let Some(commits) = git.commits {
             write!(
@@ -432,17 +429,14 @@ fn write_place(place: &Finding, show_secrets: bool, out: &mut String) -> fmt::Re
         out.push_str(".</p>");
         if git.paths.len() > 1 {
             out.push_str("<p>Also at ");
-            for (i, path) in git.paths.iter().enumerate() {
-                let comma = if i > 0 { ", " } else { "" };
-                write!(out, "{comma}<code>{}</code>", Text(path))?;
-            }
+            write_list(out, ", ", git.paths.iter().map(String::as_str))?;
             out.push_str(".</p>");
         }
     }
     if let Some(image) = &place.image {
         write!(
             out,
-            "<p>Image layer {} (<code>{}</code>)",
+            "<p>Image layer {} ({})",
             image.layer.index,
             Text(&image.layer.digest)
         )?;
