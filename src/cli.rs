@@ -296,6 +296,8 @@ pub enum CardFormat {
     Text,
     Json,
     Markdown,
+    /// One self-contained page, as `--format html` of the other commands.
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -623,6 +625,8 @@ mod tests {
         let card = report_target::<CardFormat>("markdown:cards.md").unwrap();
         assert_eq!(card.format, CardFormat::Markdown);
         assert!(report_target::<CardFormat>("sarif:a").is_err());
+        let page = report_target::<CardFormat>("html:cards.html").unwrap();
+        assert_eq!(page.format, CardFormat::Html);
     }
 
     #[test]

@@ -307,7 +307,7 @@ fn respond_checks_its_report_files_before_it_asks_aws_anything() {
     );
     fails_before_any_work(
         dir,
-        &["respond", "history.json", "--report", "html:cards.html"],
-        "`html` is not a format (formats: text, json, markdown)",
+        &["respond", "history.json", "--report", "sarif:cards.sarif"],
+        "`sarif` is not a format (formats: text, json, markdown, html)",
     );
 }

@@ -379,3 +379,49 @@ fn a_key_found_in_history_carries_the_commit_that_introduced_it() {
     let line = format!("in commit {}", &introducing[..12]);
     assert!(text.stdout_text().contains(&line), "{}", text.stdout_text());
 }
+
+#[test]
+fn the_cards_are_also_written_as_a_page_with_the_reports_paths_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fakes = Fakes::new(29);
+    let key = fakes.key_id("AKIA");
+    write_pair(
+        dir.path(),
+        "<img src=x onerror=alert(1)>.ini",
+        &key,
+        &fakes.secret_key(),
+    );
+    report(dir.path());
+    let sts = Sts::start();
+    let out = respond(
+        dir.path(),
+        &sts.endpoint(),
+        &[
+            "report.json",
+            "-f",
+            "json",
+            "--report",
+            "html:cards.html",
+            "--report",
+            "markdown:cards.md",
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let cards: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdict = cards["keys"][0]["verdict"].as_str().unwrap().to_string();
+    let page = std::fs::read_to_string(dir.path().join("cards.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains("content=\"default-src 'none'; "));
+    assert!(
+        page.contains(&format!("<h2><code>{key}</code> (long-term)</h2>")),
+        "{page}"
+    );
+    assert!(page.contains(&verdict.replace('\'', "&#39;")), "{page}");
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt;.ini"),
+        "{page}"
+    );
+    assert!(!page.contains("<img"), "{page}");
+    let markdown = std::fs::read_to_string(dir.path().join("cards.md")).unwrap();
+    assert!(markdown.starts_with("## keyhound respond\n"), "{markdown}");
+}

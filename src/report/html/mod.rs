@@ -20,6 +20,8 @@ mod chart;
 mod escape;
 mod rows;
 
+pub(super) use escape::Text;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -27,7 +29,6 @@ use std::io::{self, Write};
 use sha2::{Digest, Sha256};
 
 use self::chart::Series;
-use self::escape::Text;
 use self::rows::Remedies;
 use super::markdown::verdict;
 use super::text::plural;
@@ -76,29 +77,15 @@ fn render_top(report: &Report<'_>, out: &mut String) -> std::fmt::Result {
     let failing = report.groups.iter().filter(|g| g.fails_scan()).count();
     let incomplete = report.stats.incomplete();
     let verdict = verdict(report, failing, incomplete);
-    writeln!(
-        out,
-        "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n\
-         <meta http-equiv=Content-Security-Policy content=\"{}\">\n\
-         <meta name=referrer content=no-referrer>\n\
-         <meta name=viewport content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=generator content=\"keyhound {}\">\n\
-         <title>keyhound: {}</title>\n<script>{EARLY_SCRIPT}</script>\n\
-         <style>{STYLE}</style>\n</head>\n<body>",
-        content_security_policy(),
-        env!("CARGO_PKG_VERSION"),
-        Text(&verdict)
-    )?;
     let state = match (failing, incomplete) {
         (0, false) => "clean",
         (0, true) => "incomplete",
         _ => "found",
     };
+    write_page_head(out, &verdict, state)?;
     writeln!(
         out,
-        "<header class={state}><h1>keyhound: {}</h1>\n<p class=meta>Written by keyhound {} on \
-         <time>{}</time>. Secrets are {}.</p>",
-        Text(&verdict),
+        "<p class=meta>Written by keyhound {} on <time>{}</time>. Secrets are {}.</p>",
         env!("CARGO_PKG_VERSION"),
         crate::source::git::rfc3339(report.written_at),
         if report.show_secrets {
@@ -128,10 +115,34 @@ fn render_bottom(report: &Report<'_>, remedies: &Remedies, out: &mut String) -> 
     rows::write_table_foot(report, out)?;
     remedies.write_section(report.rules, out)?;
     write_accepted(report, out)?;
+    write_page_foot(out)
+}
+
+/// A page's head, with its policy, style and title, and the start of its header: the heading
+/// `keyhound: {title}`, coloured by `state` (`clean`, `incomplete` or `found`).
+pub(super) fn write_page_head(out: &mut String, title: &str, state: &str) -> std::fmt::Result {
+    writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n\
+         <meta http-equiv=Content-Security-Policy content=\"{}\">\n\
+         <meta name=referrer content=no-referrer>\n\
+         <meta name=viewport content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=generator content=\"keyhound {}\">\n\
+         <title>keyhound: {}</title>\n<script>{EARLY_SCRIPT}</script>\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n<header class={state}><h1>keyhound: {}</h1>",
+        content_security_policy(),
+        env!("CARGO_PKG_VERSION"),
+        Text(title),
+        Text(title)
+    )
+}
+
+/// A page's end: its footer and script.
+pub(super) fn write_page_foot(out: &mut String) -> std::fmt::Result {
     writeln!(
         out,
         "</main>\n<footer>keyhound {} · this page loads nothing from the network; its script \
-         only sorts, filters, pages and expands the rows above.</footer>\n\
+         only sorts, filters, pages and expands what is on it.</footer>\n\
          <script>{SCRIPT}</script>\n</body>\n</html>",
         env!("CARGO_PKG_VERSION")
     )
