@@ -350,9 +350,10 @@ def main():
                 measure(driver, page, document["findings"])
             else:
                 check(driver, page, document["findings"])
-                driver.set_window_size(1280, 1000)
+                # The whole first screen, the charts and the first rows, one of them expanded.
+                driver.set_window_size(1200, 1600)
                 driver.get(page.resolve().as_uri())
-                driver.execute_script("document.querySelector('#rows tr.f').click(); window.scrollTo(0, 0)")
+                driver.execute_script("document.querySelector('#rows tr.f.on').click();")
                 Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
                 driver.save_screenshot(args.screenshot)
                 print(f"test_html_report: screenshot {args.screenshot}")

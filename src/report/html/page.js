@@ -187,13 +187,19 @@
     });
   });
 
+  // On a long table, filtering waits for typing to pause.
   var pending = 0;
   byId('q').addEventListener('input', function (event) {
-    clearTimeout(pending);
-    pending = setTimeout(function () {
+    var apply = function () {
       state.query = event.target.value.trim().toLowerCase();
       refilter();
-    }, rows.length > 2000 ? 150 : 0);
+    };
+    clearTimeout(pending);
+    if (rows.length > 2000) {
+      pending = setTimeout(apply, 150);
+    } else {
+      apply();
+    }
   });
   Array.prototype.forEach.call(doc.querySelectorAll('#controls select'), function (select) {
     select.addEventListener('change', function () {
