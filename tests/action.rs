@@ -1203,6 +1203,19 @@ fn variables_read(script: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Panics unless the step uses `action` (`owner/name@`) pinned to a commit, never a moving tag.
+#[track_caller]
+fn assert_pinned(step: &Yaml, action: &str) {
+    let uses = text(&step["uses"], "uses");
+    let pinned = uses
+        .strip_prefix(action)
+        .unwrap_or_else(|| panic!("{uses} is not {action}"));
+    assert!(
+        pinned.len() == 40 && pinned.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{pinned}"
+    );
+}
+
 #[test]
 fn action_yml_declares_what_the_scripts_read_and_runs_scripts_that_exist() {
     let action = action();
@@ -1314,15 +1327,7 @@ fn action_yml_declares_what_the_scripts_read_and_runs_scripts_that_exist() {
             .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
     });
     let step = &steps[upload];
-    // Pinned to a commit, never a moving tag.
-    let pinned = text(&step["uses"], "uses")
-        .strip_prefix("github/codeql-action/upload-sarif@")
-        .unwrap()
-        .to_string();
-    assert!(
-        pinned.len() == 40 && pinned.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{pinned}"
-    );
+    assert_pinned(step, "github/codeql-action/upload-sarif@");
     assert_eq!(
         text(&step["if"], "if"),
         "steps.scan.outputs.upload-sarif == 'true'"
@@ -1343,14 +1348,7 @@ fn action_yml_declares_what_the_scripts_read_and_runs_scripts_that_exist() {
             .as_str()
             .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
     });
-    let pinned = text(&steps[keep]["uses"], "uses")
-        .strip_prefix("actions/upload-artifact@")
-        .unwrap()
-        .to_string();
-    assert!(
-        pinned.len() == 40 && pinned.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{pinned}"
-    );
+    assert_pinned(&steps[keep], "actions/upload-artifact@");
     assert_eq!(
         text(&steps[keep]["if"], "if"),
         "${{ !cancelled() && steps.scan.outputs.html-file != '' && inputs.artifact != '' }}"

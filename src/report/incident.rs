@@ -94,14 +94,8 @@ fn write_text(response: &Response, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(out, "       {}", step.command)?;
             }
         }
-        for done in &card.actions {
-            writeln!(out, "  applied {}: {}", done.action, done.result)?;
-        }
-        if let Some(reverified) = &card.reverified {
-            writeln!(out, "  checked again: {reverified}")?;
-        }
-        for note in &card.notes {
-            writeln!(out, "  note: {note}")?;
+        for line in outcomes(card) {
+            writeln!(out, "  {line}")?;
         }
     }
     Ok(())
@@ -176,22 +170,12 @@ fn write_markdown(response: &Response, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(out, "   ```sh\n   {}\n   ```", step.command)?;
             }
         }
-        if !card.actions.is_empty() || card.reverified.is_some() || !card.notes.is_empty() {
+        let outcomes = outcomes(card);
+        if !outcomes.is_empty() {
             writeln!(out)?;
         }
-        for done in &card.actions {
-            writeln!(
-                out,
-                "- applied {}: {}",
-                code(&done.action),
-                escape(&done.result)
-            )?;
-        }
-        if let Some(reverified) = &card.reverified {
-            writeln!(out, "- checked again: {}", escape(reverified))?;
-        }
-        for note in &card.notes {
-            writeln!(out, "- note: {}", escape(note))?;
+        for line in outcomes {
+            writeln!(out, "- {}", escape(&line))?;
         }
     }
     Ok(())
@@ -259,19 +243,8 @@ fn render_html(response: &Response, out: &mut String) -> std::fmt::Result {
             writeln!(out, "</ol>")?;
         }
         out.push_str("<ul>");
-        for done in &card.actions {
-            write!(
-                out,
-                "<li>applied <code>{}</code>: {}</li>",
-                Text(&done.action),
-                Text(&done.result)
-            )?;
-        }
-        if let Some(reverified) = &card.reverified {
-            write!(out, "<li>checked again: {}</li>", Text(reverified))?;
-        }
-        for note in &card.notes {
-            write!(out, "<li>note: {}</li>", Text(note))?;
+        for line in outcomes(card) {
+            write!(out, "<li>{}</li>", Text(&line))?;
         }
         writeln!(out, "</ul></section>")?;
     }
@@ -318,6 +291,21 @@ fn write_activity_html(activity: &Activity, out: &mut String) -> std::fmt::Resul
         out.push_str("</tr>");
     }
     writeln!(out, "</tbody></table>")
+}
+
+/// What came of the card, one line each: each step `--apply` carried out, what STS said of the
+/// key afterwards, and the notes.
+fn outcomes(card: &Card) -> Vec<String> {
+    let applied = card
+        .actions
+        .iter()
+        .map(|done| format!("applied {}: {}", done.action, done.result));
+    let reverified = card
+        .reverified
+        .iter()
+        .map(|reverified| format!("checked again: {reverified}"));
+    let notes = card.notes.iter().map(|note| format!("note: {note}"));
+    applied.chain(reverified).chain(notes).collect()
 }
 
 /// Whose the key is, in words.

@@ -121,3 +121,36 @@ pub fn write(format: Format, report: &Report<'_>, out: &mut dyn Write) -> io::Re
         Format::Html => html::write(report, out),
     }
 }
+
+/// What reporters' unit tests render: a fake key pair's findings, and a format's text.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::finding::{findings_in, Finding};
+    use crate::source::Origin;
+
+    pub const KEY_ID: &str = "AKIAZT4HB6K7WLQX3N5D";
+    pub const SECRET: &str = "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";
+
+    /// The findings of a key pair in a credentials file at `path`.
+    pub fn pair_at(rules: &RuleSet, path: &str) -> Vec<Finding> {
+        let text = format!("aws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n");
+        let mut findings = findings_in(rules, text.as_bytes(), &Origin::File(path.into()), 1, 0);
+        crate::filter::finalize(&mut findings, rules);
+        findings
+    }
+
+    /// What `write` makes of a report of `findings`.
+    pub fn render(
+        write: fn(&Report<'_>, &mut dyn Write) -> io::Result<()>,
+        findings: &[Finding],
+        rules: &RuleSet,
+        stats: &Stats,
+        show_secrets: bool,
+    ) -> String {
+        let report = Report::of(findings, stats, rules, show_secrets);
+        let mut out = Vec::new();
+        write(&report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+}

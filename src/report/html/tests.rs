@@ -1,25 +1,13 @@
 use super::*;
-use crate::finding::{findings_in, CommitInfo, Finding, GitProvenance};
+use crate::finding::{CommitInfo, Finding, GitProvenance};
+use crate::report::testing::{self, pair_at, KEY_ID, SECRET};
 use crate::rules::RuleSet;
 use crate::source::{AuditStats, Origin, Stats};
 
-const KEY_ID: &str = "AKIAZT4HB6K7WLQX3N5D";
-const SECRET: &str = "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";
 const HOSTILE: &str = "<img src=x onerror=alert(1)>.env";
 
-/// The findings of a key pair in a credentials file at `path`.
-fn pair_at(rules: &RuleSet, path: &str) -> Vec<Finding> {
-    let text = format!("aws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n");
-    let mut findings = findings_in(rules, text.as_bytes(), &Origin::File(path.into()), 1, 0);
-    crate::filter::finalize(&mut findings, rules);
-    findings
-}
-
 fn render(findings: &[Finding], rules: &RuleSet, stats: &Stats, show: bool) -> String {
-    let report = Report::of(findings, stats, rules, show);
-    let mut out = Vec::new();
-    write(&report, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
+    testing::render(write, findings, rules, stats, show)
 }
 
 /// `findings` introduced by `author` at `time`, still in HEAD or only in history.
