@@ -50,6 +50,8 @@ pub struct Presentation<'a> {
     pub output: Option<&'a Path>,
     /// More report files, each in its own format (`--report`).
     pub reports: &'a [ReportTarget<Format>],
+    /// What was scanned, in words, for the reports that say so.
+    pub subject: Option<&'a str>,
     pub color: ColorChoice,
     pub show_secrets: bool,
     /// No summary on stderr.
@@ -63,12 +65,13 @@ pub struct Presentation<'a> {
 }
 
 impl<'a> Presentation<'a> {
-    /// What the output flags of `scan`, `git` and `audit` ask for.
-    pub fn of(output: &'a OutputArgs) -> Presentation<'a> {
+    /// What the output flags of `scan`, `git` and `audit` ask for, of a scan of `subject`.
+    pub fn of(output: &'a OutputArgs, subject: &'a str) -> Presentation<'a> {
         Presentation {
             format: output.format,
             output: output.output.as_deref(),
             reports: &output.report_targets,
+            subject: Some(subject),
             color: output.color,
             show_secrets: output.show_secrets,
             quiet: output.quiet,
@@ -197,6 +200,7 @@ pub fn report(reviewed: &Reviewed, rules: &RuleSet, how: &Presentation<'_>) -> R
         color: false,
         // One time for every report of the run.
         written_at: report::written_now(),
+        subject: how.subject,
     };
     write_reports(
         how.format,

@@ -84,7 +84,8 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let options = config::scan_options(&args, &settings);
     let result = scan(&settings.rules, &options)?;
     // Reported paths are as walked, relative to the current directory.
-    finish(result, settings, Path::new("."), &args.output)
+    let subject = config::scan_subject(&args);
+    finish(result, settings, Path::new("."), &args.output, &subject)
 }
 
 fn run_git(args: GitArgs) -> Result<u8> {
@@ -146,7 +147,8 @@ fn run_git(args: GitArgs) -> Result<u8> {
         }
         result
     };
-    let (status, result) = finish_keeping(result, &settings, &root, &args.output)?;
+    let subject = config::git_subject(&args);
+    let (status, result) = finish_keeping(result, &settings, &root, &args.output, &subject)?;
     if args.staged && status != 0 && result.findings.iter().any(|f| f.fails_scan()) {
         let count = report::group(&result.findings)
             .iter()
@@ -254,17 +256,20 @@ fn run_audit(args: AuditArgs) -> Result<u8> {
         || audit::audit(&settings.rules, &entries, &options, &progress),
     );
     let base = settings.config_dir.clone();
-    finish(result, settings, &base, &args.output)
+    let subject = config::audit_subject(&args);
+    finish(result, settings, &base, &args.output, &subject)
 }
 
 fn run_merge(args: MergeArgs) -> Result<u8> {
     conclude::check_outputs(args.output.as_deref(), &args.report_targets)?;
     let reviewed = merge::merge(&args.reports)?;
     let rules = config::load_settings(&args.rules, Path::new("."))?.rules;
+    let subject = config::merge_subject(&args);
     let how = Presentation {
         format: args.format,
         output: args.output.as_deref(),
         reports: &args.report_targets,
+        subject: Some(&subject),
         color: args.color,
         // A merged report shows the secrets as the merged reports did.
         show_secrets: false,
@@ -309,9 +314,15 @@ fn check_outputs(output: &OutputArgs) -> Result<()> {
     conclude::check_outputs(output.output.as_deref(), &output.report_targets)
 }
 
-/// Reviews and reports `result`, and maps its verdict to an exit status.
-fn finish(result: ScanResult, settings: Settings, base: &Path, output: &OutputArgs) -> Result<u8> {
-    let (status, result) = finish_keeping(result, &settings, base, output)?;
+/// Reviews and reports `result`, a scan of `subject`, and maps its verdict to an exit status.
+fn finish(
+    result: ScanResult,
+    settings: Settings,
+    base: &Path,
+    output: &OutputArgs,
+    subject: &str,
+) -> Result<u8> {
+    let (status, result) = finish_keeping(result, &settings, base, output, subject)?;
     // The command ends here: freeing thousands of findings and the rules' regex caches one
     // allocation at a time would only delay the exit, which frees them all at once.
     std::mem::forget((result, settings));
@@ -324,9 +335,11 @@ fn finish_keeping(
     settings: &Settings,
     base: &Path,
     output: &OutputArgs,
+    subject: &str,
 ) -> Result<(u8, ScanResult)> {
     let reviewed = conclude::review(result, settings, base, output)?;
-    let verdict = conclude::report(&reviewed, &settings.rules, &Presentation::of(output))?;
+    let how = Presentation::of(output, subject);
+    let verdict = conclude::report(&reviewed, &settings.rules, &how)?;
     Ok((exit_status(verdict, output.exit_code), reviewed.result))
 }
 

@@ -108,6 +108,7 @@ fn the_page_of_a_history_lists_every_finding_of_its_json_report_escaped_and_reda
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.contains("content=\"default-src 'none'; "));
     assert!(page.contains("<time>2023-11-14T22:13:20Z</time>"));
+    assert!(page.contains("<p class=meta>Scanned: the history of planted.</p>"));
 }
 
 #[test]
@@ -261,6 +262,7 @@ fn merge_and_audit_write_pages_too() {
     .expect_code(1);
     let page = planted.read("m.html");
     assert_eq!(rows(&page), 4);
+    assert!(page.contains("Scanned: the reports history.json."));
     assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;.env"));
     assert!(page.contains("When the secrets were introduced, by month"));
     assert_eq!(
@@ -284,6 +286,7 @@ fn merge_and_audit_write_pages_too() {
     assert!(page.contains("Secrets per repository"));
     assert!(page.contains("/planted</th><td>4</td>"), "{page}");
     assert!(page.contains("<strong>1</strong> repositories audited"));
+    assert!(page.contains("Scanned: the repositories listed in repos.txt."));
 }
 
 #[test]

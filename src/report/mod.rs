@@ -69,6 +69,8 @@ pub struct Report<'a> {
     pub color: bool,
     /// When the report was written, in seconds since the Unix epoch (see [`written_now`]).
     pub written_at: i64,
+    /// What was scanned, in words (`the history of app`), for the formats that say so.
+    pub subject: Option<&'a str>,
 }
 
 impl<'a> Report<'a> {
@@ -90,6 +92,7 @@ impl<'a> Report<'a> {
             show_secrets,
             color: false,
             written_at: 0,
+            subject: None,
         }
     }
 }

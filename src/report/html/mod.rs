@@ -83,6 +83,9 @@ fn render_top(report: &Report<'_>, out: &mut String) -> std::fmt::Result {
         _ => "found",
     };
     write_page_head(out, &verdict, state)?;
+    if let Some(subject) = report.subject {
+        writeln!(out, "<p class=meta>Scanned: {}.</p>", Text(subject))?;
+    }
     writeln!(
         out,
         "<p class=meta>Written by keyhound {} on <time>{}</time>. Secrets are {}.</p>",

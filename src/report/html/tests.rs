@@ -73,6 +73,19 @@ fn a_hostile_path_and_author_are_text_everywhere_they_appear() {
 }
 
 #[test]
+fn what_was_scanned_is_said_at_the_top_escaped() {
+    let rules = RuleSet::builtin().unwrap();
+    let findings = pair_at(&rules, "a.env");
+    let stats = Stats::default();
+    let mut report = Report::of(&findings, &stats, &rules, false);
+    report.subject = Some("the history of <repo>");
+    let mut out = Vec::new();
+    write(&report, &mut out).unwrap();
+    let page = String::from_utf8(out).unwrap();
+    assert!(page.contains("<p class=meta>Scanned: the history of &lt;repo&gt;.</p>"));
+}
+
+#[test]
 fn a_hostile_rule_name_and_repository_stay_text_in_rows_charts_and_tables() {
     let rules = RuleSet::builtin().unwrap();
     let mut findings = pair_at(&rules, "a.env");
