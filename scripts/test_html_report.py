@@ -235,6 +235,20 @@ def check(driver, page, findings):
         if len(visible_rows(driver)) != min(100, by_severity[level]):
             fail(f"severity {level}: {len(visible_rows(driver))} rows, expected {by_severity[level]}")
     severity.select_by_index(0)
+    by_confidence = Counter(f["confidence"] for f in findings)
+    confidence = Select(driver.find_element(By.ID, "f-c"))
+    for level in ["high", "medium"]:
+        confidence.select_by_visible_text(level)
+        if len(visible_rows(driver)) != min(100, by_confidence[level]):
+            fail(f"confidence {level}: {len(visible_rows(driver))} rows, "
+                 f"expected {by_confidence[level]}")
+    confidence.select_by_index(0)
+    rule = Select(driver.find_element(By.ID, "f-r"))
+    rule.select_by_visible_text("aws-access-key-pair")
+    pairs = sum(1 for f in findings if f["rule_id"] == "aws-access-key-pair")
+    if len(visible_rows(driver)) != pairs:
+        fail(f"rule aws-access-key-pair: {len(visible_rows(driver))} rows, expected {pairs}")
+    rule.select_by_index(0)
 
     query = driver.find_element(By.ID, "q")
     for text in ["onerror", "services/"]:

@@ -17,7 +17,7 @@
   var rows = [];
   for (var tr = body.firstElementChild; tr; ) {
     var detail = tr.nextElementSibling;
-    rows.push({ main: tr, detail: detail, index: rows.length, text: null, key: null, rule: null });
+    rows.push({ main: tr, detail: detail, index: rows.length, text: null, key: null });
     tr = detail ? detail.nextElementSibling : null;
   }
   var state = { query: '', filters: {}, column: -1, direction: 1, page: 0, size: 100 };
@@ -28,12 +28,13 @@
   var headers = doc.querySelectorAll('#table thead th');
   var status = byId('status');
 
-  // What a row holds for a filter: its rule is its third cell; attributes left out have their
-  // usual value (see rows.rs).
+  // What a row holds for a filter: its confidence (c) and rule (r) are its cells' text; its
+  // severity (s), place (h), verification (v) and whether it fails the scan (x) are attributes,
+  // left out when they have their usual value (see rows.rs).
+  var cellOf = { c: 1, r: 2 };
   function valueOf(row, attribute) {
-    if (attribute === 'r') {
-      if (row.rule === null) row.rule = row.main.cells[2].textContent;
-      return row.rule;
+    if (attribute === 'c' || attribute === 'r') {
+      return row.main.cells[cellOf[attribute]].textContent;
     }
     var value = row.main.getAttribute('data-' + attribute);
     if (value === null) return attribute === 'x' ? '1' : '';
@@ -43,7 +44,8 @@
   // The rule and verification filters offer the values the rows hold.
   [['f-r', 'r'], ['f-v', 'v']].forEach(function (pair) {
     var select = byId(pair[0]);
-    var seen = {};
+    // Values are rule ids from rule files: no key of an ordinary object may stand for one.
+    var seen = Object.create(null);
     var values = [];
     rows.forEach(function (row) {
       var value = valueOf(row, pair[1]);
@@ -63,7 +65,7 @@
     var main = row.main;
     switch (column) {
       case 0: return severityRank[main.getAttribute('data-s')] || 0;
-      case 1: return confidenceRank[main.getAttribute('data-c')] || 0;
+      case 1: return confidenceRank[valueOf(row, 'c')] || 0;
       case 5:
         var time = main.getAttribute('data-t');
         return time ? Number(time) : -Infinity;
