@@ -263,3 +263,64 @@ fn an_incomplete_scan_lists_what_was_not_read() {
         "<tr><td><code>locked&lt;b&gt;.env</code></td><td>cannot read: Permission denied</td></tr>"
     ));
 }
+
+#[test]
+fn what_verification_analysis_images_and_encodings_found_is_shown_escaped() {
+    use crate::finding::VerificationStatus;
+    use crate::finding::{Access, AwsAccount, Decision, ImageProvenance, Verification};
+    let rules = RuleSet::builtin().unwrap();
+    let mut findings = pair_at(&rules, "layer/app.env");
+    for f in &mut findings {
+        f.aws_account = Some(AwsAccount {
+            name: Some("prod <eu>".into()),
+            ..AwsAccount::new("052310077262".into())
+        });
+        f.verification = Some(Verification {
+            status: VerificationStatus::Live {
+                arn: "arn:aws:iam::052310077262:user/<deploy>".into(),
+                account: "052310077262".into(),
+                user_id: "AIDAEXAMPLE".into(),
+            },
+            checked_at: "2024-03-01T12:00:00Z".into(),
+            access: Some(Access {
+                principal: "arn:aws:iam::052310077262:user/<deploy>".into(),
+                administrator: true,
+                actions: [("iam:CreateAccessKey".to_string(), Decision::Allowed)].into(),
+                policies: vec!["AdministratorAccess (attached)".into()],
+                not_visible: Vec::new(),
+                quarantined: None,
+                disagreements: Vec::new(),
+                summary: "administrator".into(),
+            }),
+        });
+        f.image = Some(ImageProvenance {
+            layer: crate::source::image::Layer {
+                index: 3,
+                digest: "sha256:abc".into(),
+                created_by: Some("COPY <src> /app".into()),
+            },
+            in_final_image: false,
+        });
+        f.decoded = vec![crate::decode::Encoding::Base64];
+    }
+    let page = render(&findings, &rules, &Stats::default(), false);
+    // The counts at the top: one live key, an administrator.
+    assert!(
+        page.contains("<li class=bad><strong>1</strong> live</li>"),
+        "{page}"
+    );
+    assert!(page.contains("1 of 1 live key analysed is an administrator."));
+    assert!(page.contains("<tr class=admin><td><code>AKIAZT4HB6K7WLQX3N5D</code></td>"));
+    // The row, and what it expands to.
+    assert!(page.contains(" data-v=live"));
+    assert!(page.contains("acts as <code>arn:aws:iam::052310077262:user/&lt;deploy&gt;</code>"));
+    assert!(page.contains("<li class=allowed><code>iam:CreateAccessKey</code>: allowed</li>"));
+    assert!(page.contains("<dt>Account</dt><dd>prod &lt;eu&gt; (052310077262)</dd>"));
+    assert!(page.contains("<dt>Canary</dt><dd class=warn>"));
+    assert!(page.contains("<p>Decoded from base64.</p>"));
+    assert!(page.contains(
+        "<p>Image layer 3 (sha256:abc), made by <code>COPY &lt;src&gt; /app</code>; deleted by a \
+         later layer, but still shipped in this one.</p>"
+    ));
+    assert!(!page.contains("<deploy>") && !page.contains("<eu>") && !page.contains("<src>"));
+}
