@@ -262,6 +262,7 @@ fn merge_and_audit_write_pages_too() {
     .expect_code(1);
     let page = planted.read("m.html");
     assert_eq!(rows(&page), 4);
+    assert!(page.contains("Secrets are shown as the merged reports showed them"));
     assert!(page.contains("Scanned: the reports history.json."));
     assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;.env"));
     assert!(page.contains("When the secrets were introduced, by month"));

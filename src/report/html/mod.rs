@@ -91,11 +91,7 @@ fn render_top(report: &Report<'_>, out: &mut String) -> std::fmt::Result {
         "<p class=meta>Written by keyhound {} on <time>{}</time>. Secrets are {}.</p>",
         env!("CARGO_PKG_VERSION"),
         crate::source::git::rfc3339(report.written_at),
-        if report.show_secrets {
-            "shown in full (--show-secrets): keep this page as safe as the keys"
-        } else {
-            "redacted"
-        }
+        secrets_shown(report)
     )?;
     let mut summary = Vec::new();
     write_summary(report, &mut summary).map_err(|_| std::fmt::Error)?;
@@ -110,6 +106,20 @@ fn render_top(report: &Report<'_>, out: &mut String) -> std::fmt::Result {
     write_glance(report, out)?;
     write_charts(report, out)?;
     rows::write_table_head(report, out)
+}
+
+/// How the page shows secrets, in words: a merged report shows them as the reports it merges
+/// did, which it cannot tell apart from what rules show whole (key IDs).
+fn secrets_shown(report: &Report<'_>) -> &'static str {
+    let merged = report.groups.iter().any(|g| g.primary().restored.is_some());
+    match (report.show_secrets, merged) {
+        (true, _) => "shown in full (--show-secrets): keep this page as safe as the keys",
+        (false, true) => {
+            "shown as the merged reports showed them: redacted, unless those were written with \
+             --show-secrets"
+        }
+        (false, false) => "redacted",
+    }
 }
 
 /// The page after the rows: each rule's remediation, what was accepted as unread, and the
