@@ -264,36 +264,26 @@ pub fn write_reports<F: Copy>(
 }
 
 /// Checks before a run does any work that its report files (`-o` and every `--report`) can be
-/// written: each names a file in a directory that exists, and no two name the same file (they
-/// would overwrite each other). A long audit should not end in an error it could have had at
-/// its start.
-pub fn check_outputs<F>(output: Option<&Path>, reports: &[ReportTarget<F>]) -> Result<()> {
+/// written: each names a file in a directory that exists, and no two name the same file, nor
+/// one of the other files of the run in `kept` (what each is, and its path: the baselines, the
+/// reports read, a log), which a report would overwrite. A long audit should not end in an
+/// error it could have had at its start.
+pub fn check_outputs<F>(
+    output: Option<&Path>,
+    reports: &[ReportTarget<F>],
+    kept: &[(&str, &Path)],
+) -> Result<()> {
+    // A file that is not there yet (`--write-baseline`) is named by where it will be.
+    let kept: Vec<(PathBuf, &str, &Path)> = kept
+        .iter()
+        .filter_map(|(what, path)| Some((file_named(path).ok()?, *what, *path)))
+        .collect();
     let mut seen: Vec<(PathBuf, &Path)> = Vec::new();
     for path in output
         .into_iter()
         .chain(reports.iter().map(|t| t.path.as_path()))
     {
-        let dir = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let Some(name) = path.file_name() else {
-            bail!("cannot write {}: it names no file", path.display());
-        };
-        if !dir.is_dir() {
-            bail!(
-                "cannot write {}: {} is not a directory",
-                path.display(),
-                dir.display()
-            );
-        }
-        if path.is_dir() {
-            bail!("cannot write {}: it is a directory", path.display());
-        }
-        let file = dir
-            .canonicalize()
-            .with_context(|| format!("cannot write {}", path.display()))?
-            .join(name);
+        let file = file_named(path)?;
         if let Some((_, first)) = seen.iter().find(|(other, _)| *other == file) {
             bail!(
                 "{} and {} are the same file: each report needs a file of its own",
@@ -301,9 +291,42 @@ pub fn check_outputs<F>(output: Option<&Path>, reports: &[ReportTarget<F>]) -> R
                 path.display()
             );
         }
+        if let Some((_, what, other)) = kept.iter().find(|(other, _, _)| *other == file) {
+            bail!(
+                "the report {} would overwrite {what} {}",
+                path.display(),
+                other.display()
+            );
+        }
         seen.push((file, path));
     }
     Ok(())
+}
+
+/// The file `path` names, by its directory's canonical path, so that two names of one file
+/// compare equal; an error unless the directory exists and `path` is not a directory.
+fn file_named(path: &Path) -> Result<PathBuf> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let Some(name) = path.file_name() else {
+        bail!("cannot write {}: it names no file", path.display());
+    };
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: {} is not a directory",
+            path.display(),
+            dir.display()
+        );
+    }
+    if path.is_dir() {
+        bail!("cannot write {}: it is a directory", path.display());
+    }
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(dir.join(name))
 }
 
 #[cfg(test)]
@@ -323,11 +346,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.json");
         let b = dir.path().join("b.sarif");
-        check_outputs(Some(&a), &[target(&b)]).unwrap();
-        check_outputs::<Format>(None, &[]).unwrap();
+        check_outputs(Some(&a), &[target(&b)], &[]).unwrap();
+        check_outputs::<Format>(None, &[], &[]).unwrap();
         let again = dir.path().join("sub/../a.json");
         std::fs::create_dir(dir.path().join("sub")).unwrap();
-        let twice = check_outputs(Some(&a), &[target(&b), target(&again)]).unwrap_err();
+        let twice = check_outputs(Some(&a), &[target(&b), target(&again)], &[]).unwrap_err();
         assert!(
             twice
                 .to_string()
@@ -335,13 +358,22 @@ mod tests {
             "{twice}"
         );
         let nowhere = dir.path().join("missing/a.html");
-        let error = check_outputs(None, &[target(&nowhere)])
+        let error = check_outputs(None, &[target(&nowhere)], &[])
             .unwrap_err()
             .to_string();
         assert!(error.contains("missing is not a directory"), "{error}");
-        let error = check_outputs(Some(dir.path()), &[target(&a)])
+        let error = check_outputs(Some(dir.path()), &[target(&a)], &[])
             .unwrap_err()
             .to_string();
         assert!(error.contains("it is a directory"), "{error}");
+        // A baseline that is not there yet is protected all the same.
+        let baseline = dir.path().join("baseline.json");
+        let error = check_outputs(None, &[target(&baseline)], &[("the baseline", &baseline)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(".json would overwrite the baseline "),
+            "{error}"
+        );
     }
 }

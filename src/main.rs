@@ -261,7 +261,12 @@ fn run_audit(args: AuditArgs) -> Result<u8> {
 }
 
 fn run_merge(args: MergeArgs) -> Result<u8> {
-    conclude::check_outputs(args.output.as_deref(), &args.report_targets)?;
+    let read: Vec<(&str, &Path)> = args
+        .reports
+        .iter()
+        .map(|path| ("the report read", path.as_path()))
+        .collect();
+    conclude::check_outputs(args.output.as_deref(), &args.report_targets, &read)?;
     let reviewed = merge::merge(&args.reports)?;
     let rules = config::load_settings(&args.rules, Path::new("."))?.rules;
     let subject = config::merge_subject(&args);
@@ -283,7 +288,13 @@ fn run_merge(args: MergeArgs) -> Result<u8> {
 }
 
 fn run_respond(args: RespondArgs) -> Result<u8> {
-    conclude::check_outputs(args.output.as_deref(), &args.report_targets)?;
+    let mut kept: Vec<(&str, &Path)> = args
+        .reports
+        .iter()
+        .map(|path| ("the report read", path.as_path()))
+        .collect();
+    kept.extend(args.log.as_deref().map(|log| ("the log", log)));
+    conclude::check_outputs(args.output.as_deref(), &args.report_targets, &kept)?;
     let (keys, reported_at) = respond::leaked::read_reports(&args.reports)?;
     let options = config::respond_options(&args);
     let response = respond::respond(&keys, &reported_at, &options)?;
@@ -311,7 +322,11 @@ fn install_hook(args: HookInstallArgs) -> Result<u8> {
 /// Checks the report files of `output` before the run does any work (see
 /// [`conclude::check_outputs`]).
 fn check_outputs(output: &OutputArgs) -> Result<()> {
-    conclude::check_outputs(output.output.as_deref(), &output.report_targets)
+    let baselines: Vec<(&str, &Path)> = [&output.baseline, &output.write_baseline]
+        .into_iter()
+        .filter_map(|path| Some(("the baseline", path.as_deref()?)))
+        .collect();
+    conclude::check_outputs(output.output.as_deref(), &output.report_targets, &baselines)
 }
 
 /// Reviews and reports `result`, a scan of `subject`, and maps its verdict to an exit status.

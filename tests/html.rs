@@ -223,6 +223,10 @@ fn bad_report_arguments_are_errors_before_the_scan() {
             "are the same file",
         ),
         (
+            vec!["--baseline", "kept.json", "--report", "json:./kept.json"],
+            "error: the report ./kept.json would overwrite the baseline kept.json",
+        ),
+        (
             vec!["--report", "html:a-file/r.html"],
             "error: cannot write a-file/r.html: a-file is not a directory",
         ),
@@ -308,6 +312,23 @@ fn respond_checks_its_report_files_before_it_asks_aws_anything() {
             "markdown:cards.json",
         ],
         "are the same file",
+    );
+    fails_before_any_work(
+        dir,
+        &[
+            "respond",
+            "history.json",
+            "-f",
+            "json",
+            "-o",
+            "history.json",
+        ],
+        "error: the report history.json would overwrite the report read history.json",
+    );
+    fails_before_any_work(
+        dir,
+        &["merge", "history.json", "--report", "html:history.json"],
+        "error: the report history.json would overwrite the report read history.json",
     );
     fails_before_any_work(
         dir,
