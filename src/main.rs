@@ -261,11 +261,7 @@ fn run_audit(args: AuditArgs) -> Result<u8> {
 }
 
 fn run_merge(args: MergeArgs) -> Result<u8> {
-    let read: Vec<(&str, &Path)> = args
-        .reports
-        .iter()
-        .map(|path| ("the report read", path.as_path()))
-        .collect();
+    let read = reports_read(&args.reports);
     conclude::check_outputs(args.output.as_deref(), &args.report_targets, &read)?;
     let reviewed = merge::merge(&args.reports)?;
     let rules = config::load_settings(&args.rules, Path::new("."))?.rules;
@@ -288,11 +284,7 @@ fn run_merge(args: MergeArgs) -> Result<u8> {
 }
 
 fn run_respond(args: RespondArgs) -> Result<u8> {
-    let mut kept: Vec<(&str, &Path)> = args
-        .reports
-        .iter()
-        .map(|path| ("the report read", path.as_path()))
-        .collect();
+    let mut kept = reports_read(&args.reports);
     kept.extend(args.log.as_deref().map(|log| ("the log", log)));
     conclude::check_outputs(args.output.as_deref(), &args.report_targets, &kept)?;
     let (keys, reported_at) = respond::leaked::read_reports(&args.reports)?;
@@ -327,6 +319,14 @@ fn check_outputs(output: &OutputArgs) -> Result<()> {
         .filter_map(|path| Some(("the baseline", path.as_deref()?)))
         .collect();
     conclude::check_outputs(output.output.as_deref(), &output.report_targets, &baselines)
+}
+
+/// The reports a command reads, as files no report of it may overwrite.
+fn reports_read(paths: &[PathBuf]) -> Vec<(&'static str, &Path)> {
+    paths
+        .iter()
+        .map(|path| ("the report read", path.as_path()))
+        .collect()
 }
 
 /// Reviews and reports `result`, a scan of `subject`, and maps its verdict to an exit status.
