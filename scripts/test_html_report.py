@@ -159,9 +159,10 @@ def plant_many(repo, count):
 def report(keyhound, repo, out):
     """keyhound's HTML and JSON reports of the repository's history, from one run."""
     page, document = out / "report.html", out / "report.json"
-    run = subprocess.run([keyhound, "git", str(repo.path), "--no-progress", "-q", "-f", "html",
+    # Run beside the repository, so that the page names it as `planted`.
+    run = subprocess.run([keyhound, "git", repo.path.name, "--no-progress", "-q", "-f", "html",
                           "-o", str(page), "--report", f"json:{document}"],
-                         env=repo.env, capture_output=True, text=True)
+                         cwd=repo.path.parent, env=repo.env, capture_output=True, text=True)
     if run.returncode != 1:
         fail(f"keyhound git exited {run.returncode}, not 1 (secrets found):\n{run.stderr}")
     return page, json.loads(document.read_text())
