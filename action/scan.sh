@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The scan step of keyhound's GitHub Action: works out from the workflow's event what to scan,
-# runs keyhound once (a JSON report), renders that report as SARIF, as workflow annotations and
-# as the job summary, and writes the step's outputs.
+# runs keyhound once (a JSON report, and the HTML page for people), renders the JSON report as
+# SARIF, as workflow annotations and as the job summary, and writes the step's outputs.
 #
 # What is scanned (mode `auto`; `diff` is the same but fails on an event without a range, and
 # `full` always audits the whole history):
@@ -24,8 +24,9 @@
 # runner, where jq is not always on self-hosted ones.
 #
 # Outputs: verdict (clean, secrets, incomplete or error), findings (secrets that fail the scan),
-# sarif-file, upload-sarif (true or false) and fail-job (true when the action's last step must
-# fail the job: it runs after the SARIF upload, so alerts are filed before the job fails).
+# sarif-file, json-file and html-file (the reports, empty when keyhound did not run), upload-sarif
+# (true or false) and fail-job (true when the action's last step must fail the job: it runs after
+# the uploads, so alerts are filed and the page kept before the job fails).
 #
 # Exit status: 0 when every input was read, whatever was found; 2 when the scan could not run or
 # could not read everything (an incomplete scan is never reported clean).
@@ -58,7 +59,8 @@ command_data() {
     printf '%s' "${text//$'\n'/%0A}"
 }
 
-# Writes the step's outputs: verdict, findings, sarif-file, upload-sarif, fail-job.
+# Writes the step's outputs: verdict, findings, sarif-file, upload-sarif, fail-job, and the
+# JSON and HTML reports (json-file, html-file) when keyhound wrote them.
 write_outputs() {
     {
         echo "verdict=$1"
@@ -66,6 +68,8 @@ write_outputs() {
         echo "sarif-file=$3"
         echo "upload-sarif=$4"
         echo "fail-job=$5"
+        echo "json-file=${json_file:-}"
+        echo "html-file=${html_file:-}"
     } >>"$OUTPUT"
 }
 
@@ -341,8 +345,9 @@ main() {
 
     echo "keyhound: scanning $scope"
     local status=0
+    local page="$work/keyhound.html"
     "$KEYHOUND" git ${scan_args[@]+"${scan_args[@]}"} --format json --output "$report" \
-        ${user_args[@]+"${user_args[@]}"} || status=$?
+        --report "html:$page" ${user_args[@]+"${user_args[@]}"} || status=$?
     # keyhound writes its report whenever it reads its input to the end: 0 clean, 1 secrets
     # found, 2 with a report saying so when some input could not be read. Anything else is an
     # error, reported by keyhound above.
@@ -351,6 +356,8 @@ main() {
         *) die "keyhound failed with exit status $status (its error is above)" ;;
     esac
     [[ -s $report ]] || die "keyhound could not scan $scope (exit status $status; its error is above)"
+    json_file=$report
+    html_file=$page
     local counts
     counts=$(python3 -c 'import json, sys
 summary = json.load(open(sys.argv[1], encoding="utf-8"))["summary"]

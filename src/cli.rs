@@ -203,6 +203,11 @@ pub struct MergeArgs {
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
 
+    /// Also write the report in FORMAT to PATH, exactly as `-f FORMAT -o PATH` alone would
+    /// (repeatable): one run writes, say, SARIF, JSON and HTML.
+    #[arg(long = "report", value_name = "FORMAT:PATH", value_parser = report_target::<Format>, help_heading = "Output")]
+    pub report_targets: Vec<ReportTarget<Format>>,
+
     /// When to colour text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorChoice,
@@ -278,6 +283,11 @@ pub struct RespondArgs {
     /// Write the cards to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
+
+    /// Also write the cards in FORMAT to PATH, exactly as `-f FORMAT -o PATH` alone would
+    /// (repeatable).
+    #[arg(long = "report", value_name = "FORMAT:PATH", value_parser = report_target::<CardFormat>, help_heading = "Output")]
+    pub report_targets: Vec<ReportTarget<CardFormat>>,
 }
 
 /// How `respond` writes its cards.
@@ -286,6 +296,8 @@ pub enum CardFormat {
     Text,
     Json,
     Markdown,
+    /// One self-contained page, as `--format html` of the other commands.
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,6 +383,12 @@ pub struct OutputArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
+
+    /// Also write the report in FORMAT to PATH, exactly as `-f FORMAT -o PATH` alone would
+    /// (repeatable): one scan writes, say, SARIF for code scanning, JSON for the archive and
+    /// HTML for people (`--report sarif:keyhound.sarif --report html:keyhound.html`).
+    #[arg(long = "report", value_name = "FORMAT:PATH", value_parser = report_target::<Format>, help_heading = "Output")]
+    pub report_targets: Vec<ReportTarget<Format>>,
 
     /// When to colour text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
@@ -523,6 +541,41 @@ pub struct CheckArgs {
     pub files: Vec<PathBuf>,
 }
 
+/// A report file asked for with `--report FORMAT:PATH`, in a format `F` of the command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget<F> {
+    pub format: F,
+    pub path: PathBuf,
+}
+
+/// Parses `FORMAT:PATH`: a format of `F` by name, then (after the first `:`, so a path may
+/// hold colons) the file.
+fn report_target<F: ValueEnum>(text: &str) -> Result<ReportTarget<F>, String> {
+    let formats = || {
+        F::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some((name, path)) = text.split_once(':') else {
+        return Err(format!(
+            "`{text}` is not FORMAT:PATH, such as html:keyhound.html (formats: {})",
+            formats()
+        ));
+    };
+    let format = F::from_str(name, true)
+        .map_err(|_| format!("`{name}` is not a format (formats: {})", formats()))?;
+    if path.is_empty() {
+        return Err(format!("`{text}` names no file after `{name}:`"));
+    }
+    Ok(ReportTarget {
+        format,
+        path: PathBuf::from(path),
+    })
+}
+
 /// Parses `123`, `64K`, `10M`, `2G` (binary multiples).
 fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -547,6 +600,33 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn report_targets_name_a_format_then_a_file() {
+        let target = report_target::<Format>("html:out/report.html").unwrap();
+        assert_eq!(target.format, Format::Html);
+        assert_eq!(target.path, PathBuf::from("out/report.html"));
+        // Only the first colon ends the format's name.
+        let target = report_target::<Format>("SARIF:C:\\reports\\a.sarif").unwrap();
+        assert_eq!(target.format, Format::Sarif);
+        assert_eq!(target.path, PathBuf::from("C:\\reports\\a.sarif"));
+        let missing = report_target::<Format>("report.html").unwrap_err();
+        assert!(missing.contains("is not FORMAT:PATH"), "{missing}");
+        assert!(missing.contains("markdown, html)"), "{missing}");
+        let unknown = report_target::<Format>("pdf:a.pdf").unwrap_err();
+        assert!(
+            unknown.starts_with("`pdf` is not a format (formats: text, json"),
+            "{unknown}"
+        );
+        assert!(report_target::<Format>("json:")
+            .unwrap_err()
+            .contains("names no file"));
+        let card = report_target::<CardFormat>("markdown:cards.md").unwrap();
+        assert_eq!(card.format, CardFormat::Markdown);
+        assert!(report_target::<CardFormat>("sarif:a").is_err());
+        let page = report_target::<CardFormat>("html:cards.html").unwrap();
+        assert_eq!(page.format, CardFormat::Html);
     }
 
     #[test]

@@ -7,13 +7,13 @@
 //! were reviewed by the runs that wrote them.
 
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 
 use crate::aws::AccountNames;
-use crate::cli::{ColorChoice, OutputArgs, VerifyStatus};
+use crate::cli::{ColorChoice, OutputArgs, ReportTarget, VerifyStatus};
 use crate::config::{self, Settings};
 use crate::filter::baseline::Baseline;
 use crate::filter::{self, allowlist, Suppression};
@@ -48,6 +48,10 @@ pub struct Presentation<'a> {
     pub format: Format,
     /// The report file (None: standard output).
     pub output: Option<&'a Path>,
+    /// More report files, each in its own format (`--report`).
+    pub reports: &'a [ReportTarget<Format>],
+    /// What was scanned, in words, for the reports that say so.
+    pub subject: Option<&'a str>,
     pub color: ColorChoice,
     pub show_secrets: bool,
     /// No summary on stderr.
@@ -61,11 +65,13 @@ pub struct Presentation<'a> {
 }
 
 impl<'a> Presentation<'a> {
-    /// What the output flags of `scan`, `git` and `audit` ask for.
-    pub fn of(output: &'a OutputArgs) -> Presentation<'a> {
+    /// What the output flags of `scan`, `git` and `audit` ask for, of a scan of `subject`.
+    pub fn of(output: &'a OutputArgs, subject: &'a str) -> Presentation<'a> {
         Presentation {
             format: output.format,
             output: output.output.as_deref(),
+            reports: &output.report_targets,
+            subject: Some(subject),
             color: output.color,
             show_secrets: output.show_secrets,
             quiet: output.quiet,
@@ -184,33 +190,31 @@ pub fn report(reviewed: &Reviewed, rules: &RuleSet, how: &Presentation<'_>) -> R
             .cloned()
             .collect()
     });
-    let report = Report {
+    let mut report = Report {
         groups: report::group(shown.as_deref().unwrap_or(&result.findings)),
         suppressed: reviewed.allowed,
         stale_baseline: reviewed.stale_baseline,
         stats: &result.stats,
         rules,
         show_secrets: how.show_secrets,
-        color: config::use_color(how.color, how.output.is_none()),
+        color: false,
+        // One time for every report of the run.
+        written_at: report::written_now(),
+        subject: how.subject,
     };
-    match how.output {
-        Some(path) => output_file::write_whole(path, how.show_secrets, |out| {
-            report::write(how.format, &report, out)
-        })
-        .with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            let mut out = BufWriter::new(io::stdout().lock());
-            report::write(how.format, &report, &mut out)
-                .and_then(|()| out.flush())
-                .context("cannot write the report")?
-        }
-    }
+    write_reports(
+        how.format,
+        how.output,
+        how.reports,
+        how.show_secrets,
+        |format, to_stdout, out| {
+            report.color = config::use_color(how.color, to_stdout);
+            report::write(format, &report, out)
+        },
+    )?;
     if !how.quiet {
-        let summary = Report {
-            color: false,
-            ..report
-        };
-        report::write_summary(&summary, &mut io::stderr().lock())?;
+        report.color = false;
+        report::write_summary(&report, &mut io::stderr().lock())?;
     }
     if how.explain {
         report::write_explanation(
@@ -227,4 +231,149 @@ pub fn report(reviewed: &Reviewed, rules: &RuleSet, how: &Presentation<'_>) -> R
     } else {
         Verdict::Clean
     })
+}
+
+/// Writes a run's report in `format` to `output` (None: standard output), then each `--report`
+/// file in its own format: `write` is given the format, whether it writes to standard output,
+/// and where to write. Files are written whole or not at all (see [`output_file`]), readable by
+/// their owner alone when they `hold_secrets`.
+pub fn write_reports<F: Copy>(
+    format: F,
+    output: Option<&Path>,
+    reports: &[ReportTarget<F>],
+    hold_secrets: bool,
+    mut write: impl FnMut(F, bool, &mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    match output {
+        Some(path) => output_file::write_whole(path, hold_secrets, |out| write(format, false, out))
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut out = BufWriter::new(io::stdout().lock());
+            write(format, true, &mut out)
+                .and_then(|()| out.flush())
+                .context("cannot write the report")?
+        }
+    }
+    for target in reports {
+        output_file::write_whole(&target.path, hold_secrets, |out| {
+            write(target.format, false, out)
+        })
+        .with_context(|| format!("cannot write {}", target.path.display()))?;
+    }
+    Ok(())
+}
+
+/// Checks before a run does any work that its report files (`-o` and every `--report`) can be
+/// written: each names a file in a directory that exists, and no two name the same file, nor
+/// one of the other files of the run in `kept` (what each is, and its path: the baselines, the
+/// reports read, a log), which a report would overwrite. A long audit should not end in an
+/// error it could have had at its start.
+pub fn check_outputs<F>(
+    output: Option<&Path>,
+    reports: &[ReportTarget<F>],
+    kept: &[(&str, &Path)],
+) -> Result<()> {
+    // A file that is not there yet (`--write-baseline`) is named by where it will be.
+    let kept: Vec<(PathBuf, &str, &Path)> = kept
+        .iter()
+        .filter_map(|(what, path)| Some((file_named(path).ok()?, *what, *path)))
+        .collect();
+    let mut seen: Vec<(PathBuf, &Path)> = Vec::new();
+    for path in output
+        .into_iter()
+        .chain(reports.iter().map(|t| t.path.as_path()))
+    {
+        let file = file_named(path)?;
+        if let Some((_, first)) = seen.iter().find(|(other, _)| *other == file) {
+            bail!(
+                "{} and {} are the same file: each report needs a file of its own",
+                first.display(),
+                path.display()
+            );
+        }
+        if let Some((_, what, other)) = kept.iter().find(|(other, _, _)| *other == file) {
+            bail!(
+                "the report {} would overwrite {what} {}",
+                path.display(),
+                other.display()
+            );
+        }
+        seen.push((file, path));
+    }
+    Ok(())
+}
+
+/// The file `path` names, by its directory's canonical path, so that two names of one file
+/// compare equal; an error unless the directory exists and `path` is not a directory.
+fn file_named(path: &Path) -> Result<PathBuf> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let Some(name) = path.file_name() else {
+        bail!("cannot write {}: it names no file", path.display());
+    };
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: {} is not a directory",
+            path.display(),
+            dir.display()
+        );
+    }
+    if path.is_dir() {
+        bail!("cannot write {}: it is a directory", path.display());
+    }
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(dir.join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Format;
+
+    fn target(path: &Path) -> ReportTarget<Format> {
+        ReportTarget {
+            format: Format::Json,
+            path: path.to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn report_files_must_differ_and_have_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        let b = dir.path().join("b.sarif");
+        check_outputs(Some(&a), &[target(&b)], &[]).unwrap();
+        check_outputs::<Format>(None, &[], &[]).unwrap();
+        let again = dir.path().join("sub/../a.json");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let twice = check_outputs(Some(&a), &[target(&b), target(&again)], &[]).unwrap_err();
+        assert!(
+            twice
+                .to_string()
+                .ends_with("are the same file: each report needs a file of its own"),
+            "{twice}"
+        );
+        let nowhere = dir.path().join("missing/a.html");
+        let error = check_outputs(None, &[target(&nowhere)], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("missing is not a directory"), "{error}");
+        let error = check_outputs(Some(dir.path()), &[target(&a)], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("it is a directory"), "{error}");
+        // A baseline that is not there yet is protected all the same.
+        let baseline = dir.path().join("baseline.json");
+        let error = check_outputs(None, &[target(&baseline)], &[("the baseline", &baseline)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(".json would overwrite the baseline "),
+            "{error}"
+        );
+    }
 }

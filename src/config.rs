@@ -17,7 +17,8 @@ use crate::audit::{self, AuditOptions, RepoEntry};
 use crate::aws::AccountList;
 use crate::cache::Cache;
 use crate::cli::{
-    AuditArgs, ColorChoice, OutputArgs, ReadArgs, RespondArgs, RuleArgs, ScanArgs, VerifyArgs,
+    AuditArgs, ColorChoice, GitArgs, MergeArgs, OutputArgs, ReadArgs, RespondArgs, RuleArgs,
+    ScanArgs, VerifyArgs,
 };
 use crate::respond::calls::Endpoints;
 use crate::respond::RespondOptions;
@@ -353,6 +354,60 @@ pub fn audit_options(args: &AuditArgs, rules: &RuleSet) -> Result<AuditOptions> 
         keep_clones: args.keep_clones.clone(),
         cache,
     })
+}
+
+/// What `keyhound scan` reads, in words, for reports that say so (the HTML page).
+pub fn scan_subject(args: &ScanArgs) -> String {
+    let paths: Vec<String> = args
+        .paths
+        .iter()
+        .map(|path| match path.to_string_lossy() {
+            dash if dash == "-" => "standard input".to_string(),
+            shown => shown.into_owned(),
+        })
+        .collect();
+    paths.join(", ")
+}
+
+/// What `keyhound git` reads, in words: the staged changes, a range, or the history.
+pub fn git_subject(args: &GitArgs) -> String {
+    let repo = args.repo.display();
+    if args.staged {
+        return format!("the staged changes of {repo}");
+    }
+    if let Some(range) = &args.range {
+        return format!("the commits {range} of {repo}");
+    }
+    if let Some(since) = &args.since {
+        return format!("the commits {since}..HEAD of {repo}");
+    }
+    let mut subject = format!("the history of {repo}");
+    if !args.branches.is_empty() {
+        subject.push_str(&format!(" (refs {})", args.branches.join(", ")));
+    }
+    if args.all_objects {
+        subject.push_str(", and its unreachable objects");
+    }
+    subject
+}
+
+/// What `keyhound audit` reads, in words: the repositories of a list, or of a shard of it.
+pub fn audit_subject(args: &AuditArgs) -> String {
+    let list = args.repos.display();
+    match &args.shard {
+        Some(shard) => format!("shard {shard} of the repositories listed in {list}"),
+        None => format!("the repositories listed in {list}"),
+    }
+}
+
+/// What `keyhound merge` reads, in words.
+pub fn merge_subject(args: &MergeArgs) -> String {
+    let reports: Vec<String> = args
+        .reports
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    format!("the reports {}", reports.join(", "))
 }
 
 /// Whether text output is coloured.

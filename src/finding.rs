@@ -155,6 +155,18 @@ pub enum Decision {
     Unknown,
 }
 
+impl Decision {
+    /// The decision as reports name it (as in the JSON report).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allowed => "allowed",
+            Decision::Conditional => "conditional",
+            Decision::Denied => "denied",
+            Decision::Unknown => "unknown",
+        }
+    }
+}
+
 /// The outcome of verifying one credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]

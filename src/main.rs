@@ -72,6 +72,7 @@ fn run(cli: Cli) -> Result<u8> {
 }
 
 fn run_scan(args: ScanArgs) -> Result<u8> {
+    check_outputs(&args.output)?;
     // The config file is looked for beside what is scanned: in the first directory given.
     let root = args
         .paths
@@ -83,10 +84,12 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let options = config::scan_options(&args, &settings);
     let result = scan(&settings.rules, &options)?;
     // Reported paths are as walked, relative to the current directory.
-    finish(result, settings, Path::new("."), &args.output)
+    let subject = config::scan_subject(&args);
+    finish(result, settings, Path::new("."), &args.output, &subject)
 }
 
 fn run_git(args: GitArgs) -> Result<u8> {
+    check_outputs(&args.output)?;
     let repo = Repo::open(&args.repo)?;
     // Git paths are relative to the repository's root, where its config file lives too.
     let root = repo
@@ -144,7 +147,8 @@ fn run_git(args: GitArgs) -> Result<u8> {
         }
         result
     };
-    let (status, result) = finish_keeping(result, &settings, &root, &args.output)?;
+    let subject = config::git_subject(&args);
+    let (status, result) = finish_keeping(result, &settings, &root, &args.output, &subject)?;
     if args.staged && status != 0 && result.findings.iter().any(|f| f.fails_scan()) {
         let count = report::group(&result.findings)
             .iter()
@@ -234,6 +238,7 @@ fn audit_line(progress: &AuditProgress, secs: f64) -> String {
 }
 
 fn run_audit(args: AuditArgs) -> Result<u8> {
+    check_outputs(&args.output)?;
     let entries = config::audit_entries(&args)?;
     // The config file is looked for where the list is, unless --config names one.
     let root = args
@@ -251,15 +256,21 @@ fn run_audit(args: AuditArgs) -> Result<u8> {
         || audit::audit(&settings.rules, &entries, &options, &progress),
     );
     let base = settings.config_dir.clone();
-    finish(result, settings, &base, &args.output)
+    let subject = config::audit_subject(&args);
+    finish(result, settings, &base, &args.output, &subject)
 }
 
 fn run_merge(args: MergeArgs) -> Result<u8> {
+    let read = reports_read(&args.reports);
+    conclude::check_outputs(args.output.as_deref(), &args.report_targets, &read)?;
     let reviewed = merge::merge(&args.reports)?;
     let rules = config::load_settings(&args.rules, Path::new("."))?.rules;
+    let subject = config::merge_subject(&args);
     let how = Presentation {
         format: args.format,
         output: args.output.as_deref(),
+        reports: &args.report_targets,
+        subject: Some(&subject),
         color: args.color,
         // A merged report shows the secrets as the merged reports did.
         show_secrets: false,
@@ -273,18 +284,20 @@ fn run_merge(args: MergeArgs) -> Result<u8> {
 }
 
 fn run_respond(args: RespondArgs) -> Result<u8> {
+    let mut kept = reports_read(&args.reports);
+    kept.extend(args.log.as_deref().map(|log| ("the log", log)));
+    conclude::check_outputs(args.output.as_deref(), &args.report_targets, &kept)?;
     let (keys, reported_at) = respond::leaked::read_reports(&args.reports)?;
     let options = config::respond_options(&args);
     let response = respond::respond(&keys, &reported_at, &options)?;
-    match &args.output {
-        Some(path) => keyhound::output_file::write_whole(path, false, |out| {
-            report::incident::write(&response, args.format, out)
-        }),
-        None => {
-            let mut out = BufWriter::new(io::stdout().lock());
-            report::incident::write(&response, args.format, &mut out).and_then(|()| out.flush())
-        }
-    }
+    // No card holds a secret.
+    conclude::write_reports(
+        args.format,
+        args.output.as_deref(),
+        &args.report_targets,
+        false,
+        |format, _, out| report::incident::write(&response, format, out),
+    )
     .context("cannot write the cards")?;
     Ok(response.exit_status())
 }
@@ -298,9 +311,33 @@ fn install_hook(args: HookInstallArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Reviews and reports `result`, and maps its verdict to an exit status.
-fn finish(result: ScanResult, settings: Settings, base: &Path, output: &OutputArgs) -> Result<u8> {
-    let (status, result) = finish_keeping(result, &settings, base, output)?;
+/// Checks the report files of `output` before the run does any work (see
+/// [`conclude::check_outputs`]).
+fn check_outputs(output: &OutputArgs) -> Result<()> {
+    let baselines: Vec<(&str, &Path)> = [&output.baseline, &output.write_baseline]
+        .into_iter()
+        .filter_map(|path| Some(("the baseline", path.as_deref()?)))
+        .collect();
+    conclude::check_outputs(output.output.as_deref(), &output.report_targets, &baselines)
+}
+
+/// The reports a command reads, as files no report of it may overwrite.
+fn reports_read(paths: &[PathBuf]) -> Vec<(&'static str, &Path)> {
+    paths
+        .iter()
+        .map(|path| ("the report read", path.as_path()))
+        .collect()
+}
+
+/// Reviews and reports `result`, a scan of `subject`, and maps its verdict to an exit status.
+fn finish(
+    result: ScanResult,
+    settings: Settings,
+    base: &Path,
+    output: &OutputArgs,
+    subject: &str,
+) -> Result<u8> {
+    let (status, result) = finish_keeping(result, &settings, base, output, subject)?;
     // The command ends here: freeing thousands of findings and the rules' regex caches one
     // allocation at a time would only delay the exit, which frees them all at once.
     std::mem::forget((result, settings));
@@ -313,9 +350,11 @@ fn finish_keeping(
     settings: &Settings,
     base: &Path,
     output: &OutputArgs,
+    subject: &str,
 ) -> Result<(u8, ScanResult)> {
     let reviewed = conclude::review(result, settings, base, output)?;
-    let verdict = conclude::report(&reviewed, &settings.rules, &Presentation::of(output))?;
+    let how = Presentation::of(output, subject);
+    let verdict = conclude::report(&reviewed, &settings.rules, &how)?;
     Ok((exit_status(verdict, output.exit_code), reviewed.result))
 }
 

@@ -364,6 +364,13 @@ fn a_pull_request_adding_a_secret_fails_with_sarif_and_a_redacted_summary() {
     assert!(run.summary.contains(&format!(
         "Scanned: the commits pull request #7 adds ({base}..{head})."
     )));
+    // The page for people, of the same findings as the JSON report beside it.
+    let page = std::fs::read_to_string(run.output("html-file")).unwrap();
+    assert_eq!(page.matches("<tr class=f ").count(), 1, "{page}");
+    assert!(page.contains(&creds.id));
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.output("json-file")).unwrap()).unwrap();
+    assert_eq!(json["summary"]["failing_findings"], 1);
     run.expect_never_shows(&creds.secret);
 }
 
@@ -707,6 +714,8 @@ fn a_push_that_adds_nothing_is_clean_and_says_so() {
     assert!(files_under(&run.temp)
         .iter()
         .all(|f| !f.ends_with("keyhound.json")));
+    // Nothing to keep: no artifact.
+    assert_eq!(run.output("html-file"), "");
 
     let mut deleted = push(&tip, NO_COMMIT);
     deleted["deleted"] = json!(true);
@@ -743,6 +752,12 @@ fn an_incomplete_scan_fails_and_is_not_uploaded() {
     run.expect(2, "incomplete", "0");
     assert_eq!(run.output("upload-sarif"), "false");
     assert_eq!(run.output("fail-job"), "false");
+    // The page is kept all the same: it says what could not be read.
+    let page = std::fs::read_to_string(run.output("html-file")).unwrap();
+    assert!(
+        page.contains("<h1>keyhound: scan incomplete</h1>"),
+        "{page}"
+    );
     assert!(
         run.summary.starts_with("## keyhound: scan incomplete\n"),
         "{}",
@@ -1188,6 +1203,19 @@ fn variables_read(script: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Panics unless the step uses `action` (`owner/name@`) pinned to a commit, never a moving tag.
+#[track_caller]
+fn assert_pinned(step: &Yaml, action: &str) {
+    let uses = text(&step["uses"], "uses");
+    let pinned = uses
+        .strip_prefix(action)
+        .unwrap_or_else(|| panic!("{uses} is not {action}"));
+    assert!(
+        pinned.len() == 40 && pinned.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{pinned}"
+    );
+}
+
 #[test]
 fn action_yml_declares_what_the_scripts_read_and_runs_scripts_that_exist() {
     let action = action();
@@ -1206,6 +1234,7 @@ fn action_yml_declares_what_the_scripts_read_and_runs_scripts_that_exist() {
         .collect();
     let expected: BTreeMap<String, String> = [
         ("args", ""),
+        ("artifact", "keyhound-report"),
         ("fail", "true"),
         ("mode", "auto"),
         ("sarif", "auto"),
@@ -1279,7 +1308,13 @@ fn action_yml_declares_what_the_scripts_read_and_runs_scripts_that_exist() {
             "scan.sh never writes the output {output}"
         );
     }
-    for output in ["findings", "verdict", "sarif-file"] {
+    for output in [
+        "findings",
+        "verdict",
+        "sarif-file",
+        "json-file",
+        "html-file",
+    ] {
         assert_eq!(
             text(&action["outputs"][output]["value"], output),
             format!("${{{{ steps.scan.outputs.{output} }}}}")
@@ -1292,15 +1327,7 @@ fn action_yml_declares_what_the_scripts_read_and_runs_scripts_that_exist() {
             .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
     });
     let step = &steps[upload];
-    // Pinned to a commit, never a moving tag.
-    let pinned = text(&step["uses"], "uses")
-        .strip_prefix("github/codeql-action/upload-sarif@")
-        .unwrap()
-        .to_string();
-    assert!(
-        pinned.len() == 40 && pinned.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{pinned}"
-    );
+    assert_pinned(step, "github/codeql-action/upload-sarif@");
     assert_eq!(
         text(&step["if"], "if"),
         "steps.scan.outputs.upload-sarif == 'true'"
@@ -1315,7 +1342,31 @@ fn action_yml_declares_what_the_scripts_read_and_runs_scripts_that_exist() {
     );
     assert_eq!(text(&step["with"]["category"], "category"), "keyhound");
 
-    // The job fails last, so the alerts are filed first.
+    // The page and the JSON report are kept as an artifact, also after an incomplete scan.
+    let keep = position(&|s| {
+        s["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+    });
+    assert_pinned(&steps[keep], "actions/upload-artifact@");
+    assert_eq!(
+        text(&steps[keep]["if"], "if"),
+        "${{ !cancelled() && steps.scan.outputs.html-file != '' && inputs.artifact != '' }}"
+    );
+    assert_eq!(
+        text(&steps[keep]["with"]["name"], "name"),
+        "${{ inputs.artifact }}"
+    );
+    let kept: Vec<&str> = text(&steps[keep]["with"]["path"], "path").lines().collect();
+    assert_eq!(
+        kept,
+        [
+            "${{ steps.scan.outputs.html-file }}",
+            "${{ steps.scan.outputs.json-file }}"
+        ]
+    );
+
+    // The job fails last, so the alerts are filed and the page kept first.
     let fail = position(&|s| {
         s["if"]
             .as_str()
@@ -1325,5 +1376,5 @@ fn action_yml_declares_what_the_scripts_read_and_runs_scripts_that_exist() {
         text(&steps[fail]["if"], "if"),
         "steps.scan.outputs.fail-job == 'true'"
     );
-    assert!(scan < upload && upload < fail && fail == steps.len() - 1);
+    assert!(scan < upload && upload < keep && keep < fail && fail == steps.len() - 1);
 }

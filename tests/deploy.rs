@@ -319,6 +319,23 @@ impl Invocation {
         }
     }
 
+    /// Every report the command writes: the format of `-f` and the file of `-o` (None: standard
+    /// output), then each `--report FORMAT:PATH`.
+    fn reports_written(&self) -> Vec<(String, Option<String>)> {
+        let mut written = vec![(
+            self.value(FORMAT).to_string(),
+            self.has(OUTPUT).then(|| self.value(OUTPUT).to_string()),
+        )];
+        for (name, value) in &self.options {
+            if name == "--report" {
+                let value = value.as_deref().expect("--report FORMAT:PATH");
+                let (format, path) = value.split_once(':').expect("--report FORMAT:PATH");
+                written.push((format.to_string(), Some(path.to_string())));
+            }
+        }
+        written
+    }
+
     /// Whether the option is given, under any of its names.
     fn has(&self, names: &[&str]) -> bool {
         self.options
@@ -593,12 +610,14 @@ fn merge_job_merges_the_reports_the_shards_write() {
                 "the merge reads every shard report, and only those"
             );
         }
-        if merge.has(OUTPUT) {
-            inside(merge.value(OUTPUT), &mount);
+        for (format, path) in merge.reports_written() {
+            if let Some(path) = path {
+                inside(&path, &mount);
+            }
+            formats.push(format);
         }
-        formats.push(merge.value(FORMAT).to_string());
     }
-    for format in ["sarif", "json"] {
+    for format in ["sarif", "json", "html"] {
         assert!(
             formats.iter().any(|f| f == format),
             "a merged {format} report: {formats:?}"
@@ -843,10 +862,18 @@ fn workflow_matrix_covers_every_shard_and_the_merge_reads_every_report() {
     let mut formats = Vec::new();
     for merge in &merges {
         assert_eq!(merge.operands, [expected.as_str()], "{merge:?}");
-        formats.push(merge.value(FORMAT));
+        formats.extend(
+            merge
+                .reports_written()
+                .into_iter()
+                .map(|(format, _)| format),
+        );
     }
-    for format in ["sarif", "json", "text"] {
-        assert!(formats.contains(&format), "a merged {format} report");
+    for format in ["sarif", "json", "text", "html"] {
+        assert!(
+            formats.iter().any(|f| f == format),
+            "a merged {format} report"
+        );
     }
 }
 
@@ -942,23 +969,29 @@ fn the_command_line_reader_reads_shell_as_the_scripts_write_it() {
 mod scripts {
     use super::*;
 
-    /// A `keyhound` that writes `{}` to the file of its `-o` (unless STUB_REPORT=none) and
-    /// exits with STUB_EXIT, or, when its `-o` file is named STUB_FAIL, writes nothing and
-    /// exits 2 (an error): what matters to the scripts is only whether reports were written
-    /// and the exit status.
+    /// A `keyhound` that writes `{}` to the file of its `-o`, then to the file of each
+    /// `--report FORMAT:PATH` (unless STUB_REPORT=none), and exits with STUB_EXIT; or, when it
+    /// comes to a file named STUB_FAIL, writes no more and exits 2 (an error), as keyhound
+    /// does. What matters to the scripts is only which reports were written and the exit
+    /// status.
     const STUB: &str = r#"#!/bin/sh
-    out=
+    outs=
     while [ "$#" -gt 0 ]; do
-        if [ "$1" = -o ]; then out=$2; fi
+        case $1 in
+            -o) outs="$outs $2"; shift ;;
+            --report) outs="$outs ${2#*:}"; shift ;;
+        esac
         shift
     done
-    if [ -n "$out" ] && [ "${out##*/}" = "${STUB_FAIL:-}" ]; then exit 2; fi
-    if [ -n "$out" ] && [ "${STUB_REPORT:-}" != none ]; then echo '{}' > "$out"; fi
+    for out in $outs; do
+        if [ "${out##*/}" = "${STUB_FAIL:-}" ]; then exit 2; fi
+        if [ "${STUB_REPORT:-}" != none ]; then echo '{}' > "$out"; fi
+    done
     exit "$STUB_EXIT"
     "#;
 
     /// How a merge script is tried: the number of shard reports there, keyhound's exit
-    /// status, and the `-o` file it fails to write, if any.
+    /// status, and the report file it fails to write, if any.
     type MergeCase = (u64, &'static str, Option<String>);
 
     /// A merge with every report and each outcome of keyhound, with a report missing or one
@@ -974,10 +1007,11 @@ mod scripts {
             ((0, "0", None), 2),
         ];
         for merge in merges {
-            if merge.has(OUTPUT) {
-                let output = merge.value(OUTPUT);
-                let name = output.rsplit('/').next().unwrap().to_string();
-                cases.push(((shards, "0", Some(name)), 2));
+            for (_, path) in merge.reports_written() {
+                if let Some(path) = path {
+                    let name = path.rsplit('/').next().unwrap().to_string();
+                    cases.push(((shards, "0", Some(name)), 2));
+                }
             }
         }
         cases

@@ -147,6 +147,16 @@ fn respond(dir: &Path, endpoint: &str, args: &[&str]) -> Run {
     run(&mut command)
 }
 
+/// The cards of `keyhound respond report.json -f json MORE` in `dir` against `sts`, which
+/// must exit 0.
+fn cards_from(dir: &Path, sts: &Sts, more: &[&str]) -> Value {
+    let mut args = vec!["report.json", "-f", "json"];
+    args.extend(more);
+    let out = respond(dir, &sts.endpoint(), &args);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A JSON report of the credentials files written in `dir`, with the secrets shown.
 fn report(dir: &Path) {
     let scan = run(keyhound_in(dir).args([
@@ -190,21 +200,8 @@ fn a_canary_an_example_and_another_accounts_key_are_never_acted_on() {
     );
     report(dir.path());
     let sts = Sts::start();
-    let out = respond(
-        dir.path(),
-        &sts.endpoint(),
-        &[
-            "report.json",
-            "-f",
-            "json",
-            "--apply",
-            "--log",
-            "calls.jsonl",
-        ],
-    );
-    // Nothing of the operator's was active, so nothing is left to contain.
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let cards: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Nothing of the operator's was active, so nothing is left to contain: exit status 0.
+    let cards = cards_from(dir.path(), &sts, &["--apply", "--log", "calls.jsonl"]);
     assert_eq!(cards["operator"]["account"], OPERATOR_ACCOUNT);
     let card = |key: &str| {
         cards["keys"]
@@ -378,4 +375,42 @@ fn a_key_found_in_history_carries_the_commit_that_introduced_it() {
     let text = respond(dir.path(), &sts.endpoint(), &["report.json"]);
     let line = format!("in commit {}", &introducing[..12]);
     assert!(text.stdout_text().contains(&line), "{}", text.stdout_text());
+}
+
+#[test]
+fn the_cards_are_also_written_as_a_page_with_the_reports_paths_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fakes = Fakes::new(29);
+    let key = fakes.key_id("AKIA");
+    write_pair(
+        dir.path(),
+        "<img src=x onerror=alert(1)>.ini",
+        &key,
+        &fakes.secret_key(),
+    );
+    report(dir.path());
+    let sts = Sts::start();
+    let more = [
+        "--report",
+        "html:cards.html",
+        "--report",
+        "markdown:cards.md",
+    ];
+    let cards = cards_from(dir.path(), &sts, &more);
+    let verdict = cards["keys"][0]["verdict"].as_str().unwrap().to_string();
+    let page = std::fs::read_to_string(dir.path().join("cards.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains("content=\"default-src 'none'; "));
+    assert!(
+        page.contains(&format!("<h2><code>{key}</code> (long-term)</h2>")),
+        "{page}"
+    );
+    assert!(page.contains(&verdict.replace('\'', "&#39;")), "{page}");
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt;.ini"),
+        "{page}"
+    );
+    assert!(!page.contains("<img"), "{page}");
+    let markdown = std::fs::read_to_string(dir.path().join("cards.md")).unwrap();
+    assert!(markdown.starts_with("## keyhound respond\n"), "{markdown}");
 }

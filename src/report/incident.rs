@@ -1,12 +1,17 @@
-//! The incident cards of `keyhound respond`, as text, JSON or Markdown. No card holds a secret:
-//! key IDs, accounts, users and what AWS recorded, nothing a key could sign with.
+//! The incident cards of `keyhound respond`, as text, JSON, Markdown or an HTML page. No card
+//! holds a secret: key IDs, accounts, users and what AWS recorded, nothing a key could sign with.
+//! What a card says may come from an attacker (the paths of the report, the user agents
+//! CloudTrail recorded), so Markdown and HTML escape all of it.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::html::{write_page_foot, write_page_head, Text};
 use super::markdown::{code, text as escape};
+use super::text::plural;
 use crate::cli::CardFormat;
 use crate::respond::activity::Activity;
 use crate::respond::{Card, Response};
@@ -22,6 +27,7 @@ pub fn write(response: &Response, format: CardFormat, out: &mut dyn Write) -> io
         CardFormat::Json => write_json(response, out),
         CardFormat::Text => write_text(response, out),
         CardFormat::Markdown => write_markdown(response, out),
+        CardFormat::Html => write_html(response, out),
     }
 }
 
@@ -88,14 +94,8 @@ fn write_text(response: &Response, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(out, "       {}", step.command)?;
             }
         }
-        for done in &card.actions {
-            writeln!(out, "  applied {}: {}", done.action, done.result)?;
-        }
-        if let Some(reverified) = &card.reverified {
-            writeln!(out, "  checked again: {reverified}")?;
-        }
-        for note in &card.notes {
-            writeln!(out, "  note: {note}")?;
+        for line in outcomes(card) {
+            writeln!(out, "  {line}")?;
         }
     }
     Ok(())
@@ -170,25 +170,142 @@ fn write_markdown(response: &Response, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(out, "   ```sh\n   {}\n   ```", step.command)?;
             }
         }
-        if !card.actions.is_empty() || card.reverified.is_some() || !card.notes.is_empty() {
+        let outcomes = outcomes(card);
+        if !outcomes.is_empty() {
             writeln!(out)?;
         }
-        for done in &card.actions {
-            writeln!(
-                out,
-                "- applied {}: {}",
-                code(&done.action),
-                escape(&done.result)
-            )?;
-        }
-        if let Some(reverified) = &card.reverified {
-            writeln!(out, "- checked again: {}", escape(reverified))?;
-        }
-        for note in &card.notes {
-            writeln!(out, "- note: {}", escape(note))?;
+        for line in outcomes {
+            writeln!(out, "- {}", escape(&line))?;
         }
     }
     Ok(())
+}
+
+fn write_html(response: &Response, out: &mut dyn Write) -> io::Result<()> {
+    let mut page = String::new();
+    render_html(response, &mut page).map_err(io::Error::other)?;
+    out.write_all(page.as_bytes())?;
+    out.flush()
+}
+
+/// The page: a section per card, with what the other formats say, escaped.
+fn render_html(response: &Response, out: &mut String) -> std::fmt::Result {
+    let state = if response.exit_status() == 0 {
+        "clean"
+    } else {
+        "found"
+    };
+    let title = format!("incident cards of {}", plural(response.keys.len(), "key"));
+    write_page_head(out, &title, state)?;
+    let operator = &response.operator;
+    writeln!(
+        out,
+        "<p class=meta>Operator <code>{}</code> (account {}){}; written by keyhound {}.</p>\n\
+         </header>\n<main>",
+        Text(&operator.arn),
+        Text(&operator.account),
+        if response.applied {
+            ", with --apply"
+        } else {
+            ", read-only"
+        },
+        env!("CARGO_PKG_VERSION")
+    )?;
+    if response.keys.is_empty() {
+        writeln!(out, "<p>The report holds no access key.</p>")?;
+    }
+    for card in &response.keys {
+        writeln!(
+            out,
+            "<section class=card><h2><code>{}</code> ({})</h2>\n<p><strong>{}</strong></p>",
+            Text(&card.key_id),
+            card.kind,
+            Text(&card.verdict)
+        )?;
+        out.push_str("<ul>");
+        for line in std::iter::once(account_line(card)).chain(facts(card)) {
+            write!(out, "<li>{}</li>", Text(&line))?;
+        }
+        writeln!(out, "</ul>")?;
+        if let Some(activity) = &card.activity {
+            write_activity_html(activity, out)?;
+        }
+        if !card.plan.is_empty() {
+            out.push_str("<h3>Plan</h3><ol>");
+            for step in &card.plan {
+                write!(
+                    out,
+                    "<li>{}<pre>{}</pre></li>",
+                    Text(&step.what),
+                    Text(&step.command)
+                )?;
+            }
+            writeln!(out, "</ol>")?;
+        }
+        out.push_str("<ul>");
+        for line in outcomes(card) {
+            write!(out, "<li>{}</li>", Text(&line))?;
+        }
+        writeln!(out, "</ul></section>")?;
+    }
+    write_page_foot(out)
+}
+
+/// What CloudTrail recorded of a key: the counts, and each call that changed something.
+fn write_activity_html(activity: &Activity, out: &mut String) -> std::fmt::Result {
+    write!(
+        out,
+        "<h3>Activity</h3><p>{}</p><ul>",
+        Text(&activity_headline(activity))
+    )?;
+    for (label, counts) in counts_of(activity) {
+        write!(out, "<li>{label}: {}</li>", Text(&top(counts)))?;
+    }
+    if activity.denied > 0 {
+        write!(out, "<li class=warn>{}</li>", probing(activity.denied))?;
+    }
+    for problem in &activity.problems {
+        write!(out, "<li>not searched in full: {}</li>", Text(problem))?;
+    }
+    writeln!(out, "</ul>")?;
+    if activity.changes.is_empty() {
+        return Ok(());
+    }
+    out.push_str(
+        "<table><thead><tr><th scope=col>Time</th><th scope=col>Call</th>\
+         <th scope=col>Service</th><th scope=col>Region</th><th scope=col>Source IP</th>\
+         <th scope=col>Error</th></tr></thead><tbody>",
+    );
+    for change in &activity.changes {
+        out.push_str("<tr>");
+        for cell in [
+            change.time.as_str(),
+            &change.event,
+            &change.source,
+            change.region.as_deref().unwrap_or(""),
+            change.source_ip.as_deref().unwrap_or(""),
+            change.error_code.as_deref().unwrap_or(""),
+        ] {
+            write!(out, "<td>{}</td>", Text(cell))?;
+        }
+        out.push_str("</tr>");
+    }
+    writeln!(out, "</tbody></table>")
+}
+
+/// What came of the card, one line each: each step `--apply` carried out, what STS said of the
+/// key afterwards, and the notes.
+fn outcomes(card: &Card) -> Vec<String> {
+    let applied = card
+        .actions
+        .iter()
+        .map(|done| format!("applied {}: {}", done.action, done.result));
+    let reverified = card
+        .reverified
+        .iter()
+        .map(|reverified| format!("checked again: {reverified}"));
+    let notes = card.notes.iter().map(|note| format!("note: {note}"));
+    applied.chain(reverified).chain(notes).collect()
 }
 
 /// Whose the key is, in words.

@@ -24,7 +24,7 @@ const ROWS_SHOWN: usize = 50;
 const SHORT_COMMIT: usize = 12;
 
 /// What to do about a secret of a rule that has no remediation text of its own.
-const DEFAULT_REMEDIATION: &str =
+pub(super) const DEFAULT_REMEDIATION: &str =
     "Rotate the credential, then remove it from the code and from its history.";
 
 /// Writes the report.
@@ -60,7 +60,7 @@ pub fn write(report: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The heading's verdict, worded as the text summary words it.
-fn verdict(report: &Report<'_>, failing: usize, incomplete: bool) -> String {
+pub(super) fn verdict(report: &Report<'_>, failing: usize, incomplete: bool) -> String {
     let accepted = report
         .groups
         .iter()
@@ -340,25 +340,11 @@ fn longest_run(text: &str, c: char) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::findings_in;
+    use crate::report::testing::{self, pair_at, KEY_ID, SECRET};
     use crate::source::Origin;
 
-    const KEY_ID: &str = "AKIAZT4HB6K7WLQX3N5D";
-    const SECRET: &str = "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";
-
-    /// The findings of a key pair in a credentials file at `path`.
-    fn pair_at(rules: &RuleSet, path: &str) -> Vec<Finding> {
-        let text = format!("aws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n");
-        let mut findings = findings_in(rules, text.as_bytes(), &Origin::File(path.into()), 1, 0);
-        crate::filter::finalize(&mut findings, rules);
-        findings
-    }
-
     fn render(findings: &[Finding], rules: &RuleSet, stats: &Stats, show: bool) -> String {
-        let report = Report::of(findings, stats, rules, show);
-        let mut out = Vec::new();
-        write(&report, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
+        testing::render(write, findings, rules, stats, show)
     }
 
     /// The cells of a table row, split at the `|` that are not escaped.
