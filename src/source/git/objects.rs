@@ -4,7 +4,10 @@
 //! delta base is inflated once, each delta is applied on the thread that holds its base, and
 //! every blob goes straight to that thread's [`BlobSink`], with no process, pipe or copy in
 //! between. Loose objects are inflated as they stream. An object stored in several places
-//! (two packs, a pack and a loose file, an alternate object directory) is read once.
+//! (two packs, a pack and a loose file, an alternate object directory) is read once. Asked to
+//! ([`Reading::changes`]), the reader also says of each blob stored as a delta which of its
+//! ranges the delta's base does not hold as they are ([`Changes`]), so that an audit whose
+//! rules are costly to match can match only those.
 //!
 //! What this reader cannot do is left to `git cat-file` ([`super::catfile`]): a database it
 //! cannot open (SHA-256 objects, a quoted alternates entry, a pack or index it does not
