@@ -405,7 +405,7 @@ impl<'r> Matcher<'r> {
             }
         }
         for &r in &self.everywhere {
-            let regions = if around.is_far(self.rules.get(r as usize)) {
+            let regions = if reaches_far(self.rules.get(r as usize)) {
                 &far
             } else {
                 &near
@@ -464,11 +464,10 @@ impl<'r> Matcher<'r> {
     /// The keyword searches for [`Matcher::find_around`], and how far around a change each
     /// must look.
     pub fn around(&self) -> Around {
-        let is_far = |rule: &Rule| rule.window_lines > NEAR_WINDOW_LINES;
         let (far, near): (Vec<u32>, Vec<u32>) = self
             .enabled
             .iter()
-            .partition(|&&i| is_far(self.rules.get(i as usize)));
+            .partition(|&&i| reaches_far(self.rules.get(i as usize)));
         let decoding = self.decode_depth > 0;
         let reach = |rules: &[u32], least_window: u32| {
             let rules = || rules.iter().map(|&i| self.rules.get(i as usize));
@@ -515,10 +514,10 @@ pub struct Around {
     far_lines: u32,
 }
 
-impl Around {
-    fn is_far(&self, rule: &Rule) -> bool {
-        self.far.is_some() && rule.window_lines > NEAR_WINDOW_LINES
-    }
+/// Whether a rule's window spans more than [`NEAR_WINDOW_LINES`]: its keywords are searched
+/// over wider lines around changes, by [`Around::far`].
+fn reaches_far(rule: &Rule) -> bool {
+    rule.window_lines > NEAR_WINDOW_LINES
 }
 
 /// The hits of a keyword search turned into each rule's windows (merged as they come, in
